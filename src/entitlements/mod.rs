@@ -1,0 +1,1 @@
+//! Plans and entitlements: the catalogue (`PLANS`), plan derivation and feature decisions.

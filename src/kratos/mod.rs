@@ -1,0 +1,1 @@
+//! Kratos: hook payloads, identities, JSON Patch building and sessions.

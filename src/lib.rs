@@ -1,0 +1,17 @@
+//! kratos-stripe-bridge: a Cloudflare Worker linking Ory Kratos identities to
+//! Stripe customers and keeping each identity's plan state in Workers KV.
+//!
+//! The crate is a pure core and a thin shell. Everything outside `http` is
+//! plain Rust with no `worker` types: functions of their inputs (the current
+//! time is always passed in), unit-tested natively. `http` is the shell that
+//! only the wasm build compiles: routing, KV, outbound fetch, secrets, cron.
+
+pub mod config;
+pub mod entitlements;
+pub mod error;
+pub mod kratos;
+pub mod store;
+pub mod stripe;
+
+#[cfg(target_arch = "wasm32")]
+mod http;

@@ -1,0 +1,1 @@
+//! The KV layout: which key holds what, and the records stored there.

@@ -1,0 +1,3 @@
+//! Stripe: webhook signatures, events, the subscription model and API request building.
+
+pub mod form;
