@@ -1,3 +1,4 @@
 //! Stripe: webhook signatures, events, the subscription model and API request building.
 
 pub mod form;
+pub mod signature;
