@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The run command (README): the worker under `wrangler dev` (local KV, no
+# Cloudflare account, no outbound network) in front of the local Stripe and
+# Kratos emulators. With a real Stripe test key in .dev.vars, it talks to
+# Stripe instead of the Stripe emulator. Ctrl-C stops everything.
+#
+# Ports: KSB_PORT (worker, 8787), KSB_STRIPE_PORT (12111),
+# KSB_KRATOS_ADMIN_PORT (4434), KSB_KRATOS_PUBLIC_PORT (4433).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$KSB_ROOT"
+
+WORKER_PORT="${KSB_PORT:-8787}"
+STRIPE_PORT="${KSB_STRIPE_PORT:-12111}"
+KRATOS_ADMIN_PORT="${KSB_KRATOS_ADMIN_PORT:-4434}"
+KRATOS_PUBLIC_PORT="${KSB_KRATOS_PUBLIC_PORT:-4433}"
+WORKER_URL="http://127.0.0.1:$WORKER_PORT"
+
+ensure_build_tools
+
+# A value from .dev.vars (KEY=value or KEY="value"), empty when absent.
+dev_var() {
+  [ -f .dev.vars ] || return 0
+  grep -E "^$1[[:space:]]*=" .dev.vars | tail -n 1 | cut -d= -f2- | sed -e 's/^[[:space:]]*//' -e 's/^"\(.*\)"$/\1/'
+}
+
+# Local defaults for whatever .dev.vars does not set.
+declare -A DEFAULTS=(
+  [STRIPE_SECRET_KEY]=sk_test_emulator
+  [STRIPE_WEBHOOK_SECRET]=whsec_dev
+  [KRATOS_WEBHOOK_SECRET]=dev-kratos-hook-secret
+  [BRIDGE_API_TOKEN]=dev-bridge-token
+)
+VAR_ARGS=()
+for name in "${!DEFAULTS[@]}"; do
+  [ -n "$(dev_var "$name")" ] || VAR_ARGS+=(--var "$name:${DEFAULTS[$name]}")
+done
+stripe_key="$(dev_var STRIPE_SECRET_KEY)"
+webhook_secret="$(dev_var STRIPE_WEBHOOK_SECRET)"; webhook_secret="${webhook_secret:-whsec_dev}"
+hook_secret="$(dev_var KRATOS_WEBHOOK_SECRET)"; hook_secret="${hook_secret:-dev-kratos-hook-secret}"
+api_token="$(dev_var BRIDGE_API_TOKEN)"; api_token="${api_token:-dev-bridge-token}"
+
+if [ -n "$stripe_key" ] && [ "$stripe_key" != sk_test_emulator ]; then
+  log "STRIPE_SECRET_KEY from .dev.vars: talking to the real Stripe API (test mode)"
+  STRIPE_EMULATOR_PORT=0
+else
+  STRIPE_EMULATOR_PORT="$STRIPE_PORT"
+  VAR_ARGS+=(--var "STRIPE_API_BASE:http://127.0.0.1:$STRIPE_PORT")
+fi
+VAR_ARGS+=(--var "KRATOS_ADMIN_URL:http://127.0.0.1:$KRATOS_ADMIN_PORT")
+VAR_ARGS+=(--var "KRATOS_PUBLIC_URL:http://127.0.0.1:$KRATOS_PUBLIC_PORT")
+
+log "building the emulators"
+cargo build --quiet --release -p ksb-emulators --bin ksb-emulators
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+target/release/ksb-emulators \
+  --stripe-port "$STRIPE_EMULATOR_PORT" \
+  --kratos-admin-port "$KRATOS_ADMIN_PORT" --kratos-public-port "$KRATOS_PUBLIC_PORT" \
+  --worker-url "$WORKER_URL" \
+  --stripe-webhook-secret "$webhook_secret" --kratos-webhook-secret "$hook_secret" &
+PIDS+=($!)
+
+cat >&2 <<TXT
+
+  kratos-stripe-bridge is starting on $WORKER_URL  (Ctrl-C stops it)
+  Stripe emulator: http://127.0.0.1:$STRIPE_EMULATOR_PORT   Kratos admin/public: :$KRATOS_ADMIN_PORT / :$KRATOS_PUBLIC_PORT
+
+  Try it:
+    curl $WORKER_URL/healthz
+    # sign up a user in the Kratos emulator; its registration hook creates the Stripe customer
+    curl -s -X POST http://127.0.0.1:$KRATOS_ADMIN_PORT/_emulator/flows/registration \\
+         -d '{"traits":{"email":"ada@example.com","name":{"first":"Ada","last":"Lovelace"}}}'
+    # the identity's plan (use the identity id printed above)
+    curl -H "Authorization: Bearer $api_token" $WORKER_URL/v1/identities/<identity id>/entitlements
+
+TXT
+
+wrangler_env
+node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" "${VAR_ARGS[@]}" &
+PIDS+=($!)
+wait -n "${PIDS[@]}"

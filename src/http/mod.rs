@@ -1,0 +1,16 @@
+//! The shell: the only code that touches the Workers runtime (`worker`
+//! types). It reads configuration, routes requests to handlers, and gives
+//! the pure core what it asks for: KV records, Stripe and Kratos answers, the
+//! time. Compiled only for wasm32; tested end to end through `wrangler dev`.
+
+mod env;
+mod respond;
+mod router;
+mod routes;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    router::handle(req, env).await
+}

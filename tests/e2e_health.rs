@@ -1,0 +1,49 @@
+//! End to end: the wasm worker under `wrangler dev` answers `/healthz`, and a
+//! bad `PLANS` is a clear error everywhere, never a silent default.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_reports_a_good_configuration_without_secrets() {
+    let stack = Stack::start().await;
+    let r = stack.http.get(stack.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let (status, body) = status_json(r).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["environment"], "test");
+    assert_eq!(body["plans"], serde_json::json!(["enterprise", "free", "pro"]));
+    let text = body.to_string();
+    for secret in [STRIPE_KEY, STRIPE_WEBHOOK_SECRET, KRATOS_WEBHOOK_SECRET, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN] {
+        assert!(!text.contains(secret), "healthz shows a secret: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_plans_value_is_a_clear_error_on_every_route() {
+    let bad = r#"{"default_plan": "gold", "plans": {"free": {"rank": 0, "features": []}}}"#;
+    let stack =
+        Stack::start_with(StackOptions { expect_unhealthy: true, ..StackOptions::default() }.var("PLANS", bad)).await;
+
+    let (status, body) = status_json(stack.http.get(stack.url("/healthz")).send().await.unwrap()).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["ok"], false);
+    assert_eq!(body["problems"][0]["setting"], "PLANS");
+    assert!(body["problems"][0]["message"].as_str().unwrap().contains("gold"), "{body}");
+
+    let r = stack.http.post(stack.url("/webhooks/stripe")).body("{}").send().await.unwrap();
+    let (status, body) = status_json(r).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_config");
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("PLANS: "), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_route_is_a_json_404() {
+    let stack = Stack::start().await;
+    let (status, body) = status_json(stack.http.get(stack.url("/nope")).send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}
