@@ -3,3 +3,4 @@
 pub mod form;
 pub mod signature;
 pub mod subscription;
+pub mod event;
