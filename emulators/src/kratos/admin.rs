@@ -30,7 +30,10 @@ pub async fn get_identity(State(app): State<AppState>, Path(id): Path<String>) -
 }
 
 /// `GET /admin/identities/by/external/{external_id}`.
-pub async fn get_by_external_id(State(app): State<AppState>, Path(external_id): Path<String>) -> Response {
+pub async fn get_by_external_id(
+    State(app): State<AppState>,
+    Path(external_id): Path<String>,
+) -> Response {
     let store = app.lock();
     let found = store
         .identities()
@@ -69,16 +72,23 @@ pub async fn list_identities(State(app): State<AppState>, RawQuery(query): RawQu
     let page_size = match first(&pairs, "page_size").map(str::parse::<usize>) {
         None => DEFAULT_PAGE_SIZE,
         Some(Ok(n)) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-        Some(_) => return KratosError::bad_request("page_size must be between 1 and 500").into_response(),
+        Some(_) => {
+            return KratosError::bad_request("page_size must be between 1 and 500").into_response()
+        }
     };
     let after = match first(&pairs, "page_token").filter(|t| !t.is_empty()) {
         None => None,
-        Some(token) => match hex::decode(token).ok().and_then(|b| String::from_utf8(b).ok()) {
+        Some(token) => match hex::decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
             Some(id) => Some(id),
             None => return KratosError::bad_request("The page token is invalid.").into_response(),
         },
     };
-    let mut rest = store.identities().filter(|i| after.as_ref().is_none_or(|a| i.id > *a));
+    let mut rest = store
+        .identities()
+        .filter(|i| after.as_ref().is_none_or(|a| i.id > *a));
     let page: Vec<&Identity> = rest.by_ref().take(page_size).collect();
     let has_more = rest.next().is_some();
     let base = format!(
@@ -87,9 +97,15 @@ pub async fn list_identities(State(app): State<AppState>, RawQuery(query): RawQu
     );
     let mut link = format!("<{base}>; rel=\"first\"");
     if let (true, Some(last)) = (has_more, page.last()) {
-        link.push_str(&format!(",<{base}&page_token={}>; rel=\"next\"", hex::encode(&last.id)));
+        link.push_str(&format!(
+            ",<{base}&page_token={}>; rel=\"next\"",
+            hex::encode(&last.id)
+        ));
     }
-    let body: Vec<Value> = page.iter().map(|i| i.to_json(View::Admin, public_url)).collect();
+    let body: Vec<Value> = page
+        .iter()
+        .map(|i| i.to_json(View::Admin, public_url))
+        .collect();
     ([(LINK, link)], Json(body)).into_response()
 }
 
@@ -158,7 +174,10 @@ pub async fn delete_identity(State(app): State<AppState>, Path(id): Path<String>
 }
 
 /// `DELETE /admin/identities/{id}/sessions` -> 204, or 404.
-pub async fn delete_identity_sessions(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn delete_identity_sessions(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
     if app.lock().delete_sessions(&id) {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -65,7 +65,8 @@ async fn set_hooks(State(app): State<AppState>, body: Bytes) -> Response {
     answer((|| {
         let req: HooksRequest = parse_json(&body)?;
         if let Some(a) = &req.auth {
-            let valid = HeaderName::from_bytes(a.name.as_bytes()).is_ok() && HeaderValue::from_str(&a.value).is_ok();
+            let valid = HeaderName::from_bytes(a.name.as_bytes()).is_ok()
+                && HeaderValue::from_str(&a.value).is_ok();
             if !valid {
                 return Err(KratosError::bad_request(
                     "auth.name/auth.value is not a valid HTTP header",
@@ -79,7 +80,10 @@ async fn set_hooks(State(app): State<AppState>, body: Bytes) -> Response {
             settings_url: req.settings_url,
             auth: req.auth.map(|a| (a.name, a.value)),
             parse: req.parse,
-            timeout: req.timeout_ms.map(Duration::from_millis).unwrap_or(old.timeout),
+            timeout: req
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(old.timeout),
             retry_backoff: req
                 .retry_backoff_ms
                 .map(Duration::from_millis)
@@ -160,7 +164,11 @@ async fn settings_flow(State(app): State<AppState>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    answer(settings(&app, &req.identity_id, req.traits).await.map(|o| o.to_json()))
+    answer(
+        settings(&app, &req.identity_id, req.traits)
+            .await
+            .map(|o| o.to_json()),
+    )
 }
 
 #[derive(Deserialize)]
@@ -178,9 +186,17 @@ async fn fire_hooks(State(app): State<AppState>, body: Bytes) -> Response {
         Err(e) => return e.into_response(),
     };
     let Some(flow) = HookFlow::parse(&req.flow) else {
-        return KratosError::bad_request("flow must be \"registration\" or \"settings\"").into_response();
+        return KratosError::bad_request("flow must be \"registration\" or \"settings\"")
+            .into_response();
     };
-    let results = fire(&app, flow, &req.identity_id, req.times.unwrap_or(1), req.concurrent).await;
+    let results = fire(
+        &app,
+        flow,
+        &req.identity_id,
+        req.times.unwrap_or(1),
+        req.concurrent,
+    )
+    .await;
     answer(results.map(|r| Value::Array(r.iter().map(HookResult::to_json).collect())))
 }
 

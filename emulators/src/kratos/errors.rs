@@ -37,7 +37,8 @@ impl KratosError {
 
     /// 404 as Kratos answers for a missing row.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Unable to locate the resource").with_reason("Unable to locate the resource")
+        Self::new(StatusCode::NOT_FOUND, "Unable to locate the resource")
+            .with_reason("Unable to locate the resource")
     }
 
     /// 400 with herodot's standard message.
@@ -51,7 +52,11 @@ impl KratosError {
 
     /// 401 with herodot's standard message.
     pub fn unauthorized(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "The request could not be authorized").with_reason(reason)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "The request could not be authorized",
+        )
+        .with_reason(reason)
     }
 
     /// 409 as Kratos answers for a duplicate identifier.
@@ -75,7 +80,10 @@ impl KratosError {
     pub fn body(&self) -> Value {
         let mut e = Map::new();
         e.insert("code".into(), json!(self.status.as_u16()));
-        e.insert("status".into(), json!(self.status.canonical_reason().unwrap_or("")));
+        e.insert(
+            "status".into(),
+            json!(self.status.canonical_reason().unwrap_or("")),
+        );
         if let Some(reason) = &self.reason {
             e.insert("reason".into(), json!(reason));
         }
@@ -86,8 +94,9 @@ impl KratosError {
 
 /// Decodes a JSON request body, answering Kratos' 400 when it is not valid.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, KratosError> {
-    serde_json::from_slice(body)
-        .map_err(|e| KratosError::bad_request(format!("Unable to decode the request body as JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        KratosError::bad_request(format!("Unable to decode the request body as JSON: {e}"))
+    })
 }
 
 impl IntoResponse for KratosError {

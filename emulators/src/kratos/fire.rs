@@ -33,8 +33,12 @@ pub async fn fire(
             HookFlow::Registration => store.hooks.registration_url.clone(),
             HookFlow::Settings => store.hooks.settings_url.clone(),
         }
-        .ok_or_else(|| KratosError::bad_request(format!("no {} hook URL is configured", flow.as_str())))?;
-        let identity = store.identity(identity_id).ok_or_else(KratosError::not_found)?;
+        .ok_or_else(|| {
+            KratosError::bad_request(format!("no {} hook URL is configured", flow.as_str()))
+        })?;
+        let identity = store
+            .identity(identity_id)
+            .ok_or_else(KratosError::not_found)?;
         let mut public = identity.to_json(View::Public, app.public_url());
         if flow == HookFlow::Registration && store.hooks.parse {
             public["id"] = json!(NIL_UUID);

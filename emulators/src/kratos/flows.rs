@@ -96,7 +96,11 @@ pub async fn registration(app: &Shared, traits: Value) -> Result<FlowOutcome, Kr
 /// Changes an identity's traits through the settings (profile) flow.
 /// Without parse: apply, then fire. With parse: fire with the new traits
 /// first; a failure leaves the identity untouched.
-pub async fn settings(app: &Shared, identity_id: &str, traits: Value) -> Result<FlowOutcome, KratosError> {
+pub async fn settings(
+    app: &Shared,
+    identity_id: &str,
+    traits: Value,
+) -> Result<FlowOutcome, KratosError> {
     validate_traits(&traits).map_err(KratosError::bad_request)?;
     let hooks = app.lock().hooks.clone();
     let mut changes = Changes::traits(traits);
@@ -121,7 +125,9 @@ pub async fn settings(app: &Shared, identity_id: &str, traits: Value) -> Result<
         let identity = update(app, identity_id, &changes)?;
         let body = {
             let store = app.lock();
-            let current = store.identity(identity_id).ok_or_else(KratosError::not_found)?;
+            let current = store
+                .identity(identity_id)
+                .ok_or_else(KratosError::not_found)?;
             hook_body(current.to_json(View::Public, app.public_url()), &flow_id)
         };
         let hook = deliver(app, HookFlow::Settings, &url, &body).await;
@@ -166,7 +172,8 @@ fn failed_hook_error(hook: &HookResult) -> KratosError {
         Some((status, _)) if (400..500).contains(&status) => {
             KratosError::bad_request(format!("web hook failed with status code {status}"))
         }
-        Some((status, _)) => KratosError::internal().with_reason(format!("web hook failed with status code {status}")),
+        Some((status, _)) => KratosError::internal()
+            .with_reason(format!("web hook failed with status code {status}")),
         None => KratosError::internal().with_reason("web hook could not be delivered"),
     }
 }

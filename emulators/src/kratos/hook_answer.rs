@@ -59,9 +59,8 @@ impl Changes {
             return Ok(());
         }
         let Some(answer) = body.as_object() else {
-            return Err(
-                KratosError::internal().with_reason("webhook response could not be unmarshalled properly from JSON")
-            );
+            return Err(KratosError::internal()
+                .with_reason("webhook response could not be unmarshalled properly from JSON"));
         };
         let Some(identity) = answer.get("identity").and_then(Value::as_object) else {
             return Ok(());
@@ -110,7 +109,10 @@ mod tests {
         assert!(c.absorb(&answer(400, json!({"messages": []}))).is_err());
         assert!(c.absorb(&answer(200, json!("not json"))).is_err());
         assert!(c
-            .absorb(&answer(200, json!({"identity": {"traits": {"email": "bad"}}})))
+            .absorb(&answer(
+                200,
+                json!({"identity": {"traits": {"email": "bad"}}})
+            ))
             .is_err());
     }
 }

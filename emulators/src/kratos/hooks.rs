@@ -99,7 +99,9 @@ impl Attempt {
         match self {
             Attempt::Failed(TransportError::Invalid | TransportError::Cancelled) => false,
             Attempt::Failed(_) => true,
-            Attempt::Answered { status, .. } => *status == 429 || (*status >= 500 && *status != 501),
+            Attempt::Answered { status, .. } => {
+                *status == 429 || (*status >= 500 && *status != 501)
+            }
         }
     }
 

@@ -42,7 +42,10 @@ impl Pointer {
                 "JSON pointer must be empty or start with a \"/\": {raw:?}"
             )));
         };
-        let tokens = rest.split('/').map(unescape).collect::<Result<Vec<_>, _>>()?;
+        let tokens = rest
+            .split('/')
+            .map(unescape)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Pointer {
             raw: raw.to_string(),
             tokens,
@@ -75,7 +78,11 @@ fn unescape(token: &str) -> Result<String, PatchError> {
         match chars.next() {
             Some('0') => out.push('~'),
             Some('1') => out.push('/'),
-            _ => return Err(PatchError(format!("invalid escape in JSON pointer token {token:?}"))),
+            _ => {
+                return Err(PatchError(format!(
+                    "invalid escape in JSON pointer token {token:?}"
+                )))
+            }
         }
     }
     Ok(out)
@@ -286,7 +293,9 @@ fn remove(doc: &mut Value, path: &Pointer) -> Result<Value, PatchError> {
     match get_mut(doc, parent_tokens).ok_or_else(missing)? {
         Value::Object(map) => map.remove(last).ok_or_else(missing),
         Value::Array(items) => {
-            let index = array_index(last).filter(|i| *i < items.len()).ok_or_else(missing)?;
+            let index = array_index(last)
+                .filter(|i| *i < items.len())
+                .ok_or_else(missing)?;
             Ok(items.remove(index))
         }
         _ => Err(missing()),
@@ -322,14 +331,20 @@ fn get_mut<'a>(doc: &'a mut Value, tokens: &[String]) -> Option<&'a mut Value> {
 /// ignore member order, arrays compare element-wise.
 pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(i), Some(j), _, _) => i == j,
-            (_, _, Some(i), Some(j)) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q)),
+        (Value::Number(x), Value::Number(y)) => {
+            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(i), Some(j), _, _) => i == j,
+                (_, _, Some(i), Some(j)) => i == j,
+                _ => x.as_f64() == y.as_f64(),
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }
@@ -346,7 +361,10 @@ mod tests {
 
     #[test]
     fn add_into_null_parent_fails() {
-        let err = run(json!({"m": null}), json!([{"op": "add", "path": "/m/x", "value": 1}]));
+        let err = run(
+            json!({"m": null}),
+            json!([{"op": "add", "path": "/m/x", "value": 1}]),
+        );
         assert!(err.is_err());
     }
 
@@ -372,15 +390,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, json!({"a": [0, 2, 3]}));
-        assert!(run(json!({"a": [1]}), json!([{"op": "add", "path": "/a/01", "value": 0}])).is_err());
-        assert!(run(json!({"a": [1]}), json!([{"op": "add", "path": "/a/2", "value": 0}])).is_err());
+        assert!(run(
+            json!({"a": [1]}),
+            json!([{"op": "add", "path": "/a/01", "value": 0}])
+        )
+        .is_err());
+        assert!(run(
+            json!({"a": [1]}),
+            json!([{"op": "add", "path": "/a/2", "value": 0}])
+        )
+        .is_err());
     }
 
     #[test]
     fn replace_and_remove_need_existing_member() {
-        assert!(run(json!({}), json!([{"op": "replace", "path": "/x", "value": 1}])).is_err());
+        assert!(run(
+            json!({}),
+            json!([{"op": "replace", "path": "/x", "value": 1}])
+        )
+        .is_err());
         assert!(run(json!({}), json!([{"op": "remove", "path": "/x"}])).is_err());
-        let out = run(json!({"x": 1}), json!([{"op": "replace", "path": "/x", "value": 2}])).unwrap();
+        let out = run(
+            json!({"x": 1}),
+            json!([{"op": "replace", "path": "/x", "value": 2}]),
+        )
+        .unwrap();
         assert_eq!(out, json!({"x": 2}));
     }
 
@@ -395,7 +429,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, json!({"a/b": {"c": 1}, "d": 1, "e": 2}));
-        assert!(run(json!({"a": {}}), json!([{"op": "move", "from": "/a", "path": "/a/b"}])).is_err());
+        assert!(run(
+            json!({"a": {}}),
+            json!([{"op": "move", "from": "/a", "path": "/a/b"}])
+        )
+        .is_err());
     }
 
     #[test]
@@ -405,7 +443,11 @@ mod tests {
         assert!(run(doc.clone(), ok).is_ok());
         let bad = json!([{"op": "add", "path": "/z", "value": 1}, {"op": "test", "path": "/n", "value": 2}]);
         assert!(run(doc.clone(), bad).is_err());
-        assert!(run(doc, json!([{"op": "test", "path": "/missing", "value": null}])).is_err());
+        assert!(run(
+            doc,
+            json!([{"op": "test", "path": "/missing", "value": null}])
+        )
+        .is_err());
     }
 
     #[test]

@@ -56,7 +56,8 @@ pub struct KratosEmulator {
 /// Binds the public and admin listeners on loopback and starts serving.
 pub async fn start(options: KratosOptions) -> io::Result<KratosEmulator> {
     if let Some((name, value)) = &options.hooks.auth {
-        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err() {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "hooks.auth is not a valid HTTP header",
@@ -69,7 +70,11 @@ pub async fn start(options: KratosOptions) -> io::Result<KratosEmulator> {
     let _ = state.public_url.set(public.url());
     let admin = serve(admin_router(state.clone()), options.admin_port).await?;
     let _ = state.admin_url.set(admin.url());
-    Ok(KratosEmulator { admin, public, stop })
+    Ok(KratosEmulator {
+        admin,
+        public,
+        stop,
+    })
 }
 
 impl KratosEmulator {
@@ -111,7 +116,10 @@ fn admin_router(state: AppState) -> Router {
             "/admin/identities/by/external/{external_id}",
             get(admin::get_by_external_id),
         )
-        .route_layer(from_fn_with_state(state.clone(), access::require_admin_token))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            access::require_admin_token,
+        ))
         .route_layer(from_fn_with_state(state.clone(), faults::inject_faults));
     api.merge(controls::routes())
         .merge(health())

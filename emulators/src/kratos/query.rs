@@ -15,7 +15,10 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
 
 /// The first value of `key`.
 pub fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Every value of `key`.
@@ -60,8 +63,13 @@ mod tests {
 
     #[test]
     fn decodes_emails_and_repeats() {
-        let q = parse_query("credentials_identifier=ann%2Btest%40example.com&ids=a&ids=b&x=1+2&bad=%zz&end=%4");
-        assert_eq!(first(&q, "credentials_identifier"), Some("ann+test@example.com"));
+        let q = parse_query(
+            "credentials_identifier=ann%2Btest%40example.com&ids=a&ids=b&x=1+2&bad=%zz&end=%4",
+        );
+        assert_eq!(
+            first(&q, "credentials_identifier"),
+            Some("ann+test@example.com")
+        );
         assert_eq!(all(&q, "ids"), vec!["a", "b"]);
         assert_eq!(first(&q, "x"), Some("1 2"));
         assert_eq!(first(&q, "bad"), Some("%zz"));

@@ -50,7 +50,10 @@ pub fn validate_traits(traits: &Value) -> Result<(), String> {
         return Err(r#"I[#/traits] S[#/properties/traits/type] expected object"#.to_string());
     };
     let Some(email) = obj.get("email") else {
-        return Err(r#"I[#/traits] S[#/properties/traits/required] missing properties: "email""#.to_string());
+        return Err(
+            r#"I[#/traits] S[#/properties/traits/required] missing properties: "email""#
+                .to_string(),
+        );
     };
     let valid_email = email.as_str().is_some_and(|e| {
         let mut parts = e.split('@');
@@ -70,7 +73,10 @@ mod tests {
 
     #[test]
     fn accepts_the_test_traits_and_refuses_bad_ones() {
-        assert!(validate_traits(&json!({"email": "a@b.c", "name": {"first": "A", "last": "B"}})).is_ok());
+        assert!(
+            validate_traits(&json!({"email": "a@b.c", "name": {"first": "A", "last": "B"}}))
+                .is_ok()
+        );
         assert!(validate_traits(&json!({"email": "a@b.c"})).is_ok());
         assert!(validate_traits(&json!({"email": "nope"})).is_err());
         assert!(validate_traits(&json!({"name": {"first": "A"}})).is_err());
