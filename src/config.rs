@@ -43,6 +43,15 @@ impl Environment {
     }
 }
 
+/// What account deletion does to the identity's subscriptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelMode {
+    /// `DELETION_CANCEL=now` (default): cancel at once.
+    Now,
+    /// `DELETION_CANCEL=period_end`: let the paid period run out.
+    PeriodEnd,
+}
+
 /// A secret value: compared in constant time, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -116,6 +125,14 @@ pub struct Config {
     pub kratos_public_url: Result<String, ConfigProblem>,
     pub pricing_url: Result<String, ConfigProblem>,
     pub app_url: Result<String, ConfigProblem>,
+    /// `DELETION_CANCEL`: how account deletion cancels subscriptions.
+    pub deletion_cancel: CancelMode,
+    /// `DELETE_STRIPE_CUSTOMER=true`: account deletion also deletes the
+    /// Stripe customer (off by default: invoices stay for tax records).
+    pub delete_stripe_customer: bool,
+    /// `KRATOS_SYNC_PLAN=true`: write the plan to the identity's
+    /// `metadata_public.plan` so apps can read it from the session.
+    pub kratos_sync_plan: bool,
 }
 
 /// Names of every setting, in the order `/healthz` reports them.
@@ -132,6 +149,9 @@ pub const SETTINGS: &[&str] = &[
     "KRATOS_PUBLIC_URL",
     "PRICING_URL",
     "APP_URL",
+    "DELETION_CANCEL",
+    "DELETE_STRIPE_CUSTOMER",
+    "KRATOS_SYNC_PLAN",
 ];
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
@@ -150,6 +170,14 @@ fn url(name: &'static str, v: Option<String>) -> Result<String, ConfigProblem> {
         return Err(ConfigProblem { name, message: "must be an http:// or https:// URL".into() });
     }
     Ok(v.trim_end_matches('/').to_string())
+}
+
+fn flag(name: &'static str, v: Option<String>) -> Result<bool, ConfigProblem> {
+    match non_empty(v).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(ConfigProblem { name, message: "must be true or false".into() }),
+    }
 }
 
 fn stripe_key(v: Option<String>, env: Environment) -> Result<Secret, ConfigProblem> {
@@ -174,7 +202,8 @@ fn stripe_key(v: Option<String>, env: Environment) -> Result<Secret, ConfigProbl
 
 impl Config {
     /// Reads every setting through `get` (a var or secret by name, `None`
-    /// when unset). Fails only on what makes every route wrong: `PLANS`.
+    /// when unset). Fails on what makes behaviour wrong everywhere: `PLANS`,
+    /// `STRIPE_API_BASE` and the behaviour switches.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigProblem> {
         let plans_json = required("PLANS", get("PLANS"))?;
         let plans = Plans::parse(&plans_json).map_err(|e| ConfigProblem { name: "PLANS", message: e.to_string() })?;
@@ -187,7 +216,17 @@ impl Config {
             WebhookSecrets::parse(&v)
                 .map_err(|e| ConfigProblem { name: "STRIPE_WEBHOOK_SECRET", message: e.to_string() })
         });
+        let deletion_cancel = match non_empty(get("DELETION_CANCEL")).as_deref() {
+            None | Some("now") => CancelMode::Now,
+            Some("period_end") => CancelMode::PeriodEnd,
+            Some(_) => {
+                return Err(ConfigProblem { name: "DELETION_CANCEL", message: "must be now or period_end".into() })
+            }
+        };
         Ok(Config {
+            deletion_cancel,
+            delete_stripe_customer: flag("DELETE_STRIPE_CUSTOMER", get("DELETE_STRIPE_CUSTOMER"))?,
+            kratos_sync_plan: flag("KRATOS_SYNC_PLAN", get("KRATOS_SYNC_PLAN"))?,
             environment,
             plans,
             stripe_api_base,
@@ -291,6 +330,21 @@ mod tests {
         let names: Vec<_> = c.problems().iter().map(|p| p.name).collect();
         assert_eq!(names, ["BRIDGE_API_TOKEN", "APP_URL"]);
         assert!(!format!("{c:?}").contains("hook-secret"));
+    }
+
+    #[test]
+    fn behaviour_switches_default_off_and_refuse_typos() {
+        let c = load(&full()).unwrap();
+        assert_eq!(c.deletion_cancel, CancelMode::Now);
+        assert!(!c.delete_stripe_customer && !c.kratos_sync_plan);
+        let mut m = full();
+        m.insert("DELETION_CANCEL", "period_end".into());
+        m.insert("KRATOS_SYNC_PLAN", "true".into());
+        let c = load(&m).unwrap();
+        assert_eq!(c.deletion_cancel, CancelMode::PeriodEnd);
+        assert!(c.kratos_sync_plan);
+        m.insert("DELETE_STRIPE_CUSTOMER", "yes".into());
+        assert_eq!(load(&m).unwrap_err().name, "DELETE_STRIPE_CUSTOMER");
     }
 
     #[test]

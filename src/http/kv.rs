@@ -1,0 +1,112 @@
+//! `BILLING_KV`, spoken in the terms of `crate::store`: links, entitlement
+//! records, processed events, trials and tombstones. Every KV failure
+//! becomes a 503, so that Stripe and Kratos retry.
+
+use serde::{de::DeserializeOwned, Serialize};
+use worker::{kv::KvStore, Env};
+
+use crate::entitlements::record::Entitlement;
+use crate::error::ApiError;
+use crate::store;
+
+/// The worker's KV namespace.
+pub struct Store {
+    kv: KvStore,
+}
+
+fn unavailable(op: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::unavailable("kv_unavailable", format!("BILLING_KV {op} failed: {e}"))
+}
+
+impl Store {
+    pub fn open(env: &Env) -> Result<Store, ApiError> {
+        env.kv("BILLING_KV")
+            .map(|kv| Store { kv })
+            .map_err(|_| ApiError::config("BILLING_KV: the KV namespace binding is missing"))
+    }
+
+    async fn text(&self, key: &str) -> Result<Option<String>, ApiError> {
+        self.kv.get(key).text().await.map_err(|e| unavailable("read", e))
+    }
+
+    async fn json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
+        self.kv.get(key).json::<T>().await.map_err(|e| unavailable("read", e))
+    }
+
+    async fn put(&self, key: &str, value: String, ttl: Option<u64>) -> Result<(), ApiError> {
+        let mut put = self.kv.put(key, value).map_err(|e| unavailable("write", e))?;
+        if let Some(ttl) = ttl {
+            put = put.expiration_ttl(ttl);
+        }
+        put.execute().await.map_err(|e| unavailable("write", e))
+    }
+
+    async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ApiError> {
+        let text = serde_json::to_string(value).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
+        self.put(key, text, None).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ApiError> {
+        self.kv.delete(key).await.map_err(|e| unavailable("delete", e))
+    }
+
+    /// The identity's stored entitlement record, if any.
+    pub async fn entitlement(&self, identity_id: &str) -> Result<Option<Entitlement>, ApiError> {
+        self.json(&store::entitlement(identity_id)).await
+    }
+
+    pub async fn put_entitlement(&self, e: &Entitlement) -> Result<(), ApiError> {
+        self.put_json(&store::entitlement(&e.identity_id), e).await
+    }
+
+    /// The Stripe customer linked to an identity.
+    pub async fn customer_of(&self, identity_id: &str) -> Result<Option<String>, ApiError> {
+        self.text(&store::identity_link(identity_id)).await
+    }
+
+    /// The identity linked to a Stripe customer.
+    pub async fn identity_of(&self, customer_id: &str) -> Result<Option<String>, ApiError> {
+        self.text(&store::customer_link(customer_id)).await
+    }
+
+    /// Records both directions of the identity <-> customer link.
+    pub async fn link(&self, identity_id: &str, customer_id: &str) -> Result<(), ApiError> {
+        self.put(&store::identity_link(identity_id), customer_id.to_string(), None).await?;
+        self.put(&store::customer_link(customer_id), identity_id.to_string(), None).await
+    }
+
+    /// Whether a Stripe event was already processed.
+    pub async fn event_processed(&self, event_id: &str) -> Result<bool, ApiError> {
+        Ok(self.text(&store::processed_event(event_id)).await?.is_some())
+    }
+
+    pub async fn mark_event_processed(&self, event_id: &str, now: i64) -> Result<(), ApiError> {
+        self.put(&store::processed_event(event_id), now.to_string(), Some(store::PROCESSED_EVENT_TTL_SECS)).await
+    }
+
+    /// When the identity's app trial started, if it did.
+    pub async fn trial_started(&self, identity_id: &str) -> Result<Option<i64>, ApiError> {
+        Ok(self.text(&store::trial(identity_id)).await?.and_then(|t| t.parse().ok()))
+    }
+
+    pub async fn put_trial_started(&self, identity_id: &str, at: i64) -> Result<(), ApiError> {
+        self.put(&store::trial(identity_id), at.to_string(), None).await
+    }
+
+    /// Whether the identity was deleted through the bridge.
+    pub async fn is_deleted(&self, identity_id: &str) -> Result<bool, ApiError> {
+        Ok(self.text(&store::tombstone(identity_id)).await?.is_some())
+    }
+
+    /// Forgets everything about a deleted identity, leaving a tombstone so
+    /// that a late Stripe event cannot bring its record back.
+    pub async fn forget_identity(&self, identity_id: &str, customer_id: Option<&str>, now: i64) -> Result<(), ApiError> {
+        self.put(&store::tombstone(identity_id), now.to_string(), Some(store::TOMBSTONE_TTL_SECS)).await?;
+        if let Some(customer_id) = customer_id {
+            self.delete(&store::customer_link(customer_id)).await?;
+        }
+        self.delete(&store::entitlement(identity_id)).await?;
+        self.delete(&store::trial(identity_id)).await?;
+        self.delete(&store::identity_link(identity_id)).await
+    }
+}
