@@ -4,3 +4,5 @@ pub mod form;
 pub mod signature;
 pub mod subscription;
 pub mod event;
+pub mod customer;
+pub mod request;
