@@ -1,0 +1,174 @@
+//! The entitlement record (spec: "Entitlement record"): what an identity may
+//! use, as stored in KV and answered by the entitlements routes. Field names
+//! are the spec's; they are the public contract.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stripe::subscription::SubscriptionStatus;
+
+/// How much of its plan an identity gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// The plan is fully granted: active, trialing (Stripe or app trial),
+    /// or canceled / cancel-at-period-end with the paid period not over.
+    Full,
+    /// Past due: only `past_due_features` while Stripe retries the payment.
+    Limited,
+    /// No subscription grants anything: the default plan's features apply.
+    None,
+}
+
+/// The record's `status`: a Stripe subscription status, or `none` when the
+/// identity has no subscription at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntitlementStatus {
+    /// No subscription.
+    None,
+    Incomplete,
+    IncompleteExpired,
+    Trialing,
+    Active,
+    PastDue,
+    Canceled,
+    Unpaid,
+    Paused,
+}
+
+impl EntitlementStatus {
+    /// The string the record serialises to (Stripe's status, or `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Incomplete => "incomplete",
+            Self::IncompleteExpired => "incomplete_expired",
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Canceled => "canceled",
+            Self::Unpaid => "unpaid",
+            Self::Paused => "paused",
+        }
+    }
+}
+
+impl From<SubscriptionStatus> for EntitlementStatus {
+    fn from(s: SubscriptionStatus) -> Self {
+        match s {
+            SubscriptionStatus::Incomplete => Self::Incomplete,
+            SubscriptionStatus::IncompleteExpired => Self::IncompleteExpired,
+            SubscriptionStatus::Trialing => Self::Trialing,
+            SubscriptionStatus::Active => Self::Active,
+            SubscriptionStatus::PastDue => Self::PastDue,
+            SubscriptionStatus::Canceled => Self::Canceled,
+            SubscriptionStatus::Unpaid => Self::Unpaid,
+            SubscriptionStatus::Paused => Self::Paused,
+        }
+    }
+}
+
+/// One identity's entitlements. Serialises to exactly the spec's field names
+/// (`subscription_id` is an addition); `Option`s serialise as `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entitlement {
+    /// The Kratos identity.
+    pub identity_id: String,
+    /// The linked Stripe customer, when there is one.
+    pub stripe_customer_id: Option<String>,
+    /// The plan in effect (the default plan when nothing grants more).
+    pub plan: String,
+    pub status: EntitlementStatus,
+    pub access: Access,
+    /// The features granted now (may contain `"*"`).
+    pub features: Vec<String>,
+    /// End of the paid period of the subscription the record comes from.
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+    /// End of the trial (Stripe or app trial) while trialing.
+    pub trial_end: Option<i64>,
+    /// True right after Checkout, before the webhook confirmed the purchase.
+    pub pending: bool,
+    /// When the record was computed (unix seconds).
+    pub synced_at: i64,
+    /// The subscription the record comes from; `None` for the default plan
+    /// and for the app trial.
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+}
+
+impl Entitlement {
+    /// Whether this record comes from the app trial (no Stripe subscription).
+    pub fn is_app_trial(&self) -> bool {
+        self.status == EntitlementStatus::Trialing && self.subscription_id.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Entitlement {
+        Entitlement {
+            identity_id: "9f1c".into(),
+            stripe_customer_id: Some("cus_1".into()),
+            plan: "pro".into(),
+            status: EntitlementStatus::Active,
+            access: Access::Full,
+            features: vec!["basic_feature".into(), "premium_feature".into()],
+            current_period_end: Some(1_767_225_600),
+            cancel_at_period_end: false,
+            trial_end: None,
+            pending: false,
+            synced_at: 1_764_000_000,
+            subscription_id: Some("sub_1".into()),
+        }
+    }
+
+    #[test]
+    fn serialises_to_the_spec_record() {
+        let v = serde_json::to_value(sample()).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "identity_id": "9f1c", "stripe_customer_id": "cus_1",
+                "plan": "pro", "status": "active", "access": "full",
+                "features": ["basic_feature", "premium_feature"],
+                "current_period_end": 1767225600, "cancel_at_period_end": false,
+                "trial_end": null, "pending": false, "synced_at": 1764000000,
+                "subscription_id": "sub_1"
+            })
+        );
+    }
+
+    #[test]
+    fn statuses_and_access_use_the_spec_strings() {
+        for st in SubscriptionStatus::ALL {
+            let e = EntitlementStatus::from(st);
+            assert_eq!(e.as_str(), st.as_str());
+            assert_eq!(serde_json::to_value(e).unwrap(), st.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(EntitlementStatus::None).unwrap(),
+            "none"
+        );
+        let access: Vec<_> = [Access::Full, Access::Limited, Access::None]
+            .iter()
+            .map(|a| serde_json::to_value(a).unwrap())
+            .collect();
+        assert_eq!(access, [json!("full"), json!("limited"), json!("none")]);
+    }
+
+    #[test]
+    fn round_trips_and_reads_records_without_the_added_field() {
+        let e = sample();
+        let back: Entitlement = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back, e);
+        let mut v = serde_json::to_value(&e).unwrap();
+        v.as_object_mut().unwrap().remove("subscription_id");
+        let back: Entitlement = serde_json::from_value(v).unwrap();
+        assert_eq!(back.subscription_id, None);
+        assert!(!back.is_app_trial());
+    }
+}
