@@ -24,12 +24,16 @@ pub struct Customer {
     #[serde(default)]
     pub name: Option<String>,
     /// Stripe metadata values are always strings; absent on deleted customers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub metadata: BTreeMap<String, String>,
     /// True for `{"id", "object": "customer", "deleted": true}`: the customer
     /// is gone and must be neither linked nor updated.
     #[serde(default)]
     pub deleted: bool,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Customer {
@@ -224,6 +228,8 @@ mod tests {
         let c = parse_customer(FIXTURE_DELETED.as_bytes()).unwrap();
         assert!(c.deleted);
         assert_eq!(c.identity_id(), None);
+        let c = parse_customer(br#"{"id":"cus_1","object":"customer","metadata":null}"#).unwrap();
+        assert!(c.metadata.is_empty());
     }
 
     #[test]
