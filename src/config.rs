@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::entitlements::plans::Plans;
 use crate::error::ApiError;
+pub use crate::stripe::cancel::CancelMode;
 use crate::stripe::signature::WebhookSecrets;
 
 /// Which Stripe mode the deployment runs in; decides which keys and events
@@ -41,15 +42,6 @@ impl Environment {
             Self::Test => "test",
         }
     }
-}
-
-/// What account deletion does to the identity's subscriptions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelMode {
-    /// `DELETION_CANCEL=now` (default): cancel at once.
-    Now,
-    /// `DELETION_CANCEL=period_end`: let the paid period run out.
-    PeriodEnd,
 }
 
 /// A secret value: compared in constant time, never printed.

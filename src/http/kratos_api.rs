@@ -13,8 +13,9 @@ use crate::stripe::form::percent_encode;
 /// What a JSON Patch came to.
 pub enum Patched {
     Done,
-    /// A `test` op failed (someone else changed the identity): re-read and retry.
-    Conflict,
+    /// Kratos refused the patch (400/409), e.g. because the identity changed
+    /// shape between our read and the patch: re-read and retry.
+    Refused,
     NotFound,
 }
 
@@ -77,7 +78,7 @@ impl<'a> Kratos<'a> {
         match a.status {
             200 | 204 => Ok(Patched::Done),
             404 => Ok(Patched::NotFound),
-            400 | 409 => Ok(Patched::Conflict),
+            400 | 409 => Ok(Patched::Refused),
             _ => Err(failed("an identity patch", &a)),
         }
     }

@@ -75,6 +75,12 @@ impl Store {
         self.put(&store::customer_link(customer_id), identity_id.to_string(), None).await
     }
 
+    /// Removes both directions of the link (the customer was deleted).
+    pub async fn unlink(&self, identity_id: &str, customer_id: &str) -> Result<(), ApiError> {
+        self.delete(&store::customer_link(customer_id)).await?;
+        self.delete(&store::identity_link(identity_id)).await
+    }
+
     /// Whether a Stripe event was already processed.
     pub async fn event_processed(&self, event_id: &str) -> Result<bool, ApiError> {
         Ok(self.text(&store::processed_event(event_id)).await?.is_some())

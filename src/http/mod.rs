@@ -3,10 +3,19 @@
 //! the pure core what it asks for: KV records, Stripe and Kratos answers, the
 //! time. Compiled only for wasm32; tested end to end through `wrangler dev`.
 
+mod auth;
+mod body;
+mod context;
 mod env;
+mod flows;
+mod kratos_api;
+mod kv;
+mod log;
 mod respond;
 mod router;
 mod routes;
+mod stripe_api;
+mod upstream;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

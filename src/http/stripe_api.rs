@@ -8,7 +8,8 @@ use worker::{Headers, Method};
 use super::upstream::{self, Answer};
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::stripe::request::{self as req, StripeErrorKind, StripeRequest};
+use crate::stripe::customer::{parse_customer, Customer};
+use crate::stripe::request::{self as req, StripeError, StripeErrorKind, StripeRequest};
 
 /// The API version the core's parsers are written for (`current_period_end`
 /// on subscription items).
@@ -39,15 +40,16 @@ impl<'a> Stripe<'a> {
         if let Some(key) = &r.idempotency_key {
             set("idempotency-key", key)?;
         }
-        let (method, body) = match r.method {
-            req::Method::Get => (Method::Get, None),
-            req::Method::Delete => (Method::Delete, r.form.as_ref().map(|f| f.encode())),
-            req::Method::Post => (Method::Post, Some(r.form.as_ref().map(|f| f.encode()).unwrap_or_default())),
+        let method = match r.method {
+            req::Method::Get => Method::Get,
+            req::Method::Post => Method::Post,
+            req::Method::Delete => Method::Delete,
         };
+        let body = r.body();
         if body.is_some() {
             set("content-type", "application/x-www-form-urlencoded")?;
         }
-        upstream::send("Stripe", method, &format!("{}{}", self.base, r.path), headers, body).await
+        upstream::send("Stripe", method, &r.url(self.base), headers, body).await
     }
 
     /// Sends `r`; a 2xx answer's body, or the error classified. Retries only
@@ -65,7 +67,21 @@ impl<'a> Stripe<'a> {
                 upstream::sleep(IN_USE_BACKOFF).await;
                 continue;
             }
-            return Err(StripeFailure::Api { status: answer.status, kind: error.kind, message: error.message });
+            return Err(StripeFailure::Api(error));
+        }
+    }
+}
+
+impl Stripe<'_> {
+    /// The customer as Stripe has it now, including a deleted one
+    /// (`deleted: true`); `None` when Stripe has no such id.
+    pub async fn customer(&self, id: &str) -> Result<Option<Customer>, ApiError> {
+        match self.send(&StripeRequest::retrieve_customer(id)).await {
+            Ok(body) => parse_customer(&body)
+                .map(Some)
+                .map_err(|_| ApiError::upstream("stripe_bad_answer", "Stripe answered a customer we cannot read")),
+            Err(f) if f.is_not_found() => Ok(None),
+            Err(f) => Err(f.into()),
         }
     }
 }
@@ -76,27 +92,28 @@ pub enum StripeFailure {
     /// No answer (unreachable, timeout).
     Transport(ApiError),
     /// Stripe answered with an error.
-    Api { status: u16, kind: StripeErrorKind, message: String },
+    Api(StripeError),
 }
 
 impl StripeFailure {
     pub fn is_not_found(&self) -> bool {
-        matches!(self, StripeFailure::Api { kind: StripeErrorKind::NotFound, .. })
+        matches!(self, StripeFailure::Api(e) if e.kind == StripeErrorKind::NotFound)
+    }
+
+    /// Safe to log: never Stripe's message (it may echo an email address).
+    pub fn code(&self) -> String {
+        match self {
+            StripeFailure::Transport(e) => e.code.to_string(),
+            StripeFailure::Api(e) => format!("stripe_{:?}_{}", e.kind, e.status).to_lowercase(),
+        }
     }
 }
 
 impl From<StripeFailure> for ApiError {
-    /// Stripe's own failures (5xx, 429) and unreachable Stripe are 502/503/504
-    /// (retry later); a request Stripe refused is our bug or bad data: 502
-    /// with Stripe's message, which never contains a secret.
     fn from(f: StripeFailure) -> ApiError {
         match f {
             StripeFailure::Transport(e) => e,
-            StripeFailure::Api { status, kind, message } => match kind {
-                StripeErrorKind::RateLimited => ApiError::unavailable("stripe_rate_limited", "Stripe is rate limiting; retry later"),
-                StripeErrorKind::Auth => ApiError::upstream("stripe_auth", "Stripe refused STRIPE_SECRET_KEY"),
-                _ => ApiError::upstream("stripe_error", format!("Stripe answered {status}: {message}")),
-            },
+            StripeFailure::Api(e) => e.to_api_error(),
         }
     }
 }

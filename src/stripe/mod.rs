@@ -6,3 +6,4 @@ pub mod subscription;
 pub mod event;
 pub mod customer;
 pub mod request;
+pub mod cancel;

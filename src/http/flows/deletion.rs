@@ -1,0 +1,74 @@
+//! Account deletion (Kratos has no deletion hook): cancel the identity's
+//! subscriptions, optionally delete the Stripe customer, delete the Kratos
+//! identity, then forget the KV records. The links are removed last, so a
+//! failure midway leaves everything needed to finish on a retry; a second
+//! call finds nothing left to do and succeeds.
+
+use serde::Serialize;
+
+use super::sync::list_subscriptions;
+use crate::error::ApiError;
+use crate::http::context::Cx;
+use crate::stripe::cancel::cancel_request;
+use crate::stripe::request::StripeRequest;
+
+/// What a deletion did (the answer of the deletion routes).
+#[derive(Debug, Serialize)]
+pub struct DeletionReport {
+    pub identity_id: String,
+    pub stripe_customer_id: Option<String>,
+    /// Subscriptions canceled (or set to cancel at period end) by this call.
+    pub canceled_subscriptions: Vec<String>,
+    pub customer_deleted: bool,
+    /// False when Kratos already had no such identity.
+    pub identity_deleted: bool,
+}
+
+pub async fn delete_account(cx: &Cx<'_>, identity_id: &str) -> Result<DeletionReport, ApiError> {
+    let store = cx.store()?;
+    let kratos = cx.kratos()?;
+    let identity = kratos.identity(identity_id).await?;
+    let customer_id = match store.customer_of(identity_id).await? {
+        Some(c) => Some(c),
+        None => identity.as_ref().and_then(|i| i.stripe_customer_id()).map(str::to_owned),
+    };
+
+    let mut canceled = Vec::new();
+    let mut customer_deleted = false;
+    if let Some(customer) = &customer_id {
+        let stripe = cx.stripe()?;
+        let subs = match list_subscriptions(&stripe, customer).await {
+            Ok(subs) => subs,
+            Err(f) if f.is_not_found() => Vec::new(),
+            Err(f) => return Err(f.into()),
+        };
+        for s in &subs {
+            let Some(request) = cancel_request(s, cx.config.deletion_cancel) else { continue };
+            match stripe.send(&request).await {
+                Ok(_) => canceled.push(s.id.clone()),
+                Err(f) if f.is_not_found() => {}
+                Err(f) => return Err(f.into()),
+            }
+        }
+        if cx.config.delete_stripe_customer {
+            match stripe.send(&StripeRequest::delete_customer(customer)).await {
+                Ok(_) => customer_deleted = true,
+                Err(f) if f.is_not_found() => {}
+                Err(f) => return Err(f.into()),
+            }
+        }
+    }
+
+    let identity_deleted = match identity {
+        Some(_) => kratos.delete_identity(identity_id).await?,
+        None => false,
+    };
+    store.forget_identity(identity_id, customer_id.as_deref(), cx.now).await?;
+    Ok(DeletionReport {
+        identity_id: identity_id.to_owned(),
+        stripe_customer_id: customer_id,
+        canceled_subscriptions: canceled,
+        customer_deleted,
+        identity_deleted,
+    })
+}
