@@ -74,7 +74,7 @@ fn check_policy(ops: &[PatchOp]) -> Result<(), PatchError> {
             )));
         }
         let path = op.path.as_str();
-        let denied = DENIED_PATHS.iter().any(|d| path == *d) || path.starts_with("/credentials/");
+        let denied = DENIED_PATHS.contains(&path) || path.starts_with("/credentials/");
         if denied {
             return Err(PatchError(format!("patch includes denied path: {path}")));
         }
