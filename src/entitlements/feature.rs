@@ -52,11 +52,13 @@ impl Reason {
 /// `{"allowed", "plan", "status", "reason"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeatureDecision {
+    /// Whether the feature may be used now.
     pub allowed: bool,
     /// The plan in effect (after read-time expiry).
     pub plan: String,
     /// The status in effect (after read-time expiry).
     pub status: EntitlementStatus,
+    /// Why.
     pub reason: Reason,
 }
 

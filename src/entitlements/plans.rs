@@ -80,25 +80,46 @@ pub enum PlansError {
     /// `plans` is empty.
     NoPlans,
     /// `default_plan` names no plan.
-    UnknownDefaultPlan { name: String, known: Vec<String> },
+    UnknownDefaultPlan {
+        /// The name given.
+        name: String,
+        /// The plans defined.
+        known: Vec<String>,
+    },
     /// `trial.plan` names no plan.
-    UnknownTrialPlan { name: String, known: Vec<String> },
+    UnknownTrialPlan {
+        /// The name given.
+        name: String,
+        /// The plans defined.
+        known: Vec<String>,
+    },
     /// `trial.days` is 0.
     ZeroTrialDays,
     /// The same price (lookup key or id) appears in two plans (or twice).
     DuplicatePrice {
+        /// The price listed twice.
         price: String,
+        /// The plan it was first seen in.
         first: String,
+        /// The plan it was seen in again.
         second: String,
     },
     /// Two plans share a rank, so "the highest plan" would be ambiguous.
     DuplicateRank {
+        /// The shared rank.
         rank: u32,
+        /// One plan with it.
         first: String,
+        /// The other plan with it.
         second: String,
     },
     /// An empty string where a name is required (plan name, price, feature).
-    EmptyName { plan: String, field: &'static str },
+    EmptyName {
+        /// The plan concerned (or the top-level field name).
+        plan: String,
+        /// The field holding the empty entry.
+        field: &'static str,
+    },
 }
 
 impl fmt::Display for PlansError {

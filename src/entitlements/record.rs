@@ -26,13 +26,21 @@ pub enum Access {
 pub enum EntitlementStatus {
     /// No subscription.
     None,
+    /// Stripe `incomplete`: first payment not made.
     Incomplete,
+    /// Stripe `incomplete_expired`: first payment never made.
     IncompleteExpired,
+    /// Stripe `trialing`, or the app trial.
     Trialing,
+    /// Stripe `active`.
     Active,
+    /// Stripe `past_due`: a renewal payment failed.
     PastDue,
+    /// Stripe `canceled`.
     Canceled,
+    /// Stripe `unpaid`: retries exhausted.
     Unpaid,
+    /// Stripe `paused`.
     Paused,
 }
 
@@ -78,12 +86,15 @@ pub struct Entitlement {
     pub stripe_customer_id: Option<String>,
     /// The plan in effect (the default plan when nothing grants more).
     pub plan: String,
+    /// The status of the subscription the record comes from, or `none`.
     pub status: EntitlementStatus,
+    /// How much of `plan` is granted.
     pub access: Access,
     /// The features granted now (may contain `"*"`).
     pub features: Vec<String>,
     /// End of the paid period of the subscription the record comes from.
     pub current_period_end: Option<i64>,
+    /// The subscription ends when the current period ends.
     pub cancel_at_period_end: bool,
     /// End of the trial (Stripe or app trial) while trialing.
     pub trial_end: Option<i64>,

@@ -22,16 +22,27 @@ pub const IDENTITY_METADATA_KEY: &str = "olympus_identity_id";
 /// The event types the bridge reacts to; anything else is `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventKind {
+    /// `checkout.session.completed`: a purchase just finished.
     CheckoutSessionCompleted,
+    /// `customer.subscription.created`.
     SubscriptionCreated,
+    /// `customer.subscription.updated`.
     SubscriptionUpdated,
+    /// `customer.subscription.deleted`: the subscription ended.
     SubscriptionDeleted,
+    /// `customer.subscription.paused`.
     SubscriptionPaused,
+    /// `customer.subscription.resumed`.
     SubscriptionResumed,
+    /// `customer.subscription.trial_will_end`.
     SubscriptionTrialWillEnd,
+    /// `invoice.paid`: a renewal or recovery succeeded.
     InvoicePaid,
+    /// `invoice.payment_failed`: may turn the subscription past due.
     InvoicePaymentFailed,
+    /// `customer.updated`.
     CustomerUpdated,
+    /// `customer.deleted`.
     CustomerDeleted,
     /// Any other type, kept verbatim (acknowledged, not acted on).
     Other(String),
@@ -98,6 +109,7 @@ pub fn handled(kind: &EventKind) -> bool {
 pub struct EventSignal {
     /// `evt_...`: the dedupe key (delivery is at-least-once).
     pub id: String,
+    /// The event type.
     pub kind: EventKind,
     /// Live or test mode; must match the deployment's environment.
     pub livemode: bool,

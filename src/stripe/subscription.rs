@@ -84,6 +84,7 @@ pub struct Subscription {
     pub id: String,
     /// `cus_...` (from the id or the expanded customer object).
     pub customer: String,
+    /// The lifecycle state.
     pub status: SubscriptionStatus,
     /// Scheduled to end when the current period ends.
     pub cancel_at_period_end: bool,
@@ -102,6 +103,7 @@ pub struct Subscription {
 /// One page of `GET /v1/subscriptions`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionPage {
+    /// The subscriptions of this page, newest first (Stripe's order).
     pub data: Vec<Subscription>,
     /// More pages follow (`starting_after` = the last id of `data`).
     pub has_more: bool,
@@ -113,11 +115,16 @@ pub enum SubscriptionError {
     /// Not JSON or not a subscription shape; a location, never the values.
     InvalidJson(String),
     /// A subscription without a customer.
-    MissingCustomer { subscription_id: String },
+    MissingCustomer {
+        /// The subscription concerned.
+        subscription_id: String,
+    },
     /// A status this build does not know. Refused rather than guessed: a
     /// wrong guess either grants or revokes a plan silently.
     UnknownStatus {
+        /// The subscription concerned.
         subscription_id: String,
+        /// The status as Stripe sent it.
         status: String,
     },
 }
