@@ -104,10 +104,16 @@ impl Store {
         Ok(self.text(&store::tombstone(identity_id)).await?.is_some())
     }
 
-    /// Forgets everything about a deleted identity, leaving a tombstone so
-    /// that a late Stripe event cannot bring its record back.
-    pub async fn forget_identity(&self, identity_id: &str, customer_id: Option<&str>, now: i64) -> Result<(), ApiError> {
-        self.put(&store::tombstone(identity_id), now.to_string(), Some(store::TOMBSTONE_TTL_SECS)).await?;
+    /// Marks the identity deleted, first thing in a deletion, so that events
+    /// caused by the deletion itself (subscriptions canceled) write nothing.
+    pub async fn put_tombstone(&self, identity_id: &str, now: i64) -> Result<(), ApiError> {
+        self.put(&store::tombstone(identity_id), now.to_string(), Some(store::TOMBSTONE_TTL_SECS)).await
+    }
+
+    /// Forgets everything about a deleted identity (the tombstone stays).
+    /// The identity -> customer link goes last: until then a retried
+    /// deletion still finds the customer.
+    pub async fn forget_identity(&self, identity_id: &str, customer_id: Option<&str>) -> Result<(), ApiError> {
         if let Some(customer_id) = customer_id {
             self.delete(&store::customer_link(customer_id)).await?;
         }

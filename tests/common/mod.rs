@@ -269,3 +269,103 @@ impl Drop for Stack {
         }
     }
 }
+
+/// Shorthands for the emulators' controls and the worker's API.
+impl Stack {
+    pub fn kratos_admin(&self, path: &str) -> String {
+        format!("{}{path}", self.kratos.admin_url())
+    }
+
+    pub fn stripe_url(&self, path: &str) -> String {
+        format!("{}{path}", self.stripe.url())
+    }
+
+    /// Runs a Kratos registration flow (identity stored, then the hook fired
+    /// with Kratos' retries). Answers the flow's JSON.
+    pub async fn register(&self, email: &str, first: &str, last: &str) -> Value {
+        let traits = json!({"email": email, "name": {"first": first, "last": last}});
+        self.control(reqwest::Method::POST, self.kratos_admin("/_emulator/flows/registration"), json!({"traits": traits}))
+            .await
+    }
+
+    /// Creates an identity (and a session) without firing any hook.
+    pub async fn create_identity(&self, email: &str, metadata_admin: Value) -> (String, String) {
+        let v = self
+            .control(
+                reqwest::Method::POST,
+                self.kratos_admin("/_emulator/identities"),
+                json!({"traits": {"email": email, "name": {"first": "Ada", "last": "Lovelace"}}, "metadata_admin": metadata_admin}),
+            )
+            .await;
+        (v["identity"]["id"].as_str().unwrap().to_string(), v["session_token"].as_str().unwrap().to_string())
+    }
+
+    /// Fires the registration or settings hook for an existing identity.
+    pub async fn fire_hook(&self, flow: &str, identity_id: &str, times: u32, concurrent: bool) -> Value {
+        self.control(
+            reqwest::Method::POST,
+            self.kratos_admin("/_emulator/hooks/fire"),
+            json!({"flow": flow, "identity_id": identity_id, "times": times, "concurrent": concurrent}),
+        )
+        .await
+    }
+
+    /// The identity as the Kratos admin API has it (with metadata_admin).
+    pub async fn kratos_identity(&self, id: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.kratos_admin(&format!("/admin/identities/{id}")))
+            .bearer_auth(KRATOS_ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("GET identity");
+        status_json(r).await
+    }
+
+    /// Everything the Stripe emulator holds.
+    pub async fn stripe_state(&self) -> Value {
+        let r = self.http.get(self.stripe_url("/_emulator/state")).send().await.expect("stripe state");
+        r.json().await.expect("stripe state JSON")
+    }
+
+    /// The Stripe emulator's customers whose metadata names `identity_id`.
+    pub async fn customers_of(&self, identity_id: &str) -> Vec<Value> {
+        let state = self.stripe_state().await;
+        state["customers"]
+            .as_array()
+            .expect("customers")
+            .iter()
+            .filter(|c| c["metadata"]["olympus_identity_id"] == identity_id && c["deleted"] != true)
+            .cloned()
+            .collect()
+    }
+
+    /// A Stripe API call with the emulator's key (as the app or a test would).
+    pub async fn stripe_api(&self, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> Value {
+        let mut r = self.http.request(method.clone(), self.stripe_url(path)).bearer_auth(STRIPE_KEY);
+        if method == reqwest::Method::GET {
+            r = r.query(form);
+        } else {
+            r = r.form(form);
+        }
+        let (status, v) = status_json(r.send().await.expect("Stripe API")).await;
+        assert!((200..300).contains(&status), "Stripe {path} answered {status}: {v}");
+        v
+    }
+
+    pub async fn stripe_control(&self, path: &str, body: Value) -> Value {
+        self.control(reqwest::Method::POST, self.stripe_url(path), body).await
+    }
+
+    /// The worker's entitlement record for an identity.
+    pub async fn entitlement(&self, identity_id: &str) -> Value {
+        let (status, v) = self.api_get(&format!("/v1/identities/{identity_id}/entitlements")).await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    pub async fn api(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
+        let r = self.http.request(method, self.url(path)).bearer_auth(BRIDGE_API_TOKEN).send().await.expect("API");
+        status_json(r).await
+    }
+}

@@ -1,4 +1,5 @@
-//! Account deletion (Kratos has no deletion hook): cancel the identity's
+//! Account deletion (Kratos has no deletion hook): mark the identity deleted
+//! (so webhooks caused by the deletion write nothing back), cancel its
 //! subscriptions, optionally delete the Stripe customer, delete the Kratos
 //! identity, then forget the KV records. The links are removed last, so a
 //! failure midway leaves everything needed to finish on a retry; a second
@@ -33,6 +34,8 @@ pub async fn delete_account(cx: &Cx<'_>, identity_id: &str) -> Result<DeletionRe
         None => identity.as_ref().and_then(|i| i.stripe_customer_id()).map(str::to_owned),
     };
 
+    store.put_tombstone(identity_id, cx.now).await?;
+
     let mut canceled = Vec::new();
     let mut customer_deleted = false;
     if let Some(customer) = &customer_id {
@@ -63,7 +66,7 @@ pub async fn delete_account(cx: &Cx<'_>, identity_id: &str) -> Result<DeletionRe
         Some(_) => kratos.delete_identity(identity_id).await?,
         None => false,
     };
-    store.forget_identity(identity_id, customer_id.as_deref(), cx.now).await?;
+    store.forget_identity(identity_id, customer_id.as_deref()).await?;
     Ok(DeletionReport {
         identity_id: identity_id.to_owned(),
         stripe_customer_id: customer_id,

@@ -1,0 +1,231 @@
+//! End to end, driven through the Kratos emulator's hook firing: exactly one
+//! Stripe customer per identity, linked both ways, kept in sync, and removed
+//! cleanly by account deletion.
+
+mod common;
+
+use common::*;
+use ksb_emulators::kratos::HookOptions;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn final_status(hook: &Value) -> u64 {
+    hook["attempts"].as_array().and_then(|a| a.last()).and_then(|a| a["status"].as_u64()).unwrap_or(0)
+}
+
+async fn assert_linked_once(stack: &Stack, identity_id: &str, email: &str) -> String {
+    let customers = stack.customers_of(identity_id).await;
+    assert_eq!(customers.len(), 1, "exactly one customer: {customers:?}");
+    let customer = &customers[0];
+    assert_eq!(customer["email"], email);
+    let cus = customer["id"].as_str().unwrap().to_string();
+    let (status, identity) = stack.kratos_identity(identity_id).await;
+    assert_eq!(status, 200);
+    assert_eq!(identity["metadata_admin"]["stripe_customer_id"], cus.as_str(), "{identity}");
+    cus
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registration_creates_one_customer_and_links_both_ways() {
+    let stack = Stack::start().await;
+    let flow = stack.register("ada@example.com", "Ada", "Lovelace").await;
+    assert_eq!(flow["hook"]["ok"], true, "{flow}");
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let answer = &flow["hook"]["attempts"][0]["body"];
+    let cus = assert_linked_once(&stack, &id, "ada@example.com").await;
+    assert_eq!(answer["stripe_customer_id"], cus.as_str());
+
+    let customers = stack.customers_of(&id).await;
+    assert_eq!(customers[0]["name"], "Ada Lovelace");
+    assert_eq!(customers[0]["metadata"]["olympus_identity_id"], id.as_str());
+
+    // A call after the link exists (a replayed flow) changes nothing.
+    let again = stack.fire_hook("registration", &id, 1, false).await;
+    assert_eq!(final_status(&again[0]), 200, "{again}");
+    assert_eq!(again[0]["attempts"][0]["body"]["customer_created"], false);
+    assert_linked_once(&stack, &id, "ada@example.com").await;
+    // The KV link answers the worker's own API.
+    assert_eq!(stack.entitlement(&id).await["plan"], "free");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_duplicates_and_retries_end_with_one_customer_and_other_metadata_kept() {
+    let stack = Stack::start().await;
+    let (id, _) = stack.create_identity("grace@example.com", json!({"support_tier": "gold", "crm": {"id": 7}})).await;
+    let results = stack.fire_hook("registration", &id, 6, true).await;
+    for r in results.as_array().unwrap() {
+        assert_eq!(r["ok"], true, "every duplicate ends well: {r}");
+    }
+    let cus = assert_linked_once(&stack, &id, "grace@example.com").await;
+    let (_, identity) = stack.kratos_identity(&id).await;
+    assert_eq!(
+        identity["metadata_admin"],
+        json!({"support_tier": "gold", "crm": {"id": 7}, "stripe_customer_id": cus}),
+        "other metadata_admin keys are kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stripe_outage_during_registration_is_repaired_by_kratos_retries() {
+    let stack = Stack::start().await;
+    stack.stripe_control("/_emulator/faults", json!({"count": 2, "kind": "500", "path_prefix": "/v1/customers"})).await;
+    let flow = stack.register("outage@example.com", "Out", "Age").await;
+    let attempts = flow["hook"]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3, "Kratos retried: {flow}");
+    assert!(attempts[0]["status"].as_u64().unwrap() >= 500, "a Stripe failure is a 5xx: {flow}");
+    assert_eq!(final_status(&flow["hook"]), 200, "{flow}");
+    let id = flow["identity"]["id"].as_str().unwrap();
+    assert_linked_once(&stack, id, "outage@example.com").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kratos_outage_is_a_5xx_and_the_retry_completes_the_link() {
+    let stack = Stack::start().await;
+    let (id, _) = stack.create_identity("kat@example.com", Value::Null).await;
+    stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/faults"),
+            json!({"count": 1, "kind": "500", "path_prefix": "/admin/identities", "method": "PATCH"}),
+        )
+        .await;
+    let results = stack.fire_hook("registration", &id, 1, false).await;
+    let attempts = results[0]["attempts"].as_array().unwrap();
+    assert!(attempts[0]["status"].as_u64().unwrap() >= 500, "{results}");
+    assert_eq!(final_status(&results[0]), 200, "{results}");
+    assert_linked_once(&stack, &id, "kat@example.com").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_changes_reach_the_customer() {
+    let stack = Stack::start().await;
+    let flow = stack.register("old@example.com", "Old", "Name").await;
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let settings = stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/flows/settings"),
+            json!({"identity_id": id, "traits": {"email": "new@example.com", "name": {"first": "New", "last": "Name"}}}),
+        )
+        .await;
+    assert_eq!(final_status(&settings["hook"]), 200, "{settings}");
+    assert_eq!(settings["hook"]["attempts"][0]["body"]["customer_updated"], true);
+    let customers = stack.customers_of(&id).await;
+    assert_eq!(customers.len(), 1);
+    assert_eq!(customers[0]["email"], "new@example.com");
+    assert_eq!(customers[0]["name"], "New Name");
+
+    // An identity without a customer gets one on the way.
+    let (other, _) = stack.create_identity("late@example.com", Value::Null).await;
+    let r = stack.fire_hook("settings", &other, 1, false).await;
+    assert_eq!(final_status(&r[0]), 200, "{r}");
+    assert_linked_once(&stack, &other, "late@example.com").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_refuse_bad_callers_and_bad_bodies_and_create_nothing() {
+    let stack = Stack::start().await;
+    let url = stack.url("/hooks/kratos/registration");
+    let body = json!({"identity": {"id": "5b0e8f0e-8c1a-4a43-9b55-4a8f3c1f2a10", "traits": {"email": "x@example.com"}}});
+
+    let r = stack.http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = stack.http.post(&url).bearer_auth("wrong").json(&body).send().await.unwrap();
+    let (status, v) = status_json(r).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (401, Some("unauthorized")));
+
+    let cases = [
+        ("{not json", "invalid_json"),
+        (r#"{"flow_id": "x"}"#, "missing_identity"),
+        (r#"{"identity": {"traits": {"email": "x@example.com"}}}"#, "missing_id"),
+        (r#"{"identity": {"id": "5b0e8f0e-8c1a-4a43-9b55-4a8f3c1f2a10", "traits": {}}}"#, "missing_email"),
+    ];
+    for (bad, code) in cases {
+        let r = stack.http.post(&url).bearer_auth(KRATOS_WEBHOOK_SECRET).body(bad).send().await.unwrap();
+        let (status, v) = status_json(r).await;
+        assert_eq!(status, 400, "{bad}: {v}");
+        assert_eq!(v["error"]["code"], code, "{bad}: {v}");
+    }
+    let state = stack.stripe_state().await;
+    assert_eq!(state["customers"].as_array().unwrap().len(), 0, "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parsing_hook_is_refused_with_the_configuration_to_use() {
+    let stack = Stack::start_with(StackOptions {
+        kratos_hooks: HookOptions { parse: true, ..HookOptions::default() },
+        ..StackOptions::default()
+    })
+    .await;
+    let flow = stack.register("parse@example.com", "Par", "Se").await;
+    let answer = &flow["hook"]["attempts"][0];
+    assert_eq!(answer["status"], 400, "{flow}");
+    assert_eq!(answer["body"]["error"]["code"], "nil_identity");
+    assert!(answer["body"]["error"]["message"].as_str().unwrap().contains("response.parse"), "{flow}");
+    assert_eq!(stack.stripe_state().await["customers"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_deletion_cancels_billing_deletes_the_identity_and_forgets_it() {
+    let stack = Stack::start().await;
+    let flow = stack.register("leaving@example.com", "Lea", "Ving").await;
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let cus = assert_linked_once(&stack, &id, "leaving@example.com").await;
+    let sub = stack
+        .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")])
+        .await;
+    let (status, e) = stack.api(Method::POST, &format!("/v1/identities/{id}/sync")).await;
+    assert_eq!((status, e["plan"].as_str()), (200, Some("pro")), "{e}");
+
+    let (status, report) = stack.api(Method::DELETE, &format!("/v1/identities/{id}")).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["canceled_subscriptions"], json!([sub["id"]]));
+    assert_eq!(report["identity_deleted"], true);
+    assert_eq!(report["customer_deleted"], false, "the customer is kept unless configured");
+
+    let state = stack.stripe_state().await;
+    let stored = state["subscriptions"].as_array().unwrap().iter().find(|s| s["id"] == sub["id"]).unwrap();
+    assert_eq!(stored["status"], "canceled");
+    assert_eq!(stack.kratos_identity(&id).await.0, 404);
+    let e = stack.entitlement(&id).await;
+    assert_eq!((e["plan"].as_str(), e["stripe_customer_id"].as_str()), (Some("free"), None), "KV is clean: {e}");
+
+    // A repeated deletion is harmless.
+    let (status, again) = stack.api(Method::DELETE, &format!("/v1/identities/{id}")).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["canceled_subscriptions"], json!([]));
+    assert_eq!(again["identity_deleted"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_delete_their_own_account_with_their_session() {
+    let stack = Stack::start_with(StackOptions::default().var("DELETE_STRIPE_CUSTOMER", "true")).await;
+    let flow = stack.register("self@example.com", "Self", "Service").await;
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let token = flow["session_token"].as_str().unwrap().to_string();
+    let cus = assert_linked_once(&stack, &id, "self@example.com").await;
+
+    let r = stack.http.delete(stack.url("/me")).send().await.unwrap();
+    assert_eq!(r.status(), 401, "no session, no deletion");
+    let r = stack.http.delete(stack.url("/me")).header("X-Session-Token", &token).send().await.unwrap();
+    let (status, report) = status_json(r).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["identity_id"], id.as_str());
+    assert_eq!(report["customer_deleted"], true);
+    assert_eq!(stack.kratos_identity(&id).await.0, 404);
+    let state = stack.stripe_state().await;
+    let c = state["customers"].as_array().unwrap().iter().find(|c| c["id"] == cus.as_str()).unwrap();
+    assert_eq!(c["deleted"], true, "{c}");
+    // The session died with the identity.
+    let r = stack.http.delete(stack.url("/me")).header("X-Session-Token", &token).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_refuses_bad_tokens_and_bad_ids() {
+    let stack = Stack::start().await;
+    let r = stack.http.get(stack.url("/v1/identities/5b0e8f0e-8c1a-4a43-9b55-4a8f3c1f2a10/entitlements")).send().await;
+    assert_eq!(r.unwrap().status(), 401);
+    let (status, v) = stack.api(Method::DELETE, "/v1/identities/not-a-uuid").await;
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("invalid_identity_id")));
+}
