@@ -1,0 +1,212 @@
+//! Typed reading of a request's parsed parameters, with Stripe's validation
+//! errors (`parameter_missing`, `parameter_unknown`, `parameter_invalid_*`).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::errors::ApiError;
+
+/// The parsed query string and form body of one API request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params(pub Map<String, Value>);
+
+/// A metadata write: `metadata=` clears everything, otherwise keys are set
+/// (and a key set to `""` is removed).
+#[derive(Debug, Clone)]
+pub(crate) enum MetadataUpdate {
+    Clear,
+    Set(Vec<(String, String)>),
+}
+
+impl MetadataUpdate {
+    /// Applies the update to stored metadata, as Stripe merges it.
+    pub(crate) fn apply(self, target: &mut BTreeMap<String, String>) {
+        match self {
+            MetadataUpdate::Clear => target.clear(),
+            MetadataUpdate::Set(pairs) => {
+                for (k, v) in pairs {
+                    if v.is_empty() {
+                        target.remove(&k);
+                    } else {
+                        target.insert(k, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Params {
+    /// A sub-hash such as `subscription_data`, or an empty one.
+    pub(crate) fn child(&self, key: &str) -> Result<Params, ApiError> {
+        match self.0.get(key) {
+            None => Ok(Params::default()),
+            Some(Value::Object(map)) => Ok(Params(map.clone())),
+            Some(Value::Array(items)) => Ok(Params(indexed(items))),
+            Some(_) => Err(ApiError::invalid(
+                key,
+                "parameter_invalid_hash",
+                format!("Invalid hash: {key}"),
+            )),
+        }
+    }
+
+    /// Rejects any top-level key not in `allowed` (`expand` is always allowed).
+    pub(crate) fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self
+            .0
+            .keys()
+            .find(|k| k.as_str() != "expand" && !allowed.contains(&k.as_str()))
+        {
+            Some(unknown) => Err(ApiError::unknown_param(unknown)),
+            None => Ok(()),
+        }
+    }
+
+    /// A string parameter, if present.
+    pub(crate) fn str(&self, key: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(ApiError::invalid(
+                key,
+                "parameter_invalid_string",
+                format!("Invalid string: {key}"),
+            )),
+        }
+    }
+
+    /// A required, non-empty string parameter.
+    pub(crate) fn required_str(&self, key: &str) -> Result<&str, ApiError> {
+        match self.str(key)? {
+            None => Err(ApiError::missing(key)),
+            Some("") => Err(ApiError::invalid(
+                key,
+                "parameter_invalid_empty",
+                format!("You passed an empty string for '{key}'. We assume empty values are an attempt to unset a parameter; however '{key}' cannot be unset. You should remove '{key}' from your request or supply a non-empty value."),
+            )),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// A nullable string field being written: `Some(None)` means "unset" (`""`).
+    pub(crate) fn nullable_str(&self, key: &str) -> Result<Option<Option<String>>, ApiError> {
+        Ok(self.str(key)?.map(|s| {
+            if s.is_empty() {
+                None
+            } else {
+                Some(s.to_string())
+            }
+        }))
+    }
+
+    /// An integer parameter, if present.
+    pub(crate) fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        match self.str(key)? {
+            None => Ok(None),
+            Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::invalid(
+                    key,
+                    "parameter_invalid_integer",
+                    format!("Invalid integer: {s}"),
+                )
+            }),
+        }
+    }
+
+    /// A boolean parameter (`true` / `false`), if present.
+    pub(crate) fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.str(key)? {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(s) => Err(ApiError::invalid(
+                key,
+                "parameter_invalid_boolean",
+                format!("Invalid boolean: {s}"),
+            )),
+        }
+    }
+
+    /// A list parameter (`x[]=..` or `x[0][..]=..`), if present.
+    pub(crate) fn list(&self, key: &str) -> Result<Option<Vec<Value>>, ApiError> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items.clone())),
+            Some(Value::Object(map)) if map.keys().all(|k| k.parse::<usize>().is_ok()) => {
+                let mut entries: Vec<(usize, Value)> = map
+                    .iter()
+                    .filter_map(|(k, v)| k.parse().ok().map(|i| (i, v.clone())))
+                    .collect();
+                entries.sort_by_key(|(i, _)| *i);
+                Ok(Some(entries.into_iter().map(|(_, v)| v).collect()))
+            }
+            Some(_) => Err(ApiError::invalid(
+                key,
+                "parameter_invalid_array",
+                format!("Invalid array: {key}"),
+            )),
+        }
+    }
+
+    /// The `expand[]` paths requested.
+    pub(crate) fn expand(&self) -> Vec<String> {
+        match self.list("expand") {
+            Ok(Some(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A metadata write under `key` (usually `metadata`).
+    pub(crate) fn metadata(&self, key: &str) -> Result<Option<MetadataUpdate>, ApiError> {
+        let invalid = || {
+            ApiError::invalid(
+                key,
+                "parameter_invalid_hash",
+                format!("Invalid hash: {key}"),
+            )
+        };
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(Some(MetadataUpdate::Clear)),
+            Some(Value::Object(_)) | Some(Value::Array(_)) => {
+                let map = self.child(key)?;
+                let mut pairs = Vec::new();
+                for (k, v) in map.0 {
+                    match v {
+                        Value::String(s) => pairs.push((k, s)),
+                        _ => return Err(invalid()),
+                    }
+                }
+                Ok(Some(MetadataUpdate::Set(pairs)))
+            }
+            Some(_) => Err(invalid()),
+        }
+    }
+
+    /// `limit` for list endpoints: default 10, between 1 and 100.
+    pub(crate) fn limit(&self) -> Result<usize, ApiError> {
+        match self.int("limit")? {
+            None => Ok(10),
+            Some(n) if (1..=100).contains(&n) => Ok(n as usize),
+            Some(_) => Err(ApiError::invalid(
+                "limit",
+                "parameter_invalid_integer",
+                "This value must be greater than or equal to 1 and less than or equal to 100."
+                    .to_string(),
+            )),
+        }
+    }
+}
+
+fn indexed(items: &[Value]) -> Map<String, Value> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i.to_string(), v.clone()))
+        .collect()
+}

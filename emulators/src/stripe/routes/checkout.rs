@@ -1,0 +1,171 @@
+//! `/v1/checkout/sessions`: create (subscription mode) and retrieve.
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+
+use crate::stripe::app::App;
+use crate::stripe::errors::{ApiError, ApiResult};
+use crate::stripe::expand::expand;
+use crate::stripe::ids;
+use crate::stripe::ops::subscriptions::unknown_price;
+use crate::stripe::params::Params;
+use crate::stripe::resources::checkout::{
+    CheckoutSession, CheckoutStatus, LineItem, PaymentStatus,
+};
+
+use super::items::requested_items;
+
+/// Sessions expire after 24 hours, as Stripe's default.
+const LIFETIME: i64 = 24 * 60 * 60;
+
+/// `POST /v1/checkout/sessions`
+pub(crate) async fn create(
+    State(app): State<App>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
+    params.only(&[
+        "mode",
+        "customer",
+        "customer_email",
+        "client_reference_id",
+        "line_items",
+        "success_url",
+        "cancel_url",
+        "metadata",
+        "subscription_data",
+        "allow_promotion_codes",
+        "payment_method_types",
+        "billing_address_collection",
+        "locale",
+        "ui_mode",
+    ])?;
+    let mode = params.required_str("mode")?;
+    if mode != "subscription" {
+        return Err(ApiError::invalid(
+            "mode",
+            "parameter_invalid_string",
+            format!("The emulator only supports `mode=subscription` (got `{mode}`)."),
+        ));
+    }
+    let customer = params
+        .str("customer")?
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let customer_email = params
+        .str("customer_email")?
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    if customer.is_some() && customer_email.is_some() {
+        return Err(ApiError::bad_request(
+            "You may only specify one of these parameters: customer, customer_email.".to_string(),
+        ));
+    }
+    let requested = requested_items(&params, "line_items")?;
+    if requested.is_empty() {
+        return Err(ApiError::missing("line_items"));
+    }
+    let mut line_items = Vec::new();
+    for (n, item) in requested.into_iter().enumerate() {
+        let price = item
+            .price
+            .ok_or_else(|| ApiError::missing(&format!("line_items[{n}][price]")))?;
+        line_items.push(LineItem {
+            price,
+            quantity: item.quantity.unwrap_or(1),
+        });
+    }
+    let subscription_data = params.child("subscription_data")?;
+    subscription_data.only(&["metadata", "trial_period_days", "description"])?;
+    let trial_period_days = match subscription_data.int("trial_period_days")? {
+        Some(days) if !(1..=730).contains(&days) => {
+            return Err(ApiError::invalid(
+                "subscription_data[trial_period_days]",
+                "parameter_invalid_integer",
+                "This value must be greater than or equal to 1 and less than or equal to 730."
+                    .to_string(),
+            ))
+        }
+        days => days,
+    };
+    let mut subscription_metadata = Default::default();
+    if let Some(update) = subscription_data.metadata("metadata")? {
+        update.apply(&mut subscription_metadata);
+    }
+    let mut metadata = Default::default();
+    if let Some(update) = params.metadata("metadata")? {
+        update.apply(&mut metadata);
+    }
+
+    let mut state = app.lock();
+    if let Some(id) = &customer {
+        if state.live_customer(id).is_none() {
+            return Err(ApiError::no_such_param("customer", id, "customer"));
+        }
+    }
+    if let Some((n, price)) = unknown_price(&state, &line_items) {
+        return Err(ApiError::no_such_param(
+            "price",
+            &price,
+            &format!("line_items[{n}][price]"),
+        ));
+    }
+    let amount_total = line_items
+        .iter()
+        .map(|i| {
+            state
+                .prices
+                .get(&i.price)
+                .map_or(0, |p| p.unit_amount * i.quantity as i64)
+        })
+        .sum();
+    let prefix = if state.livemode {
+        "cs_live_"
+    } else {
+        "cs_test_"
+    };
+    let id = ids::new_id(prefix, 24);
+    let now = ids::now();
+    let seq = state.next_seq();
+    let session = CheckoutSession {
+        url: state.hosted_url("checkout", &id),
+        id: id.clone(),
+        seq,
+        created: now,
+        expires_at: now + LIFETIME,
+        status: CheckoutStatus::Open,
+        payment_status: PaymentStatus::Unpaid,
+        customer,
+        customer_email,
+        details_email: None,
+        client_reference_id: params.str("client_reference_id")?.map(str::to_string),
+        line_items,
+        amount_total,
+        success_url: params.str("success_url")?.map(str::to_string),
+        cancel_url: params.str("cancel_url")?.map(str::to_string),
+        metadata,
+        subscription_metadata,
+        trial_period_days,
+        subscription: None,
+        invoice: None,
+    };
+    let mut json = session.to_json(state.livemode);
+    state.checkout_sessions.insert(id, session);
+    expand(&state, &mut json, &params.expand());
+    Ok(Json(json))
+}
+
+/// `GET /v1/checkout/sessions/{id}`
+pub(crate) async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
+    let state = app.lock();
+    let session = state
+        .checkout_sessions
+        .get(&id)
+        .ok_or_else(|| ApiError::no_such("checkout.session", &id))?;
+    let mut json = session.to_json(state.livemode);
+    expand(&state, &mut json, &params.expand());
+    Ok(Json(json))
+}
