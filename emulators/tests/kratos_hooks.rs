@@ -482,3 +482,34 @@ async fn registration_without_a_hook_signs_the_user_in_and_duplicates_conflict()
     assert_eq!(status, 400);
     k.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_flow_answer_shows_what_the_receiver_wrote_back() {
+    let k = start(None).await;
+    // A receiver that links the identity the way the worker does.
+    let handler = |State(admin): State<String>, Json(body): Json<Value>| async move {
+        let id = body["identity"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let ops = json!([{"op": "add", "path": "/metadata_admin", "value": {"stripe_customer_id": "cus_42"}}]);
+        let (status, _) = patch(&format!("{admin}/admin/identities/{id}"), ops).await;
+        axum::http::StatusCode::from_u16(if status == 200 { 200 } else { 500 }).unwrap()
+    };
+    let router = Router::new()
+        .route("/hook", post_route(handler))
+        .with_state(k.admin_url());
+    let receiver = serve(router, 0).await.unwrap();
+    set_hooks(
+        &k,
+        json!({"registration_url": format!("{}/hook", receiver.url())}),
+    )
+    .await;
+    let (_, outcome) = register(&k, "linked@example.com").await;
+    assert_eq!(outcome["hook"]["ok"], true);
+    assert_eq!(
+        outcome["identity"]["metadata_admin"],
+        json!({"stripe_customer_id": "cus_42"})
+    );
+    k.shutdown().await;
+}

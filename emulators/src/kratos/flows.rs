@@ -15,7 +15,9 @@ use super::state::Shared;
 /// delivery, and why the flow failed if it did.
 #[derive(Debug)]
 pub struct FlowOutcome {
-    /// The persisted identity (admin view), `None` when nothing was persisted.
+    /// The persisted identity (admin view) as stored when the flow ended (so
+    /// it includes what the hook receiver wrote back through the admin API);
+    /// `None` when nothing was persisted.
     pub identity: Option<Value>,
     /// The new session's token (registration only, when the flow succeeded).
     pub session_token: Option<String>,
@@ -60,9 +62,10 @@ pub async fn registration(app: &Shared, traits: Value) -> Result<FlowOutcome, Kr
         let body = hook_body(candidate.to_json(View::Public, app.public_url()), &flow_id);
         let hook = deliver(app, HookFlow::Registration, &url, &body).await;
         let (session_token, error) = match hook.ok() {
-            true => (Some(app.lock().open_session(&candidate.id)?), None),
+            true => (app.lock().open_session(&candidate.id).ok(), None),
             false => (None, Some(failed_hook_error(&hook))),
         };
+        let identity = current_json(app, &candidate.id).unwrap_or(identity);
         return Ok(FlowOutcome {
             identity: Some(identity),
             session_token,
@@ -132,6 +135,7 @@ pub async fn settings(
         };
         let hook = deliver(app, HookFlow::Settings, &url, &body).await;
         let error = (!hook.ok()).then(|| failed_hook_error(&hook));
+        let identity = current_json(app, identity_id).unwrap_or(identity);
         return Ok(FlowOutcome {
             identity: Some(identity),
             session_token: None,
@@ -191,6 +195,13 @@ fn persist_with_session(app: &Shared, identity: Identity) -> Result<(Value, Stri
     store.insert(identity)?;
     let token = store.open_session(&id)?;
     Ok((json, token))
+}
+
+/// The identity as stored now (admin view), if it still exists.
+fn current_json(app: &Shared, id: &str) -> Option<Value> {
+    app.lock()
+        .identity(id)
+        .map(|i| i.to_json(View::Admin, app.public_url()))
 }
 
 /// Applies `changes` to the identity as stored now (not to a stale copy).

@@ -143,7 +143,11 @@ impl Shared {
             public_url: OnceLock::new(),
             admin_url: OnceLock::new(),
             admin_token,
-            http: reqwest::Client::new(),
+            // Hooks go to loopback receivers: never through an environment proxy.
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
             shutdown,
         }
     }
