@@ -182,7 +182,8 @@ impl Stack {
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let wrangler = cmd.spawn().expect("start wrangler dev (run scripts/test.sh once to install it)");
 
-        let stack = Stack { stripe, kratos, worker_url, http: reqwest::Client::new(), wrangler, dir };
+        let http = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+        let stack = Stack { stripe, kratos, worker_url, http, wrangler, dir };
         stack.wait_ready(options.expect_unhealthy).await;
         stack
     }

@@ -1,0 +1,259 @@
+//! End to end: the Stripe emulator sends a subscription's whole life to the
+//! worker, duplicated and shuffled, and the worker's KV state must end equal
+//! to what Stripe holds; forged, stale and mixed-mode events change nothing;
+//! a Stripe outage during processing is repaired by redelivery.
+
+mod common;
+
+use common::*;
+use kratos_stripe_bridge::stripe::signature::sign;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Registers an identity (linked to a customer by the registration hook).
+async fn customer_for(stack: &Stack, email: &str) -> (String, String) {
+    let flow = stack.register(email, "Sub", "Scriber").await;
+    assert_eq!(flow["hook"]["ok"], true, "{flow}");
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let cus = stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string();
+    (id, cus)
+}
+
+/// The app sends the user to Checkout; the user pays.
+async fn checkout(stack: &Stack, identity: &str, customer: &str, price: &str) -> Value {
+    let session = stack
+        .stripe_api(
+            Method::POST,
+            "/v1/checkout/sessions",
+            &[
+                ("mode", "subscription"),
+                ("customer", customer),
+                ("client_reference_id", identity),
+                ("line_items[0][price]", price),
+                ("line_items[0][quantity]", "1"),
+                ("success_url", "http://127.0.0.1:9/ok"),
+                ("cancel_url", "http://127.0.0.1:9/cancel"),
+                ("subscription_data[metadata][olympus_identity_id]", identity),
+            ],
+        )
+        .await;
+    let cs = session["id"].as_str().unwrap();
+    let done = stack.stripe_control(&format!("/_emulator/checkout/sessions/{cs}/complete"), json!({})).await;
+    done["subscription"].clone()
+}
+
+async fn manual_delivery(stack: &Stack) {
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+}
+
+/// Delivers every queued event in the given order, each twice; all must be
+/// acknowledged.
+async fn flush(stack: &Stack, order: &str, seed: u64) -> Value {
+    let results = stack.stripe_control("/_emulator/events/flush", json!({"order": order, "seed": seed, "duplicate": true})).await;
+    let failed = failed_deliveries(stack).await;
+    assert!(failed.is_empty(), "failed deliveries: {failed:?}\n{}", stack.wrangler_log());
+    results
+}
+
+/// Every delivery attempt that was not answered 2xx.
+async fn failed_deliveries(stack: &Stack) -> Vec<Value> {
+    let r = stack.http.get(stack.stripe_url("/_emulator/deliveries")).send().await.unwrap();
+    let all: Value = r.json().await.unwrap();
+    let list = all.as_array().cloned().or_else(|| all["deliveries"].as_array().cloned()).unwrap_or_default();
+    list.into_iter().filter(|d| !d["status"].as_u64().is_some_and(|s| (200..300).contains(&s))).collect()
+}
+
+/// The subscription as Stripe holds it now.
+async fn stripe_subscription(stack: &Stack, id: &str) -> Value {
+    let state = stack.stripe_state().await;
+    state["subscriptions"].as_array().unwrap().iter().find(|s| s["id"] == id).cloned().expect("the subscription")
+}
+
+/// The worker's record must say what Stripe says now.
+async fn assert_matches_stripe(stack: &Stack, identity: &str, sub_id: &str) -> Value {
+    let sub = stripe_subscription(stack, sub_id).await;
+    let e = stack.entitlement(identity).await;
+    assert_eq!(e["status"], sub["status"], "record {e}\nstripe {sub}");
+    assert_eq!(e["subscription_id"], sub["id"], "{e}");
+    assert_eq!(e["cancel_at_period_end"], sub["cancel_at_period_end"], "{e}");
+    assert_eq!(e["current_period_end"], sub["items"]["data"][0]["current_period_end"], "{e}\n{sub}");
+    e
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_life_delivered_duplicated_and_shuffled_ends_as_stripe_holds_it() {
+    let stack = Stack::start().await;
+    manual_delivery(&stack).await;
+    let (id, cus) = customer_for(&stack, "life@example.com").await;
+
+    let sub = checkout(&stack, &id, &cus, "price_pro_monthly").await;
+    let sub_id = sub["id"].as_str().unwrap().to_string();
+    flush(&stack, "shuffle", 7).await;
+    let e = assert_matches_stripe(&stack, &id, &sub_id).await;
+    assert_eq!((e["plan"].as_str(), e["access"].as_str()), (Some("pro"), Some("full")), "{e}");
+    assert_eq!(e["features"], json!(["basic_feature", "premium_feature"]));
+    assert_eq!(e["stripe_customer_id"], cus.as_str());
+
+    stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": "past_due"})).await;
+    flush(&stack, "reverse", 0).await;
+    let e = assert_matches_stripe(&stack, &id, &sub_id).await;
+    assert_eq!((e["plan"].as_str(), e["access"].as_str()), (Some("pro"), Some("limited")), "{e}");
+    assert_eq!(e["features"], json!(["basic_feature"]));
+    let (_, gate) = stack.api_get(&format!("/v1/identities/{id}/features/premium_feature")).await;
+    assert_eq!((gate["allowed"].as_bool(), gate["reason"].as_str()), (Some(false), Some("past_due_limited")), "{gate}");
+
+    stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": "active"})).await;
+    flush(&stack, "shuffle", 3).await;
+    let e = assert_matches_stripe(&stack, &id, &sub_id).await;
+    assert_eq!(e["access"], "full");
+
+    stack.stripe_api(Method::POST, &format!("/v1/subscriptions/{sub_id}"), &[("cancel_at_period_end", "true")]).await;
+    flush(&stack, "shuffle", 11).await;
+    let e = assert_matches_stripe(&stack, &id, &sub_id).await;
+    assert_eq!((e["cancel_at_period_end"].as_bool(), e["access"].as_str()), (Some(true), Some("full")), "{e}");
+    let (_, gate) = stack.api_get(&format!("/v1/identities/{id}/features/premium_feature")).await;
+    assert_eq!(gate["allowed"], true, "access lasts until the period ends: {gate}");
+
+    stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/end_period"), json!({})).await;
+    flush(&stack, "reverse", 0).await;
+    let e = assert_matches_stripe(&stack, &id, &sub_id).await;
+    assert_eq!((e["status"].as_str(), e["plan"].as_str(), e["access"].as_str()), (Some("canceled"), Some("free"), Some("none")));
+    let (_, gate) = stack.api_get(&format!("/v1/identities/{id}/features/premium_feature")).await;
+    assert_eq!(gate["allowed"], false, "{gate}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whole_life_delivered_at_once_in_any_order_converges() {
+    for (order, seed) in [("reverse", 0), ("shuffle", 1), ("shuffle", 42)] {
+        let stack = Stack::start().await;
+        manual_delivery(&stack).await;
+        let (id, cus) = customer_for(&stack, "burst@example.com").await;
+        let sub = checkout(&stack, &id, &cus, "price_enterprise_monthly").await;
+        let sub_id = sub["id"].as_str().unwrap();
+        for status in ["past_due", "active"] {
+            stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": status})).await;
+        }
+        stack.stripe_api(Method::POST, &format!("/v1/subscriptions/{sub_id}"), &[("cancel_at_period_end", "true")]).await;
+        flush(&stack, order, seed).await;
+        let e = assert_matches_stripe(&stack, &id, sub_id).await;
+        assert_eq!((e["plan"].as_str(), e["access"].as_str()), (Some("enterprise"), Some("full")), "{order} {seed}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stripe_outage_during_processing_is_repaired_by_redelivery() {
+    let stack = Stack::start().await;
+    manual_delivery(&stack).await;
+    let (id, cus) = customer_for(&stack, "fault@example.com").await;
+    let sub = checkout(&stack, &id, &cus, "price_pro_yearly").await;
+    stack.stripe_control("/_emulator/faults", json!({"count": 3, "kind": "500", "path_prefix": "/v1/subscriptions"})).await;
+    stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
+    let failed = failed_deliveries(&stack).await;
+    assert!(!failed.is_empty(), "the outage made deliveries fail");
+    for d in &failed {
+        assert!(d["status"].as_u64().unwrap_or(500) >= 500, "a Stripe outage is answered 5xx: {d}");
+    }
+    stack.stripe_control("/_emulator/events/retry_failed", json!({})).await;
+    let e = assert_matches_stripe(&stack, &id, sub["id"].as_str().unwrap()).await;
+    assert_eq!(e["plan"], "pro");
+}
+
+/// Signs `body` as Stripe would, with the deployment's secret.
+fn signed(secret: &str, t: i64, body: &str) -> String {
+    sign(secret, t, body.as_bytes())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+async fn post_event(stack: &Stack, header: Option<String>, body: &str) -> (u16, Value) {
+    let mut r = stack.http.post(stack.url("/webhooks/stripe")).body(body.to_string());
+    if let Some(h) = header {
+        r = r.header("Stripe-Signature", h);
+    }
+    status_json(r.send().await.unwrap()).await
+}
+
+fn event(id: &str, kind: &str, customer: &str, livemode: bool) -> String {
+    json!({
+        "id": id, "object": "event", "api_version": "2025-03-31.basil", "created": now(), "livemode": livemode,
+        "type": kind, "pending_webhooks": 1, "request": {"id": null, "idempotency_key": null},
+        "data": {"object": {"id": "sub_forged", "object": "subscription", "customer": customer, "status": "active", "metadata": {}}}
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unverified_or_mixed_mode_events_change_nothing() {
+    let stack = Stack::start().await;
+    let (id, cus) = customer_for(&stack, "forge@example.com").await;
+    // Stripe really holds an active pro subscription, so any processed
+    // event would move the identity to pro.
+    stack.stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")]).await;
+    let before = stack.entitlement(&id).await;
+    assert_eq!(before["plan"], "free");
+
+    let body = event("evt_forged_1", "customer.subscription.updated", &cus, false);
+    let t = now();
+    let cases: Vec<(Option<String>, &str)> = vec![
+        (None, "signature_missing"),
+        (Some("garbage".into()), "signature_malformed"),
+        (Some(signed("whsec_wrong", t, &body)), "signature_mismatch"),
+        (Some(signed(STRIPE_WEBHOOK_SECRET, t - 301, &body)), "timestamp_too_old"),
+        (Some(signed(STRIPE_WEBHOOK_SECRET, t + 3600, &body)), "timestamp_in_future"),
+        (Some(signed(STRIPE_WEBHOOK_SECRET, t, &body.replace("active", "trialing"))), "signature_mismatch"),
+    ];
+    for (header, code) in cases {
+        let (status, v) = post_event(&stack, header, &body).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (400, Some(code)), "{v}");
+    }
+    let live = event("evt_live_1", "customer.subscription.updated", &cus, true);
+    let (status, v) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &live)), &live).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("livemode_mismatch")), "{v}");
+    let after = stack.entitlement(&id).await;
+    assert_eq!(after["plan"], "free", "nothing was processed: {after}");
+
+    let huge = "x".repeat(300 * 1024);
+    let (status, _) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &huge)), &huge).await;
+    assert_eq!(status, 413);
+
+    // The same event, properly signed: processed once, then acknowledged as a duplicate.
+    let (status, v) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body)), &body).await;
+    assert_eq!((status, v["outcome"].as_str()), (200, Some("synced")), "{v}");
+    assert_eq!(stack.entitlement(&id).await["plan"], "pro");
+    let (status, v) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body)), &body).await;
+    assert_eq!((status, v["outcome"].as_str()), (200, Some("duplicate")), "{v}");
+
+    let other = event("evt_other_1", "charge.refunded", &cus, false);
+    let (status, v) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &other)), &other).await;
+    assert_eq!((status, v["outcome"].as_str()), (200, Some("ignored")), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotated_secrets_are_all_accepted() {
+    let stack = Stack::start_with(
+        StackOptions::default().var("STRIPE_WEBHOOK_SECRET", &format!("whsec_old_one,{STRIPE_WEBHOOK_SECRET}")),
+    )
+    .await;
+    let (_, cus) = customer_for(&stack, "rotate@example.com").await;
+    let t = now();
+    for (i, secret) in ["whsec_old_one", STRIPE_WEBHOOK_SECRET].iter().enumerate() {
+        let body = event(&format!("evt_rot_{i}"), "customer.updated", &cus, false);
+        let (status, v) = post_event(&stack, Some(signed(secret, t, &body)), &body).await;
+        assert_eq!(status, 200, "{secret}: {v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_can_be_mirrored_into_kratos_metadata_public() {
+    let stack = Stack::start_with(StackOptions::default().var("KRATOS_SYNC_PLAN", "true")).await;
+    let (id, cus) = customer_for(&stack, "mirror@example.com").await;
+    let sub = checkout(&stack, &id, &cus, "price_pro_monthly").await;
+    let (status, e) = stack.api(Method::POST, &format!("/v1/identities/{id}/sync")).await;
+    assert_eq!((status, e["plan"].as_str()), (200, Some("pro")), "{e}");
+    let (_, identity) = stack.kratos_identity(&id).await;
+    assert_eq!(identity["metadata_public"]["plan"], "pro", "{identity}");
+    assert_eq!(identity["metadata_admin"]["stripe_customer_id"], cus.as_str(), "{identity}");
+    assert!(sub["id"].is_string());
+}
