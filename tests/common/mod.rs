@@ -252,10 +252,22 @@ fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
     path
 }
 
+/// Signals the whole process group of `leader` (wrangler and its workerd
+/// children). Refuses anything but a real child's group.
+fn signal_group(leader: u32, signal: libc::c_int) {
+    let pgid = leader as libc::pid_t;
+    if pgid > 1 {
+        // SAFETY: kill(2) with a negative pid signals that process group only.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
-        let pgid = self.wrangler.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &format!("-{pgid}")]).status();
+        let leader = self.wrangler.id();
+        signal_group(leader, libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.wrangler.try_wait() {
@@ -263,7 +275,7 @@ impl Drop for Stack {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill").args(["-KILL", &format!("-{pgid}")]).status();
+        signal_group(leader, libc::SIGKILL);
         let _ = self.wrangler.wait();
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
