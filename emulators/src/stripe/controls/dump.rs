@@ -28,7 +28,7 @@ pub(crate) async fn state(State(app): State<App>) -> Json<Value> {
     let mut sessions: Vec<_> = state.checkout_sessions.values().collect();
     sessions.sort_by_key(|s| s.seq);
     let mut invoices: Vec<_> = state.invoices.values().collect();
-    invoices.sort_by_key(|i| i.created);
+    invoices.sort_by_key(|i| i.seq);
     Json(json!({
         "customers": customers,
         "subscriptions": subscriptions.into_iter().map(|s| state.subscription_json(s)).collect::<Vec<_>>(),

@@ -32,6 +32,7 @@ impl Issued {
 /// Issues the invoice for the subscription's current period and makes it the
 /// `latest_invoice`; the caller announces it when Stripe would.
 pub(crate) fn issue(state: &mut State, subscription_id: &str, spec: InvoiceSpec) -> Option<Issued> {
+    let seq = state.next_seq();
     let sub = state.subscriptions.get(subscription_id)?;
     let item = sub.items.first()?;
     let amount: i64 = if spec.free {
@@ -56,6 +57,7 @@ pub(crate) fn issue(state: &mut State, subscription_id: &str, spec: InvoiceSpec)
         + 1;
     let invoice = Invoice {
         id: ids::new_id("in_", 24),
+        seq,
         number: format!(
             "{}-{:04}",
             customer.map_or("EMU00000", |c| c.invoice_prefix.as_str()),

@@ -31,6 +31,7 @@ impl BillingReason {
 #[derive(Debug, Clone)]
 pub(crate) struct Invoice {
     pub id: String,
+    pub seq: u64,
     pub number: String,
     pub created: i64,
     pub customer: String,
