@@ -137,7 +137,7 @@ async fn hooks_refuse_bad_callers_and_bad_bodies_and_create_nothing() {
     let cases = [
         ("{not json", "invalid_json"),
         (r#"{"flow_id": "x"}"#, "missing_identity"),
-        (r#"{"identity": {"traits": {"email": "x@example.com"}}}"#, "missing_id"),
+        (r#"{"identity": {"traits": {"email": "x@example.com"}}}"#, "missing_identity_id"),
         (r#"{"identity": {"id": "5b0e8f0e-8c1a-4a43-9b55-4a8f3c1f2a10", "traits": {}}}"#, "missing_email"),
     ];
     for (bad, code) in cases {
