@@ -3,6 +3,25 @@
 //! events), plus `/_emulator/...` controls that tests use to play the paying
 //! customer, the passage of time, failing networks and webhook disorder.
 //!
+//! Choices where Stripe's behaviour had to be pinned down:
+//! - Injected `500`/`hang` faults model failures *before* execution: they
+//!   hold an `Idempotency-Key` as "in flight" while hanging (so a concurrent
+//!   retry gets 409) but save nothing, and answer `Stripe-Should-Retry: true`;
+//!   a retry with the same key then executes. Errors raised by an endpoint
+//!   that started executing (e.g. `resource_missing`) are saved and replayed;
+//!   validation errors (`parameter_missing`, `parameter_unknown`, ...) are not.
+//! - Canceling an already canceled subscription answers 404
+//!   `resource_missing` "No such subscription", as Stripe does.
+//! - Search matches a customer as it was `search_lag` ago and returns its
+//!   current state.
+//!
+//! Controls (JSON, no auth, never faulted): `POST /_emulator/webhook`,
+//! `/delivery`, `/events/flush`, `/events/retry_failed`, `GET /deliveries`,
+//! `POST|DELETE /faults`, `POST /checkout/sessions/{id}/complete`,
+//! `/subscriptions/{id}/status`, `/subscriptions/{id}/end_period`,
+//! `GET /_emulator/state`. Hosted pages: `/checkout/{id}` (a Pay button that
+//! completes the session and redirects to `success_url`) and `/portal/{id}`.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use ksb_emulators::stripe::{start, StripeOptions};

@@ -152,15 +152,19 @@ pub(crate) fn set_cancel_at_period_end(
     cancel: bool,
 ) -> Result<Value, ApiError> {
     let now = ids::now();
-    mutate(state, ctx, id, |sub| {
-        if sub.cancel_at_period_end == cancel {
-            return;
-        }
-        sub.cancel_at_period_end = cancel;
-        sub.cancel_at = cancel.then(|| sub.current_period_end());
-        sub.canceled_at = cancel.then_some(now);
-        sub.cancellation_reason = cancel.then_some(CancellationReason::CancellationRequested);
-    })
+    mutate(state, ctx, id, |sub| schedule_cancel(sub, cancel, now))
+}
+
+/// The fields Stripe sets when `cancel_at_period_end` changes: `cancel_at`
+/// (the period end), `canceled_at` (the request time) and the reason.
+pub(crate) fn schedule_cancel(sub: &mut Subscription, cancel: bool, now: i64) {
+    if sub.cancel_at_period_end == cancel {
+        return;
+    }
+    sub.cancel_at_period_end = cancel;
+    sub.cancel_at = cancel.then(|| sub.current_period_end());
+    sub.canceled_at = cancel.then_some(now);
+    sub.cancellation_reason = cancel.then_some(CancellationReason::CancellationRequested);
 }
 
 /// Cancels now: status `canceled`, `canceled_at`/`ended_at` now; emits

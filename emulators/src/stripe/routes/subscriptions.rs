@@ -163,11 +163,8 @@ pub(crate) async fn update(
     }
     let now = ids::now();
     let mut json = subscriptions::mutate(&mut state, &ctx, &id, |sub| {
-        if let Some(cancel) = cancel.filter(|c| *c != sub.cancel_at_period_end) {
-            sub.cancel_at_period_end = cancel;
-            sub.cancel_at = cancel.then(|| sub.current_period_end());
-            sub.canceled_at = cancel.then_some(now);
-            sub.cancellation_reason = cancel.then_some(CancellationReason::CancellationRequested);
+        if let Some(cancel) = cancel {
+            subscriptions::schedule_cancel(sub, cancel, now);
         }
         if let Some(metadata) = metadata {
             metadata.apply(&mut sub.metadata);
