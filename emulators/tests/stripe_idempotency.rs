@@ -98,7 +98,7 @@ async fn a_key_in_flight_gets_409_and_is_usable_after_a_transient_failure() {
     let armed = api
         .control(
             "/_emulator/faults",
-            json!({"count": 1, "kind": "hang", "hang_ms": 600, "path_prefix": "/v1/customers"}),
+            json!({"count": 1, "kind": "hang", "hang_ms": 1500, "path_prefix": "/v1/customers"}),
         )
         .await;
     assert_eq!(armed.status, 200);

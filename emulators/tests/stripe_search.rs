@@ -77,7 +77,7 @@ async fn deleted_customers_leave_the_results() {
 
 #[tokio::test]
 async fn search_lags_behind_writes() {
-    let lag = Duration::from_millis(400);
+    let lag = Duration::from_millis(1000);
     let (_stripe, api) = started_with(StripeOptions {
         search_lag: lag,
         ..Default::default()

@@ -107,13 +107,13 @@ async fn delivery_waits_for_the_api_answer_and_follows_delay_and_duplicate() {
     let (_stripe, api, receiver) = with_receiver().await;
     api.control(
         "/_emulator/delivery",
-        json!({"delay_ms": 300, "duplicate": true}),
+        json!({"delay_ms": 1000, "duplicate": true}),
     )
     .await;
     api.create_customer("email=late%40example.com").await;
     // The customer exists before any event about it arrives.
     assert!(receiver.received().is_empty());
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(receiver.received().is_empty(), "delay_ms is honoured");
     let received = receiver.wait_for(2).await;
     assert_eq!(received[0].event()["id"], received[1].event()["id"]);
