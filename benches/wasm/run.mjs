@@ -7,7 +7,8 @@
 // --native takes the JSON that src/bin/native.rs prints (the same workloads
 // timed natively); give it once per native build (e.g. the release profile
 // and the native-o3 profile). The last table sets every wasm module against
-// every native build.
+// the first native build, and the last module (wasm-opt'd, as deployed)
+// against the other native builds too.
 //
 // Each module is the raw cdylib of benches/wasm (no wasm-bindgen glue): it
 // exports plain `extern "C"` functions `setup() -> u32` and
@@ -129,7 +130,7 @@ async function benchModule({ label, path }) {
 }
 
 // ---- printing ----
-const fmtNs = (ns) => (ns >= 1e4 ? `${(ns / 1e3).toFixed(1)} µs` : `${ns.toFixed(0)} ns`);
+const fmtNs = (ns) => `${Math.round(ns).toLocaleString("en-US")} ns`;
 const fmtOps = (ops) => Math.round(ops).toLocaleString("en-US");
 const fmtX = (x) => `${x.toFixed(2)}x`;
 function table(rows) {
@@ -160,7 +161,12 @@ function printTarget(t) {
 
 function printComparison(natives, wasms) {
   const targets = [...natives, ...wasms];
-  const pairs = wasms.flatMap((w) => natives.map((n) => [w, n]));
+  // Every wasm module against the first native build (same profile), and
+  // the last module (as deployed) against the other native builds.
+  const pairs = [
+    ...wasms.map((w) => [w, natives[0]]),
+    ...natives.slice(1).map((n) => [wasms[wasms.length - 1], n]),
+  ].filter(([w, n]) => w && n);
   const header = ["operation", ...targets.map((t) => `${t.target} ns/op`), ...pairs.map(([w, n]) => `${w.target}/${n.target}`)];
   const rows = [header];
   for (const [name] of OPS) {
