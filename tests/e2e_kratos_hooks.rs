@@ -229,3 +229,52 @@ async fn the_api_refuses_bad_tokens_and_bad_ids() {
     let (status, v) = stack.api(Method::DELETE, "/v1/identities/not-a-uuid").await;
     assert_eq!((status, v["error"]["code"].as_str()), (400, Some("invalid_identity_id")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deletion_that_fails_midway_is_completed_by_a_retry() {
+    let stack = Stack::start().await;
+    let flow = stack.register("halfway@example.com", "Half", "Way").await;
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let cus = assert_linked_once(&stack, &id, "halfway@example.com").await;
+    let sub = stack
+        .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")])
+        .await;
+    stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/faults"),
+            json!({"count": 1, "kind": "500", "path_prefix": "/admin/identities", "method": "DELETE"}),
+        )
+        .await;
+
+    let (status, v) = stack.api(Method::DELETE, &format!("/v1/identities/{id}")).await;
+    assert!(status >= 500, "Kratos failed: the caller must retry ({status} {v})");
+    assert_eq!(stack.kratos_identity(&id).await.0, 200, "the identity is still there");
+
+    let (status, report) = stack.api(Method::DELETE, &format!("/v1/identities/{id}")).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["stripe_customer_id"], cus.as_str(), "the retry still found the customer");
+    assert_eq!(report["canceled_subscriptions"], json!([]), "already canceled by the first call");
+    assert_eq!(report["identity_deleted"], true);
+    let state = stack.stripe_state().await;
+    let stored = state["subscriptions"].as_array().unwrap().iter().find(|s| s["id"] == sub["id"]).unwrap();
+    assert_eq!(stored["status"], "canceled");
+    assert_eq!(stack.kratos_identity(&id).await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_name_ids_and_outcomes_but_never_emails_or_secrets() {
+    let stack = Stack::start().await;
+    let flow = stack.register("private.person@example.com", "Private", "Person").await;
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    stack.fire_hook("settings", &id, 1, false).await;
+    let log = stack.log_when(|l| l.matches(r#""at":"kratos_hook""#).count() >= 2).await;
+    let hook_lines: Vec<&str> = log.lines().filter(|l| l.contains(r#""at":"kratos_hook""#)).collect();
+    assert!(hook_lines.len() >= 2, "one structured line per hook call:\n{log}");
+    assert!(hook_lines.iter().all(|l| l.contains(&id) && l.contains("duration_ms")), "{hook_lines:?}");
+    let after_bindings = log.split("Ready on").nth(1).unwrap_or_default();
+    assert!(!after_bindings.contains("@example.com"), "an email address reached the logs:\n{after_bindings}");
+    for secret in [KRATOS_WEBHOOK_SECRET, STRIPE_KEY, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN] {
+        assert!(!after_bindings.contains(secret), "a secret reached the logs");
+    }
+}

@@ -120,6 +120,13 @@ async fn a_subscription_life_delivered_duplicated_and_shuffled_ends_as_stripe_ho
     assert_eq!((e["status"].as_str(), e["plan"].as_str(), e["access"].as_str()), (Some("canceled"), Some("free"), Some("none")));
     let (_, gate) = stack.api_get(&format!("/v1/identities/{id}/features/premium_feature")).await;
     assert_eq!(gate["allowed"], false, "{gate}");
+
+    // One structured line per processed event, with no email address.
+    let log = stack.log_when(|l| l.contains(r#""outcome":"duplicate""#)).await;
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(r#""at":"stripe_webhook""#)).collect();
+    assert!(lines.iter().any(|l| l.contains(r#""outcome":"synced""#) && l.contains(&cus)), "{log}");
+    assert!(lines.iter().any(|l| l.contains(r#""outcome":"duplicate""#)), "duplicates are acknowledged: {log}");
+    assert!(lines.iter().all(|l| l.contains("event_id") && l.contains("duration_ms") && !l.contains('@')), "{lines:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -24,11 +24,3 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
 pub fn error(e: &ApiError) -> Result<Response> {
     with_body(e.status, "application/json", e.to_json())
 }
-
-/// A 303 See Other to `location`.
-pub fn see_other(location: &str) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set("location", location)?;
-    headers.set("cache-control", "no-store")?;
-    Ok(Response::empty()?.with_status(303).with_headers(headers))
-}

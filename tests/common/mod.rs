@@ -210,6 +210,19 @@ impl Stack {
         std::fs::read_to_string(self.dir.join("wrangler.log")).unwrap_or_default()
     }
 
+    /// The wrangler log once `ready` holds for it (wrangler writes request
+    /// and console lines a moment after answering), or as it is after 10 s.
+    pub async fn log_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.wrangler_log();
+            if ready(&log) || Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.worker_url)
     }
