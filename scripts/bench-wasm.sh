@@ -25,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) export BENCH_TARGET_MS="${BENCH_TARGET_MS:-50}" ;;
     --no-cargo-bench) cargo_bench=0 ;;
-    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $arg (see --help)" ;;
   esac
 done
