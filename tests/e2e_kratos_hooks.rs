@@ -44,8 +44,9 @@ async fn registration_creates_one_customer_and_links_both_ways() {
     assert_eq!(final_status(&again[0]), 200, "{again}");
     assert_eq!(again[0]["attempts"][0]["body"]["customer_created"], false);
     assert_linked_once(&stack, &id, "ada@example.com").await;
-    // The KV link answers the worker's own API.
-    assert_eq!(stack.entitlement(&id).await["plan"], "free");
+    // The identity's record names its customer before any subscription.
+    let e = stack.entitlement(&id).await;
+    assert_eq!((e["plan"].as_str(), e["stripe_customer_id"].as_str()), (Some("free"), Some(cus.as_str())), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

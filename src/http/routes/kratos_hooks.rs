@@ -7,11 +7,13 @@
 use serde_json::json;
 use worker::{Request, Response, Result};
 
+use crate::entitlements::derive::default_entitlement;
 use crate::error::ApiError;
 use crate::http::auth::require_bearer;
 use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::link::{ensure_customer, Linked};
+use crate::http::flows::sync::with_trial;
 use crate::http::{log, respond};
 use crate::kratos::hook::{parse_hook, HookIdentity};
 use crate::stripe::customer::update_customer_form;
@@ -71,6 +73,12 @@ async fn run(cx: &Cx<'_>, req: &mut Request, flow: Flow) -> std::result::Result<
     let hook = parse_hook(&body).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
     let store = cx.store()?;
     let linked = ensure_customer(cx, &store, &hook).await?;
+    if store.entitlement(&hook.id).await?.is_none() {
+        // A first record, so the identity's entitlements name its customer
+        // before any subscription exists.
+        let first = default_entitlement(&hook.id, Some(&linked.customer.id), &cx.config.plans, cx.now);
+        store.put_entitlement(&with_trial(cx, &store, first).await?).await?;
+    }
     let updated = match flow {
         Flow::Registration => false,
         Flow::Settings => update_customer(cx, &hook, &linked).await?,
