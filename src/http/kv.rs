@@ -69,10 +69,12 @@ impl Store {
         self.text(&store::customer_link(customer_id)).await
     }
 
-    /// Records both directions of the identity <-> customer link.
+    /// Records both directions of the identity <-> customer link. The
+    /// customer -> identity side goes first, so that an identity link, once
+    /// there, implies its reverse (callers skip relinking when it matches).
     pub async fn link(&self, identity_id: &str, customer_id: &str) -> Result<(), ApiError> {
-        self.put(&store::identity_link(identity_id), customer_id.to_string(), None).await?;
-        self.put(&store::customer_link(customer_id), identity_id.to_string(), None).await
+        self.put(&store::customer_link(customer_id), identity_id.to_string(), None).await?;
+        self.put(&store::identity_link(identity_id), customer_id.to_string(), None).await
     }
 
     /// Removes both directions of the link (the customer was deleted).

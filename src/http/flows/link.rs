@@ -92,10 +92,8 @@ pub async fn ensure_customer(cx: &Cx<'_>, store: &Store, hook: &HookIdentity) ->
     let kratos = cx.kratos()?;
     let identity = kratos.identity(&hook.id).await?.ok_or_else(identity_gone)?;
 
-    let known = match store.customer_of(&hook.id).await? {
-        Some(c) => Some(c),
-        None => identity.stripe_customer_id().map(str::to_owned),
-    };
+    let kv_link = store.customer_of(&hook.id).await?;
+    let known = kv_link.clone().or_else(|| identity.stripe_customer_id().map(str::to_owned));
     let existing = match &known {
         Some(id) => stripe.customer(id).await?.filter(|c| !c.deleted),
         None => None,
@@ -105,7 +103,9 @@ pub async fn ensure_customer(cx: &Cx<'_>, store: &Store, hook: &HookIdentity) ->
         // No customer yet, or the linked one was deleted in Stripe.
         None => (create(&stripe, hook, known.as_deref()).await?, true),
     };
-    store.link(&hook.id, &customer.id).await?;
+    if kv_link.as_deref() != Some(customer.id.as_str()) {
+        store.link(&hook.id, &customer.id).await?;
+    }
     write_kratos_link(&kratos, identity, &customer.id).await?;
     Ok(Linked { customer, created })
 }
