@@ -265,3 +265,23 @@ async fn the_plan_can_be_mirrored_into_kratos_metadata_public() {
     assert_eq!(identity["metadata_admin"]["stripe_customer_id"], cus.as_str(), "{identity}");
     assert!(sub["id"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_stripe_is_cut_off_and_answered_with_a_retryable_5xx() {
+    let stack = Stack::start().await;
+    manual_delivery(&stack).await;
+    let (id, cus) = customer_for(&stack, "hang@example.com").await;
+    let sub = checkout(&stack, &id, &cus, "price_pro_monthly").await;
+    stack
+        .stripe_control("/_emulator/faults", json!({"count": 1, "kind": "hang", "hang_ms": 20000, "path_prefix": "/v1/subscriptions"}))
+        .await;
+    let started = std::time::Instant::now();
+    stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
+    let failed = failed_deliveries(&stack).await;
+    assert_eq!(failed.len(), 1, "only the delivery that met the hang failed: {failed:?}");
+    assert_eq!(failed[0]["status"], 504, "{failed:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(19), "the worker did not wait for the hang to end");
+    stack.stripe_control("/_emulator/events/retry_failed", json!({})).await;
+    let e = assert_matches_stripe(&stack, &id, sub["id"].as_str().unwrap()).await;
+    assert_eq!(e["plan"], "pro");
+}
