@@ -7,3 +7,4 @@ pub mod event;
 pub mod customer;
 pub mod request;
 pub mod cancel;
+pub mod attribution;

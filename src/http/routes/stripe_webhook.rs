@@ -17,8 +17,8 @@ use crate::http::context::Cx;
 use crate::http::flows::sync::{sync_identity, with_trial};
 use crate::http::kv::Store;
 use crate::http::{log, respond};
-use crate::kratos::uuid::is_uuid;
-use crate::stripe::event::{parse_event, EventKind, EventSignal};
+use crate::stripe::attribution::{needs_customer, subject, Subject};
+use crate::stripe::event::{parse_event, EventSignal};
 use crate::stripe::signature::{verify, DEFAULT_TOLERANCE_SECS};
 
 /// What became of an event (answered and logged).
@@ -112,35 +112,28 @@ async fn process(cx: &Cx<'_>, event: &EventSignal) -> std::result::Result<(Outco
 async fn apply(cx: &Cx<'_>, store: &Store, event: &EventSignal) -> std::result::Result<(Outcome, Option<String>), ApiError> {
     let Some(customer_id) = event.customer_id.as_deref() else { return Ok((Outcome::Unlinked, None)) };
     let linked = store.identity_of(customer_id).await?;
-    let mut customer_gone = event.kind == EventKind::CustomerDeleted;
-    let identity = match linked.clone() {
-        Some(id) => Some(id),
-        None => {
-            // Not linked yet: the event or the customer names the identity.
-            let customer = cx.stripe()?.customer(customer_id).await?;
-            customer_gone |= customer.as_ref().is_none_or(|c| c.deleted);
-            event
-                .identity_hint
-                .clone()
-                .or_else(|| customer.and_then(|c| c.identity_id().map(str::to_owned)))
-                .filter(|id| is_uuid(id))
-        }
+    let customer =
+        if needs_customer(linked.as_deref()) { cx.stripe()?.customer(customer_id).await? } else { None };
+    let (identity, gone, new_link) = match subject(event, linked.as_deref(), customer.as_ref()) {
+        Subject::Unknown => return Ok((Outcome::Unlinked, None)),
+        Subject::Gone { identity } => (identity, true, false),
+        Subject::Sync { identity, new_link } => (identity, false, new_link),
     };
-    let Some(identity) = identity else { return Ok((Outcome::Unlinked, None)) };
     if store.is_deleted(&identity).await? {
         return Ok((Outcome::IdentityDeleted, Some(identity)));
     }
-    if customer_gone {
-        // The customer and its subscriptions are gone: forget the link only
-        // if it still points at this customer.
-        if store.customer_of(&identity).await?.as_deref() == Some(customer_id) {
-            store.unlink(&identity, customer_id).await?;
+    if gone {
+        match store.customer_of(&identity).await? {
+            // The identity has moved on to another customer: keep its state.
+            Some(current) if current != customer_id => return Ok((Outcome::Unlinked, Some(identity))),
+            Some(_) => store.unlink(&identity, customer_id).await?,
+            None => {}
         }
         let record = with_trial(cx, store, default_entitlement(&identity, None, &cx.config.plans, cx.now)).await?;
         store.put_entitlement(&record).await?;
         return Ok((Outcome::CustomerDeleted, Some(identity)));
     }
-    if linked.is_none() {
+    if new_link {
         store.link(&identity, customer_id).await?;
     }
     sync_identity(cx, store, &identity, customer_id).await?;
