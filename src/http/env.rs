@@ -8,9 +8,14 @@ use worker::Env;
 
 use crate::config::{Config, ConfigProblem, SETTINGS};
 
+/// The configuration as parsed, or the problem that stops every route.
+pub type Loaded = Rc<Result<Config, ConfigProblem>>;
+
+/// The raw values last seen, with what they parsed to.
+type Cached = Option<(Vec<Option<String>>, Loaded)>;
+
 thread_local! {
-    static CACHE: RefCell<Option<(Vec<Option<String>>, Rc<Result<Config, ConfigProblem>>)>> =
-        const { RefCell::new(None) };
+    static CACHE: RefCell<Cached> = const { RefCell::new(None) };
 }
 
 /// A var or secret as text. `PLANS` may also be written as a TOML table in
@@ -26,7 +31,7 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The configuration, or the one problem that makes every route fail.
-pub fn config(env: &Env) -> Rc<Result<Config, ConfigProblem>> {
+pub fn config(env: &Env) -> Loaded {
     let raw: Vec<Option<String>> = SETTINGS.iter().map(|name| lookup(env, name)).collect();
     CACHE.with(|cache| {
         if let Some((seen, parsed)) = cache.borrow().as_ref() {
