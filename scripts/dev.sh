@@ -51,13 +51,13 @@ VAR_ARGS+=(--var "KRATOS_ADMIN_URL:http://127.0.0.1:$KRATOS_ADMIN_PORT")
 VAR_ARGS+=(--var "KRATOS_PUBLIC_URL:http://127.0.0.1:$KRATOS_PUBLIC_PORT")
 
 log "building the emulators"
-cargo build --quiet --release -p ksb-emulators --bin ksb-emulators
+cargo build --quiet -p ksb-emulators --bin ksb-emulators
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-target/release/ksb-emulators \
+target/debug/ksb-emulators \
   --stripe-port "$STRIPE_EMULATOR_PORT" \
   --kratos-admin-port "$KRATOS_ADMIN_PORT" --kratos-public-port "$KRATOS_PUBLIC_PORT" \
   --worker-url "$WORKER_URL" \

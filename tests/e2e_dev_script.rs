@@ -1,0 +1,85 @@
+//! The README's run command: `scripts/dev.sh` brings up the emulators and
+//! `wrangler dev`, answers `/healthz` from the wasm worker, and a sign-up in
+//! the Kratos emulator reaches the worker and the Stripe emulator.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, repo_root, status_json};
+use serde_json::{json, Value};
+
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let pgid = self.0.id() as libc::pid_t;
+        if pgid > 1 {
+            // SAFETY: kill(2) with a negative pid signals that process group only.
+            unsafe {
+                libc::kill(-pgid, libc::SIGTERM);
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_run_command_serves_the_worker_with_its_emulators() {
+    let (worker, stripe, admin, public) = (free_port(), free_port(), free_port(), free_port());
+    let log_path = std::env::temp_dir().join(format!("ksb-dev-{worker}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("scripts/dev.sh"))
+        .current_dir(repo_root())
+        .env("KSB_PORT", worker.to_string())
+        .env("KSB_STRIPE_PORT", stripe.to_string())
+        .env("KSB_KRATOS_ADMIN_PORT", admin.to_string())
+        .env("KSB_KRATOS_PUBLIC_PORT", public.to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let _running = Running(cmd.spawn().expect("start scripts/dev.sh"));
+
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let health = loop {
+        if let Ok(r) = http.get(format!("http://127.0.0.1:{worker}/healthz")).send().await {
+            break status_json(r).await;
+        }
+        assert!(Instant::now() < deadline, "dev.sh did not serve /healthz:\n{}", read_log());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(health.0, 200, "{}\n{}", health.1, read_log());
+    assert_eq!(health.1["ok"], true);
+    assert!(read_log().contains("Try it:"), "dev.sh prints how to try it");
+
+    // The README's first steps: sign up in the Kratos emulator, read the entitlements.
+    let r = http
+        .post(format!("http://127.0.0.1:{admin}/_emulator/flows/registration"))
+        .json(&json!({"traits": {"email": "ada@example.com", "name": {"first": "Ada", "last": "Lovelace"}}}))
+        .send()
+        .await
+        .unwrap();
+    let flow: Value = r.json().await.unwrap();
+    assert_eq!(flow["hook"]["ok"], true, "{flow}\n{}", read_log());
+    let id = flow["identity"]["id"].as_str().unwrap();
+    let r = http
+        .get(format!("http://127.0.0.1:{worker}/v1/identities/{id}/entitlements"))
+        .bearer_auth("dev-bridge-token")
+        .send()
+        .await
+        .unwrap();
+    let (status, e) = status_json(r).await;
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(e["plan"], "free");
+    assert!(e["stripe_customer_id"].as_str().is_some_and(|c| c.starts_with("cus_")), "{e}");
+    let _ = std::fs::remove_file(&log_path);
+}
