@@ -36,6 +36,12 @@ impl<'a> Cx<'a> {
         Kratos::admin(self.config)
     }
 
+    /// Unix milliseconds now. The runtime's clock advances only across I/O,
+    /// which is what ordering Stripe reads needs.
+    pub fn now_ms(&self) -> u64 {
+        Date::now().as_millis()
+    }
+
     /// Milliseconds since the request started.
     pub fn elapsed_ms(&self) -> u64 {
         Date::now().as_millis().saturating_sub(self.started_ms)

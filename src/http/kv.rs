@@ -7,7 +7,7 @@ use worker::{kv::KvStore, Env};
 
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
-use crate::store;
+use crate::store::{self, SyncMark};
 
 /// The worker's KV namespace.
 pub struct Store {
@@ -57,6 +57,22 @@ impl Store {
 
     pub async fn put_entitlement(&self, e: &Entitlement) -> Result<(), ApiError> {
         self.put_json(&store::entitlement(&e.identity_id), e).await
+    }
+
+    /// Stores a record derived from a Stripe read at `read_ms`, unless the
+    /// stored one comes from a later read (see `store::SyncMark`). Answers
+    /// whether it was written.
+    pub async fn put_synced_entitlement(&self, e: &Entitlement, read_ms: u64) -> Result<bool, ApiError> {
+        let key = store::entitlement(&e.identity_id);
+        let (_, mark) = self.kv.get(&key).text_with_metadata::<SyncMark>().await.map_err(|e| unavailable("read", e))?;
+        if !store::supersedes(read_ms, mark.map(|m| m.read_ms)) {
+            return Ok(false);
+        }
+        let text = serde_json::to_string(e).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
+        let put = self.kv.put(&key, text).map_err(|e| unavailable("write", e))?;
+        let put = put.metadata(SyncMark { read_ms }).map_err(|e| unavailable("write", e))?;
+        put.execute().await.map_err(|e| unavailable("write", e))?;
+        Ok(true)
     }
 
     /// The Stripe customer linked to an identity.

@@ -9,6 +9,27 @@
 //! | `evt:{event}` | processed marker | webhook deduplication |
 //! | `trial:{identity}` | start time of the app trial | "once per identity" |
 //! | `gone:{identity}` | deletion time | a deleted account is never written back by a late event |
+//!
+//! An entitlement derived from Stripe carries KV metadata [`SyncMark`]: when
+//! Stripe was read. Two syncs of one customer can overlap (Stripe delivers
+//! events concurrently); the one that read Stripe later must win even when
+//! it finishes first, so a write never replaces a record read later.
+
+use serde::{Deserialize, Serialize};
+
+/// KV metadata of a Stripe-derived entitlement record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncMark {
+    /// Unix milliseconds just before the subscriptions were listed.
+    pub read_ms: u64,
+}
+
+/// Whether a record from a Stripe read at `candidate_ms` may replace the
+/// stored one (read at `stored_ms`; `None` for a record not derived from a
+/// read, such as the first record written at registration).
+pub fn supersedes(candidate_ms: u64, stored_ms: Option<u64>) -> bool {
+    stored_ms.is_none_or(|stored| candidate_ms >= stored)
+}
 
 /// Key of an identity's entitlement record.
 pub fn entitlement(identity_id: &str) -> String {
@@ -51,6 +72,14 @@ pub const TOMBSTONE_TTL_SECS: u64 = 400 * 24 * 3600;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_later_read_wins_whatever_the_order_of_writes() {
+        assert!(supersedes(1_000, None));
+        assert!(supersedes(1_000, Some(999)));
+        assert!(supersedes(1_000, Some(1_000)), "the same read may be written again (a redelivery)");
+        assert!(!supersedes(999, Some(1_000)), "an older read never replaces a newer one");
+    }
 
     #[test]
     fn keys_of_different_kinds_never_collide() {

@@ -41,11 +41,13 @@ pub async fn list_subscriptions(stripe: &Stripe<'_>, customer_id: &str) -> Resul
 /// (plus a running app trial) and stores it.
 pub async fn sync_identity(cx: &Cx<'_>, store: &Store, identity_id: &str, customer_id: &str) -> Result<Entitlement, ApiError> {
     let stripe = cx.stripe()?;
+    let read_ms = cx.now_ms();
     let subs = list_subscriptions(&stripe, customer_id).await?;
     let plans = &cx.config.plans;
     let paid = derive(identity_id, Some(customer_id), &subs, plans, cx.now);
     let entitlement = with_trial(cx, store, paid).await?;
-    store.put_entitlement(&entitlement).await?;
+    // False when an overlapping sync read Stripe later and already wrote.
+    store.put_synced_entitlement(&entitlement, read_ms).await?;
     if cx.config.kratos_sync_plan {
         write_plan_to_kratos(cx, identity_id, &entitlement.plan).await?;
     }

@@ -130,7 +130,8 @@ async fn apply(cx: &Cx<'_>, store: &Store, event: &EventSignal) -> std::result::
             None => {}
         }
         let record = with_trial(cx, store, default_entitlement(&identity, None, &cx.config.plans, cx.now)).await?;
-        store.put_entitlement(&record).await?;
+        // What Stripe says now (the customer is gone) orders like any read.
+        store.put_synced_entitlement(&record, cx.now_ms()).await?;
         return Ok((Outcome::CustomerDeleted, Some(identity)));
     }
     if new_link {
