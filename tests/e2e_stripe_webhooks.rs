@@ -285,3 +285,36 @@ async fn a_hanging_stripe_is_cut_off_and_answered_with_a_retryable_5xx() {
     let e = assert_matches_stripe(&stack, &id, sub["id"].as_str().unwrap()).await;
     assert_eq!(e["plan"], "pro");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
+    let stack = Stack::start().await;
+    manual_delivery(&stack).await;
+    let (id, cus) = customer_for(&stack, "overlap@example.com").await;
+    let sub = checkout(&stack, &id, &cus, "price_pro_monthly").await;
+    let sub_id = sub["id"].as_str().unwrap().to_string();
+    flush(&stack, "created", 0).await;
+    assert_eq!(stack.entitlement(&id).await["status"], "active");
+
+    // Event A reads the subscriptions while they are active, but Stripe's
+    // answer reaches the worker only 3 s later...
+    stack
+        .stripe_control("/_emulator/faults", json!({"count": 1, "kind": "slow", "hang_ms": 3000, "path_prefix": "/v1/subscriptions"}))
+        .await;
+    let t = now();
+    let body_a = event("evt_overlap_a", "customer.subscription.updated", &cus, false);
+    let body_b = event("evt_overlap_b", "customer.subscription.updated", &cus, false);
+    let slow_a = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body_a)), &body_a);
+    // ...while the payment fails and event B, read later, is processed at once.
+    let fast_b = async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": "past_due"})).await;
+        post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body_b)), &body_b).await
+    };
+    let ((status_a, a), (status_b, b)) = tokio::join!(slow_a, fast_b);
+    assert_eq!((status_a, status_b), (200, 200), "{a} {b}");
+
+    // A finished last with the older read: the record still says what Stripe says.
+    let e = assert_matches_stripe(&stack, &id, &sub_id).await;
+    assert_eq!((e["status"].as_str(), e["access"].as_str()), (Some("past_due"), Some("limited")), "{e}");
+}

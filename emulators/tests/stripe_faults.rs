@@ -78,3 +78,47 @@ async fn clearing_faults_and_controls_are_never_affected() {
         .await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test]
+async fn a_slow_fault_answers_the_state_at_arrival_after_the_delay() {
+    let stripe = ksb_emulators::stripe::start(ksb_emulators::stripe::StripeOptions::default()).await.unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let key = "sk_test_emulator";
+    let cus: serde_json::Value = http
+        .post(format!("{}/v1/customers", stripe.url()))
+        .bearer_auth(key)
+        .form(&[("email", "slow@example.com")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = cus["id"].as_str().unwrap().to_string();
+    http.post(format!("{}/_emulator/faults", stripe.url()))
+        .json(&serde_json::json!({"count": 1, "kind": "slow", "hang_ms": 800, "path_prefix": "/v1/customers/"}))
+        .send()
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let slow = {
+        let (http, url) = (http.clone(), format!("{}/v1/customers/{id}", stripe.url()));
+        tokio::spawn(async move { http.get(url).bearer_auth(key).send().await.unwrap().json::<serde_json::Value>().await.unwrap() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let updated: serde_json::Value = http
+        .post(format!("{}/v1/customers/{id}", stripe.url()))
+        .bearer_auth(key)
+        .form(&[("name", "Changed Meanwhile")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(updated["name"], "Changed Meanwhile", "the update was not slowed");
+    let old = slow.await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(800), "the answer waited");
+    assert_eq!(old["name"], serde_json::Value::Null, "the slow answer shows the state when the call arrived");
+    stripe.shutdown().await;
+}

@@ -11,6 +11,10 @@ pub(crate) enum FaultKind {
     RateLimit,
     /// No answer for the duration, then 500.
     Hang(Duration),
+    /// The call is served when it arrives (its answer shows the state then)
+    /// but the answer leaves only after the duration: a slow network, which
+    /// lets a test make an old read arrive after a newer one.
+    Slow(Duration),
 }
 
 /// One armed fault rule.

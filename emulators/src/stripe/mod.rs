@@ -10,6 +10,8 @@
 //!   a retry with the same key then executes. Errors raised by an endpoint
 //!   that started executing (e.g. `resource_missing`) are saved and replayed;
 //!   validation errors (`parameter_missing`, `parameter_unknown`, ...) are not.
+//! - A `slow` fault serves the call when it arrives but sends the answer
+//!   only after `hang_ms`: an old read that arrives after a newer one.
 //! - Canceling an already canceled subscription answers 404
 //!   `resource_missing` "No such subscription", as Stripe does.
 //! - Search matches a customer as it was `search_lag` ago and returns its

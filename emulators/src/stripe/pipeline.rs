@@ -76,15 +76,21 @@ async fn run(app: &App, request_id: &str, request: Request, next: Next) -> Respo
         }
     };
     let fault = app.lock().faults.take(&path);
-    if let Some(kind) = fault {
-        return fault_response(kind).await;
-    }
+    let delay = match fault {
+        Some(FaultKind::Slow(delay)) => Some(delay),
+        Some(kind) => return fault_response(kind).await,
+        None => None,
+    };
     parts.extensions.insert(params);
     let response = next.run(Request::from_parts(parts, Body::empty())).await;
-    match guard {
+    let response = match guard {
         None => response,
         Some(guard) => guard.finish(response, request_id).await,
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
+    response
 }
 
 /// Query string and form body merged (the body wins on a clash).
@@ -211,6 +217,8 @@ async fn fault_response(kind: FaultKind) -> Response {
             tokio::time::sleep(duration).await;
             ApiError::server_error()
         }
+        // Served normally by the caller; never answered from here.
+        FaultKind::Slow(_) => ApiError::server_error(),
     };
     let mut response = err.into_response();
     insert(response.headers_mut(), "stripe-should-retry", "true");

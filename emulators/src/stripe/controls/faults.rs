@@ -26,7 +26,9 @@ struct FaultBody {
     hang_ms: Option<u64>,
 }
 
-/// `POST /_emulator/faults {"count", "kind": "500"|"429"|"hang", "path_prefix", "hang_ms"}`.
+const KIND_ERROR: &str = "`kind` must be \"500\", \"429\", \"hang\" or \"slow\".";
+
+/// `POST /_emulator/faults {"count", "kind": "500"|"429"|"hang"|"slow", "path_prefix", "hang_ms"}`.
 pub(crate) async fn arm(State(app): State<App>, body: Bytes) -> ApiResult {
     let body: FaultBody = json_body(&body)?;
     let kind_name = match &body.kind {
@@ -34,7 +36,7 @@ pub(crate) async fn arm(State(app): State<App>, body: Bytes) -> ApiResult {
         Some(Value::Number(n)) => n.to_string(),
         _ => {
             return Err(ApiError::bad_request(
-                "`kind` must be \"500\", \"429\" or \"hang\".".to_string(),
+                KIND_ERROR.to_string(),
             ))
         }
     };
@@ -44,9 +46,12 @@ pub(crate) async fn arm(State(app): State<App>, body: Bytes) -> ApiResult {
         "hang" => FaultKind::Hang(Duration::from_millis(
             body.hang_ms.unwrap_or(DEFAULT_HANG_MS),
         )),
+        "slow" => FaultKind::Slow(Duration::from_millis(
+            body.hang_ms.unwrap_or(DEFAULT_HANG_MS),
+        )),
         _ => {
             return Err(ApiError::bad_request(
-                "`kind` must be \"500\", \"429\" or \"hang\".".to_string(),
+                KIND_ERROR.to_string(),
             ))
         }
     };
