@@ -325,21 +325,24 @@ impl Plans {
     }
 }
 
+/// The spec's example catalogue: the default `PLANS` in wrangler.toml, and
+/// the catalogue the tests run with.
+pub const EXAMPLE_PLANS: &str = r#"{
+  "default_plan": "free",
+  "plans": {
+    "free":       { "rank": 0, "features": ["basic_feature"] },
+    "pro":        { "rank": 1, "features": ["basic_feature", "premium_feature"], "prices": ["pro_monthly", "pro_yearly"] },
+    "enterprise": { "rank": 2, "features": ["*"], "prices": ["enterprise_monthly"] }
+  },
+  "past_due_features": ["basic_feature"],
+  "trial": { "days": 14, "plan": "pro" }
+}"#;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    /// The spec's example.
-    pub(crate) const EXAMPLE: &str = r#"{
-      "default_plan": "free",
-      "plans": {
-        "free":       { "rank": 0, "features": ["basic_feature"] },
-        "pro":        { "rank": 1, "features": ["basic_feature", "premium_feature"], "prices": ["pro_monthly", "pro_yearly"] },
-        "enterprise": { "rank": 2, "features": ["*"], "prices": ["enterprise_monthly"] }
-      },
-      "past_due_features": ["basic_feature"],
-      "trial": { "days": 14, "plan": "pro" }
-    }"#;
+    pub(crate) use super::EXAMPLE_PLANS as EXAMPLE;
 
     fn err(json: &str) -> String {
         Plans::parse(json).unwrap_err().to_string()

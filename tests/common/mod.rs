@@ -23,17 +23,8 @@ pub const KRATOS_ADMIN_TOKEN: &str = "ory_pat_e2e";
 pub const APP_URL: &str = "http://127.0.0.1:9/app";
 pub const PRICING_URL: &str = "http://127.0.0.1:9/pricing";
 
-/// The catalogue the end-to-end tests run with (the README's example).
-pub const PLANS: &str = r#"{
-  "default_plan": "free",
-  "plans": {
-    "free":       { "rank": 0, "features": ["basic_feature"] },
-    "pro":        { "rank": 1, "features": ["basic_feature", "premium_feature"], "prices": ["pro_monthly", "pro_yearly"] },
-    "enterprise": { "rank": 2, "features": ["*"], "prices": ["enterprise_monthly"] }
-  },
-  "past_due_features": ["basic_feature"],
-  "trial": { "days": 14, "plan": "pro" }
-}"#;
+/// The catalogue the end-to-end tests run with (the spec's example).
+pub const PLANS: &str = kratos_stripe_bridge::entitlements::plans::EXAMPLE_PLANS;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

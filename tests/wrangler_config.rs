@@ -1,0 +1,27 @@
+//! The shipped wrangler.toml is a working configuration: its `PLANS` is the
+//! spec's example and parses, and it names the binding the worker opens.
+
+use kratos_stripe_bridge::entitlements::plans::{Plans, EXAMPLE_PLANS};
+
+fn wrangler_toml() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wrangler.toml")).unwrap()
+}
+
+#[test]
+fn the_default_plans_parse_and_are_the_spec_example() {
+    let toml = wrangler_toml();
+    let plans = toml.split("PLANS = '''").nth(1).and_then(|rest| rest.split("'''").next()).expect("PLANS = '''...'''");
+    Plans::parse(plans).expect("wrangler.toml's PLANS parses");
+    let shipped: serde_json::Value = serde_json::from_str(plans).unwrap();
+    let example: serde_json::Value = serde_json::from_str(EXAMPLE_PLANS).unwrap();
+    assert_eq!(shipped, example);
+}
+
+#[test]
+fn the_build_and_the_kv_binding_are_configured() {
+    let toml = wrangler_toml();
+    assert!(toml.contains(r#"main = "build/index.js""#));
+    assert!(toml.contains(r#"command = "bash scripts/build.sh""#));
+    assert!(toml.contains(r#"binding = "BILLING_KV""#));
+    assert!(!toml.contains("sk_test_") && !toml.contains("whsec_"), "no secret in wrangler.toml");
+}
