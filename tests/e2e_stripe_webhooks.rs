@@ -297,9 +297,9 @@ async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
     assert_eq!(stack.entitlement(&id).await["status"], "active");
 
     // Event A reads the subscriptions while they are active, but Stripe's
-    // answer reaches the worker only 3 s later...
+    // answer reaches the worker only 5 s later...
     stack
-        .stripe_control("/_emulator/faults", json!({"count": 1, "kind": "slow", "hang_ms": 3000, "path_prefix": "/v1/subscriptions"}))
+        .stripe_control("/_emulator/faults", json!({"count": 1, "kind": "slow", "hang_ms": 5000, "path_prefix": "/v1/subscriptions"}))
         .await;
     let t = now();
     let body_a = event("evt_overlap_a", "customer.subscription.updated", &cus, false);
