@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::entitlements::plans::Plans;
 use crate::error::ApiError;
+pub use crate::secret::Secret;
 pub use crate::stripe::cancel::CancelMode;
 use crate::stripe::signature::WebhookSecrets;
 
@@ -42,44 +43,6 @@ impl Environment {
             Self::Test => "test",
         }
     }
-}
-
-/// A secret value: compared in constant time, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for sending it upstream (never for logging).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Constant-time comparison with a presented credential.
-    pub fn matches(&self, presented: &str) -> bool {
-        constant_time_eq(self.0.as_bytes(), presented.as_bytes())
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Compares two byte strings in time that depends only on their lengths.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= x ^ y;
-    }
-    std::hint::black_box(diff) == 0
 }
 
 /// One named setting that is wrong or missing.
@@ -337,14 +300,5 @@ mod tests {
         assert!(c.kratos_sync_plan);
         m.insert("DELETE_STRIPE_CUSTOMER", "yes".into());
         assert_eq!(load(&m).unwrap_err().name, "DELETE_STRIPE_CUSTOMER");
-    }
-
-    #[test]
-    fn secrets_compare_exactly() {
-        let s = Secret::new("abc");
-        assert!(s.matches("abc"));
-        assert!(!s.matches("abd"));
-        assert!(!s.matches("ab"));
-        assert!(!s.matches(""));
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod entitlements;
 pub mod error;
 pub mod kratos;
+pub mod secret;
 pub mod store;
 pub mod stripe;
 
