@@ -99,10 +99,7 @@ pub async fn whoami(config: &Config, credentials: &Credentials) -> Result<Option
     let public_url = config.kratos_public_url.as_ref().map_err(|p| ApiError::from(p.clone()))?;
     let h = Headers::new();
     h.set("accept", "application/json").map_err(header_error)?;
-    match credentials {
-        Credentials::Cookie(cookie) => h.set("cookie", cookie).map_err(header_error)?,
-        Credentials::Token(token) => h.set("x-session-token", token).map_err(header_error)?,
-    }
+    h.set(credentials.header_name(), credentials.header_value()).map_err(header_error)?;
     let a = upstream::send("Kratos", Method::Get, &format!("{public_url}/sessions/whoami"), h, None).await?;
     match a.status {
         200 => match parse_whoami(&a.body) {

@@ -99,11 +99,6 @@ impl fmt::Display for EventKind {
     }
 }
 
-/// Whether an event of this kind triggers a re-sync (every kind but `Other`).
-pub fn handled(kind: &EventKind) -> bool {
-    kind.triggers_sync()
-}
-
 /// What a webhook event tells the bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSignal {
@@ -342,12 +337,12 @@ mod tests {
         for (name, kind) in EventKind::KNOWN {
             assert_eq!(EventKind::parse(name), kind);
             assert_eq!(kind.as_str(), name);
-            assert!(handled(&kind));
+            assert!(kind.triggers_sync());
         }
         let other = EventKind::parse("plan.created");
         assert_eq!(other, EventKind::Other("plan.created".into()));
         assert_eq!(other.as_str(), "plan.created");
-        assert!(!handled(&other));
+        assert!(!other.triggers_sync());
     }
 
     #[test]

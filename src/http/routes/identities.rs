@@ -57,13 +57,17 @@ pub async fn sync(cx: &Cx<'_>, id: &str) -> std::result::Result<Response, ApiErr
     }
     let customer = match store.customer_of(id).await? {
         Some(c) => Some(c),
-        None => cx.kratos()?.identity(id).await?.and_then(|i| i.stripe_customer_id().map(str::to_owned)),
+        None => {
+            // Not linked in KV (a failed hook, a wiped namespace): Kratos has the link.
+            let found = cx.kratos()?.identity(id).await?.and_then(|i| i.stripe_customer_id().map(str::to_owned));
+            if let Some(c) = &found {
+                store.link(id, c).await?;
+            }
+            found
+        }
     };
     let e = match customer {
-        Some(customer) => {
-            store.link(id, &customer).await?;
-            sync_identity(cx, &store, id, &customer).await?
-        }
+        Some(customer) => sync_identity(cx, &store, id, &customer).await?,
         None => {
             let e = with_trial(cx, &store, default_entitlement(id, None, &cx.config.plans, cx.now)).await?;
             store.put_entitlement(&e).await?;
