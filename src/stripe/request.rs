@@ -108,6 +108,14 @@ impl StripeRequest {
         }
     }
 
+    /// `POST /v1/customers` for an identity whose linked customer was
+    /// deleted in Stripe. The usual key's saved answer is that deleted
+    /// customer, so the key also names the customer being replaced.
+    pub fn replace_customer(identity: &HookIdentity, deleted_customer_id: &str) -> Self {
+        let scope = format!("{}-replaces-{deleted_customer_id}", identity.id);
+        Self { idempotency_key: Some(create_customer_idempotency_key(&scope)), ..Self::create_customer(identity) }
+    }
+
     /// `GET /v1/customers/{id}` (a deleted customer answers 200 with `deleted: true`).
     pub fn retrieve_customer(id: &str) -> Self {
         Self::get(format!("/v1/customers/{}", seg(id)))
@@ -383,6 +391,17 @@ mod tests {
             format!("email=ada%2Bx%40example.com&name=Ada&metadata%5Bolympus_identity_id%5D={ID}")
         );
         assert_eq!(r.idempotency_key, Some(format!("ksb-customer-create-{ID}")));
+    }
+
+    #[test]
+    fn replacing_a_deleted_customer_uses_its_own_key() {
+        let first = StripeRequest::create_customer(&identity());
+        let r = StripeRequest::replace_customer(&identity(), "cus_old");
+        assert_eq!(r.idempotency_key, Some(format!("ksb-customer-create-{ID}-replaces-cus_old")));
+        assert_ne!(r.idempotency_key, first.idempotency_key);
+        assert_eq!((r.method, r.path.as_str(), r.body()), (first.method, first.path.as_str(), first.body()));
+        let r2 = StripeRequest::replace_customer(&identity(), "cus_old");
+        assert_eq!(r.idempotency_key, r2.idempotency_key, "retries of the replacement share a key");
     }
 
     #[test]

@@ -38,12 +38,10 @@ fn bad_answer() -> ApiError {
 }
 
 async fn create(stripe: &Stripe<'_>, hook: &HookIdentity, replacing: Option<&str>) -> Result<Customer, ApiError> {
-    let mut request = StripeRequest::create_customer(hook);
-    if let (Some(old), Some(key)) = (replacing, request.idempotency_key.as_mut()) {
-        // The first key's saved answer is the deleted customer: use another.
-        key.push_str("-replaces-");
-        key.push_str(old);
-    }
+    let request = match replacing {
+        Some(old) => StripeRequest::replace_customer(hook, old),
+        None => StripeRequest::create_customer(hook),
+    };
     match stripe.send(&request).await {
         Ok(body) => parse_customer(&body).map_err(|_| bad_answer()),
         // The key was first used with other parameters (the email changed
