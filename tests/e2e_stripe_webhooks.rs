@@ -318,3 +318,17 @@ async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
     let e = assert_matches_stripe(&stack, &id, &sub_id).await;
     assert_eq!((e["status"].as_str(), e["access"].as_str()), (Some("past_due"), Some("limited")), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_price_missing_from_plans_grants_nothing_and_is_logged() {
+    let mut options = StackOptions::default();
+    options.stripe.prices.push(ksb_emulators::stripe::PriceSeed::new("price_legacy", "legacy_monthly", 900, "month"));
+    let stack = Stack::start_with(options).await;
+    let (id, cus) = customer_for(&stack, "legacy@example.com").await;
+    stack.stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_legacy")]).await;
+    let (status, e) = stack.api(Method::POST, &format!("/v1/identities/{id}/sync")).await;
+    assert_eq!(status, 200, "{e}");
+    assert_eq!((e["plan"].as_str(), e["access"].as_str(), e["status"].as_str()), (Some("free"), Some("none"), Some("active")), "{e}");
+    let log = stack.log_when(|l| l.contains(r#""at":"unmapped_price""#)).await;
+    assert!(log.lines().any(|l| l.contains(r#""at":"unmapped_price""#) && l.contains("legacy_monthly")), "{log}");
+}

@@ -5,12 +5,13 @@
 
 use serde_json::json;
 
-use crate::entitlements::derive::{app_trial, derive, with_app_trial};
+use crate::entitlements::derive::{app_trial, derive, unmapped, with_app_trial};
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
 use crate::http::context::Cx;
 use crate::http::kratos_api::{Kratos, Patched};
 use crate::http::kv::Store;
+use crate::http::log;
 use crate::http::stripe_api::{Stripe, StripeFailure};
 use crate::kratos::patch::{needs_update, set_metadata_public_key};
 use crate::stripe::request::StripeRequest;
@@ -25,8 +26,9 @@ pub async fn list_subscriptions(stripe: &Stripe<'_>, customer_id: &str) -> Resul
     let mut after: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let body = stripe.send(&StripeRequest::list_subscriptions(customer_id, after.as_deref())).await?;
-        let page = parse_subscription_list(&body).map_err(|_| {
-            StripeFailure::Transport(ApiError::upstream("stripe_bad_answer", "Stripe answered a subscription list we cannot read"))
+        // The error names ids and statuses only, never customer data.
+        let page = parse_subscription_list(&body).map_err(|e| {
+            StripeFailure::Transport(ApiError::upstream("stripe_bad_answer", format!("unreadable subscription list: {e}")))
         })?;
         after = page.data.last().map(|s| s.id.clone());
         all.extend(page.data);
@@ -44,6 +46,11 @@ pub async fn sync_identity(cx: &Cx<'_>, store: &Store, identity_id: &str, custom
     let read_ms = cx.now_ms();
     let subs = list_subscriptions(&stripe, customer_id).await?;
     let plans = &cx.config.plans;
+    for sub in unmapped(&subs, plans) {
+        // A price PLANS does not know grants nothing: tell the operator.
+        let prices: Vec<&str> = sub.prices.iter().map(|p| p.lookup_key.as_deref().unwrap_or(&p.id)).collect();
+        log::line("unmapped_price", &[("subscription", json!(sub.id)), ("prices", json!(prices))]);
+    }
     let paid = derive(identity_id, Some(customer_id), &subs, plans, cx.now);
     let entitlement = with_trial(cx, store, paid).await?;
     // False when an overlapping sync read Stripe later and already wrote.
