@@ -121,10 +121,9 @@ pub fn derive(
             features,
             current_period_end: c.sub.current_period_end,
             cancel_at_period_end: c.sub.cancel_at_period_end,
-            trial_end: c
-                .sub
-                .trial_end
-                .filter(|_| status == EntitlementStatus::Trialing),
+            trial_end: c.sub.trial_end.filter(|_| {
+                status == EntitlementStatus::Subscription(SubscriptionStatus::Trialing)
+            }),
             pending: false,
             synced_at: now,
             subscription_id: Some(c.sub.id.clone()),
@@ -185,7 +184,7 @@ pub fn app_trial(
         identity_id: identity_id.to_owned(),
         stripe_customer_id: customer_id.map(str::to_owned),
         plan: trial.plan.clone(),
-        status: EntitlementStatus::Trialing,
+        status: EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
         access: Access::Full,
         features: plans.features_of(&trial.plan).to_vec(),
         current_period_end: None,
@@ -271,7 +270,11 @@ mod tests {
         let e = run(&[sub("a", Active, "pro_monthly")]);
         assert_eq!(
             summary(&e),
-            ("pro", EntitlementStatus::Active, Access::Full)
+            (
+                "pro",
+                EntitlementStatus::Subscription(SubscriptionStatus::Active),
+                Access::Full
+            )
         );
         assert_eq!(e.features, ["basic_feature", "premium_feature"]);
         assert_eq!(e.current_period_end, Some(NOW + 30 * DAY));
@@ -297,7 +300,11 @@ mod tests {
         let e = run(&[s]);
         assert_eq!(
             summary(&e),
-            ("pro", EntitlementStatus::Trialing, Access::Full)
+            (
+                "pro",
+                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
+                Access::Full
+            )
         );
         assert_eq!(e.trial_end, Some(NOW + 5 * DAY));
         // trial_end of a non-trialing subscription is history, not reported.
@@ -311,7 +318,11 @@ mod tests {
         let e = run(&[sub("p", PastDue, "enterprise_monthly")]);
         assert_eq!(
             summary(&e),
-            ("enterprise", EntitlementStatus::PastDue, Access::Limited)
+            (
+                "enterprise",
+                EntitlementStatus::Subscription(SubscriptionStatus::PastDue),
+                Access::Limited
+            )
         );
         assert_eq!(e.features, ["basic_feature"]);
     }
@@ -322,13 +333,21 @@ mod tests {
         s.current_period_end = Some(NOW + 1);
         assert_eq!(
             summary(&run(&[s.clone()])),
-            ("pro", EntitlementStatus::Canceled, Access::Full)
+            (
+                "pro",
+                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
+                Access::Full
+            )
         );
         s.current_period_end = Some(NOW);
         let e = run(&[s.clone()]);
         assert_eq!(
             summary(&e),
-            ("free", EntitlementStatus::Canceled, Access::None)
+            (
+                "free",
+                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
+                Access::None
+            )
         );
         assert_eq!(e.features, ["basic_feature"]);
         s.current_period_end = None;
@@ -343,13 +362,21 @@ mod tests {
         let e = run(&[s.clone()]);
         assert_eq!(
             summary(&e),
-            ("pro", EntitlementStatus::Active, Access::Full)
+            (
+                "pro",
+                EntitlementStatus::Subscription(SubscriptionStatus::Active),
+                Access::Full
+            )
         );
         assert!(e.cancel_at_period_end);
         s.current_period_end = Some(NOW - 1);
         assert_eq!(
             summary(&run(&[s])),
-            ("free", EntitlementStatus::Active, Access::None)
+            (
+                "free",
+                EntitlementStatus::Subscription(SubscriptionStatus::Active),
+                Access::None
+            )
         );
     }
 
@@ -369,7 +396,11 @@ mod tests {
         let e = run(&subs);
         assert_eq!(
             summary(&e),
-            ("free", EntitlementStatus::Active, Access::None)
+            (
+                "free",
+                EntitlementStatus::Subscription(SubscriptionStatus::Active),
+                Access::None
+            )
         );
         let p = plans();
         let ids: Vec<_> = unmapped(&subs, &p).map(|s| s.id.as_str()).collect();
@@ -394,7 +425,11 @@ mod tests {
         let e = run(&subs);
         assert_eq!(
             summary(&e),
-            ("enterprise", EntitlementStatus::PastDue, Access::Limited)
+            (
+                "enterprise",
+                EntitlementStatus::Subscription(SubscriptionStatus::PastDue),
+                Access::Limited
+            )
         );
         assert_eq!(e.subscription_id.as_deref(), Some("ent"));
         // Order of the list does not matter.
@@ -446,7 +481,11 @@ mod tests {
         let e = run(&[new, old]);
         assert_eq!(
             summary(&e),
-            ("free", EntitlementStatus::Incomplete, Access::None)
+            (
+                "free",
+                EntitlementStatus::Subscription(SubscriptionStatus::Incomplete),
+                Access::None
+            )
         );
         assert_eq!(e.subscription_id.as_deref(), Some("new"));
     }
@@ -469,7 +508,11 @@ mod tests {
         let t = app_trial("id-1", None, &p, start, NOW).unwrap();
         assert_eq!(
             summary(&t),
-            ("pro", EntitlementStatus::Trialing, Access::Full)
+            (
+                "pro",
+                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
+                Access::Full
+            )
         );
         assert_eq!(t.trial_end, Some(start + 14 * DAY));
         assert_eq!(t.features, ["basic_feature", "premium_feature"]);
@@ -490,7 +533,11 @@ mod tests {
         let combined = with_app_trial(free, trial.clone(), &p);
         assert_eq!(
             summary(&combined),
-            ("pro", EntitlementStatus::Trialing, Access::Full)
+            (
+                "pro",
+                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
+                Access::Full
+            )
         );
         assert!(combined.pending);
         let enterprise = run(&[sub("e", Active, "enterprise_monthly")]);

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::plans::{grants, Plans};
 use super::record::{Access, Entitlement, EntitlementStatus};
+use crate::stripe::subscription::SubscriptionStatus;
 
 /// Why a feature was allowed or denied (the `reason` of the answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -83,13 +84,17 @@ fn expiry(e: &Entitlement, now: i64) -> Option<Expiry> {
         return None;
     }
     let period_over = e.current_period_end.is_some_and(|end| now >= end);
-    if e.status == EntitlementStatus::Canceled && (period_over || e.current_period_end.is_none()) {
+    if e.status == EntitlementStatus::Subscription(SubscriptionStatus::Canceled)
+        && (period_over || e.current_period_end.is_none())
+    {
         return Some(Expiry::PeriodEnded);
     }
     if e.cancel_at_period_end && period_over {
         return Some(Expiry::PeriodEnded);
     }
-    if e.status == EntitlementStatus::Trialing && e.trial_end.is_some_and(|end| now >= end) {
+    if e.status == EntitlementStatus::Subscription(SubscriptionStatus::Trialing)
+        && e.trial_end.is_some_and(|end| now >= end)
+    {
         return Some(Expiry::TrialEnded);
     }
     None
@@ -105,7 +110,9 @@ fn view<'a>(e: &'a Entitlement, plans: &'a Plans, now: i64) -> View<'a> {
         expired,
     };
     match (expired, e.access) {
-        (Some(Expiry::PeriodEnded), _) => fallback(EntitlementStatus::Canceled),
+        (Some(Expiry::PeriodEnded), _) => fallback(EntitlementStatus::Subscription(
+            SubscriptionStatus::Canceled,
+        )),
         // The app trial has no subscription behind it: back to none. A
         // Stripe trial's outcome (paid or not) is for the next sync to say.
         (Some(Expiry::TrialEnded), _) if e.is_app_trial() => fallback(EntitlementStatus::None),
@@ -176,7 +183,7 @@ mod tests {
     use super::*;
     use crate::entitlements::derive::{app_trial, default_entitlement, derive};
     use crate::entitlements::plans::tests::EXAMPLE;
-    use crate::stripe::subscription::{PriceRef, Subscription, SubscriptionStatus};
+    use crate::stripe::subscription::{PriceRef, Subscription};
 
     const NOW: i64 = 1_764_000_000;
     const DAY: i64 = 86_400;
@@ -225,7 +232,7 @@ mod tests {
             (
                 true,
                 "pro".into(),
-                EntitlementStatus::Active,
+                EntitlementStatus::Subscription(SubscriptionStatus::Active),
                 Reason::Included
             )
         );
@@ -256,7 +263,7 @@ mod tests {
             (
                 true,
                 "pro".into(),
-                EntitlementStatus::PastDue,
+                EntitlementStatus::Subscription(SubscriptionStatus::PastDue),
                 Reason::Included
             )
         );
@@ -278,7 +285,7 @@ mod tests {
             (
                 false,
                 "free".into(),
-                EntitlementStatus::Canceled,
+                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
                 Reason::PeriodEnded
             )
         );
@@ -293,7 +300,11 @@ mod tests {
         let late = effective(&e, &plans(), NOW + DAY);
         assert_eq!(
             (late.plan.as_str(), late.status, late.access),
-            ("free", EntitlementStatus::Canceled, Access::None)
+            (
+                "free",
+                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
+                Access::None
+            )
         );
         assert_eq!(late.features, ["basic_feature"]);
         assert_eq!(late.current_period_end, Some(NOW + DAY));
@@ -331,7 +342,7 @@ mod tests {
             (
                 false,
                 "free".into(),
-                EntitlementStatus::Trialing,
+                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
                 Reason::TrialEnded
             )
         );

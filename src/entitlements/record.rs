@@ -2,7 +2,7 @@
 //! use, as stored in KV and answered by the entitlements routes. Field names
 //! are the spec's; they are the public contract.
 
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::stripe::subscription::SubscriptionStatus;
 
@@ -19,29 +19,15 @@ pub enum Access {
     None,
 }
 
-/// The record's `status`: a Stripe subscription status, or `none` when the
-/// identity has no subscription at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The record's `status`: the status of the subscription the record comes
+/// from, or `none` when the identity has no subscription at all. Serialises
+/// as Stripe's status string or `"none"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntitlementStatus {
     /// No subscription.
     None,
-    /// Stripe `incomplete`: first payment not made.
-    Incomplete,
-    /// Stripe `incomplete_expired`: first payment never made.
-    IncompleteExpired,
-    /// Stripe `trialing`, or the app trial.
-    Trialing,
-    /// Stripe `active`.
-    Active,
-    /// Stripe `past_due`: a renewal payment failed.
-    PastDue,
-    /// Stripe `canceled`.
-    Canceled,
-    /// Stripe `unpaid`: retries exhausted.
-    Unpaid,
-    /// Stripe `paused`.
-    Paused,
+    /// A Stripe subscription in this status (`trialing` also for the app trial).
+    Subscription(SubscriptionStatus),
 }
 
 impl EntitlementStatus {
@@ -49,30 +35,35 @@ impl EntitlementStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
-            Self::Incomplete => "incomplete",
-            Self::IncompleteExpired => "incomplete_expired",
-            Self::Trialing => "trialing",
-            Self::Active => "active",
-            Self::PastDue => "past_due",
-            Self::Canceled => "canceled",
-            Self::Unpaid => "unpaid",
-            Self::Paused => "paused",
+            Self::Subscription(s) => s.as_str(),
+        }
+    }
+
+    /// Parses what [`as_str`](Self::as_str) writes.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            other => SubscriptionStatus::parse(other).map(Self::Subscription),
         }
     }
 }
 
 impl From<SubscriptionStatus> for EntitlementStatus {
     fn from(s: SubscriptionStatus) -> Self {
-        match s {
-            SubscriptionStatus::Incomplete => Self::Incomplete,
-            SubscriptionStatus::IncompleteExpired => Self::IncompleteExpired,
-            SubscriptionStatus::Trialing => Self::Trialing,
-            SubscriptionStatus::Active => Self::Active,
-            SubscriptionStatus::PastDue => Self::PastDue,
-            SubscriptionStatus::Canceled => Self::Canceled,
-            SubscriptionStatus::Unpaid => Self::Unpaid,
-            SubscriptionStatus::Paused => Self::Paused,
-        }
+        Self::Subscription(s)
+    }
+}
+
+impl Serialize for EntitlementStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EntitlementStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&s).ok_or_else(|| de::Error::custom(format!("unknown status \"{s}\"")))
     }
 }
 
@@ -111,7 +102,8 @@ pub struct Entitlement {
 impl Entitlement {
     /// Whether this record comes from the app trial (no Stripe subscription).
     pub fn is_app_trial(&self) -> bool {
-        self.status == EntitlementStatus::Trialing && self.subscription_id.is_none()
+        self.status == EntitlementStatus::Subscription(SubscriptionStatus::Trialing)
+            && self.subscription_id.is_none()
     }
 }
 
@@ -120,12 +112,34 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn every_status_round_trips_as_its_stripe_string() {
+        for st in SubscriptionStatus::ALL {
+            let status = EntitlementStatus::from(st);
+            let text = serde_json::to_string(&status).unwrap();
+            assert_eq!(text, format!("\"{}\"", st.as_str()));
+            assert_eq!(
+                serde_json::from_str::<EntitlementStatus>(&text).unwrap(),
+                status
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&EntitlementStatus::None).unwrap(),
+            "\"none\""
+        );
+        assert_eq!(
+            serde_json::from_str::<EntitlementStatus>("\"none\"").unwrap(),
+            EntitlementStatus::None
+        );
+        assert!(serde_json::from_str::<EntitlementStatus>("\"gone\"").is_err());
+    }
+
     fn sample() -> Entitlement {
         Entitlement {
             identity_id: "9f1c".into(),
             stripe_customer_id: Some("cus_1".into()),
             plan: "pro".into(),
-            status: EntitlementStatus::Active,
+            status: EntitlementStatus::Subscription(SubscriptionStatus::Active),
             access: Access::Full,
             features: vec!["basic_feature".into(), "premium_feature".into()],
             current_period_end: Some(1_767_225_600),
