@@ -29,17 +29,22 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Once `answered` fires (the response body is gone), queues the events in
-/// manual mode or sends them in immediate mode.
+/// In manual mode, queues the events now (before the answer is sent); in
+/// immediate mode, sends them once `answered` fires (the response body is gone).
 pub(crate) fn dispatch_after(app: App, events: Vec<String>, answered: oneshot::Receiver<()>) {
+    {
+        // Manual mode queues at once, before the answer goes out, so a flush
+        // sent right after the answer always finds the events.
+        let mut state = app.lock();
+        if state.delivery.mode == DeliveryMode::Manual {
+            state.queue.extend(events);
+            return;
+        }
+    }
     tokio::spawn(async move {
         let _ = answered.await;
         let (config, has_target) = {
-            let mut state = app.lock();
-            if state.delivery.mode == DeliveryMode::Manual {
-                state.queue.extend(events);
-                return;
-            }
+            let state = app.lock();
             (state.delivery, state.webhook.url.is_some())
         };
         if !has_target {
@@ -53,11 +58,7 @@ pub(crate) fn dispatch_after(app: App, events: Vec<String>, answered: oneshot::R
 }
 
 /// Sends each event in order (twice each when `duplicate`), one at a time.
-pub(crate) async fn deliver_all(
-    app: &App,
-    events: &[String],
-    duplicate: bool,
-) -> Vec<DeliveryAttempt> {
+pub(crate) async fn deliver_all(app: &App, events: &[String], duplicate: bool) -> Vec<DeliveryAttempt> {
     let mut results = Vec::new();
     for event_id in events {
         for _ in 0..if duplicate { 2 } else { 1 } {
@@ -75,28 +76,16 @@ pub(crate) async fn deliver_one(app: &App, event_id: &str) -> Option<DeliveryAtt
     let (url, secret, body, event_type) = {
         let state = app.lock();
         let event = state.event(event_id)?;
-        let event_type = event
-            .get("type")
-            .and_then(|t| t.as_str())
-            .unwrap_or_default()
-            .to_string();
+        let event_type = event.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
         let body = serde_json::to_vec(event).ok()?;
-        (
-            state.webhook.url.clone()?,
-            state.webhook.secret.clone(),
-            body,
-            event_type,
-        )
+        (state.webhook.url.clone()?, state.webhook.secret.clone(), body, event_type)
     };
     let at = ids::now();
     let sent = app
         .client
         .post(&url)
         .header("Content-Type", "application/json; charset=utf-8")
-        .header(
-            "User-Agent",
-            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-        )
+        .header("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
         .header("Cache-Control", "no-cache")
         .header("Stripe-Signature", signature_header(&secret, at, &body))
         .body(body)
@@ -107,12 +96,7 @@ pub(crate) async fn deliver_one(app: &App, event_id: &str) -> Option<DeliveryAtt
         Err(err) => (None, Some(transport_error(&err))),
     };
     let mut state = app.lock();
-    let attempt_number = state
-        .attempts
-        .iter()
-        .filter(|a| a.event_id == event_id)
-        .count() as u32
-        + 1;
+    let attempt_number = state.attempts.iter().filter(|a| a.event_id == event_id).count() as u32 + 1;
     let attempt = DeliveryAttempt {
         event_id: event_id.to_string(),
         event_type,
