@@ -64,30 +64,70 @@ impl From<ConfigProblem> for ApiError {
     }
 }
 
-/// The parsed configuration. Optional settings are `Result`s so that a route
-/// that needs one answers a clear `invalid_config` error naming it.
+/// A setting that only some routes need: missing or invalid, it fails
+/// those routes (with `?`, as an `invalid_config` error naming it) and
+/// `/healthz`, never the others.
+#[derive(Debug, Clone)]
+pub struct Setting<T>(Result<T, ConfigProblem>);
+
+impl<T> Setting<T> {
+    /// The value, or the problem that stops the route needing it.
+    pub fn get(&self) -> Result<&T, ConfigProblem> {
+        self.0.as_ref().map_err(Clone::clone)
+    }
+
+    /// What is wrong with it, if anything.
+    pub fn problem(&self) -> Option<&ConfigProblem> {
+        self.0.as_ref().err()
+    }
+}
+
+impl<T> From<Result<T, ConfigProblem>> for Setting<T> {
+    fn from(r: Result<T, ConfigProblem>) -> Self {
+        Setting(r)
+    }
+}
+
+/// What account deletion does with the Stripe customer (`DELETE_STRIPE_CUSTOMER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerOnDeletion {
+    /// The default: the customer stays, for invoices and tax records.
+    Keep,
+    /// `DELETE_STRIPE_CUSTOMER=true`.
+    Delete,
+}
+
+/// Whether the plan is mirrored into Kratos (`KRATOS_SYNC_PLAN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanMirror {
+    /// The default: the plan lives in KV only.
+    Off,
+    /// `KRATOS_SYNC_PLAN=true`: also `metadata_public.plan`, so apps can read
+    /// it from the session.
+    MetadataPublic,
+}
+
+/// The parsed configuration. Settings only some routes need are
+/// [`Setting`]s, so a route that needs a missing one answers a clear
+/// `invalid_config` error naming it.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
     pub plans: Plans,
     pub stripe_api_base: String,
-    pub stripe_secret_key: Result<Secret, ConfigProblem>,
-    pub stripe_webhook_secrets: Result<WebhookSecrets, ConfigProblem>,
-    pub kratos_webhook_secret: Result<Secret, ConfigProblem>,
+    pub stripe_secret_key: Setting<Secret>,
+    pub stripe_webhook_secrets: Setting<WebhookSecrets>,
+    pub kratos_webhook_secret: Setting<Secret>,
     pub kratos_admin_token: Option<Secret>,
-    pub bridge_api_token: Result<Secret, ConfigProblem>,
-    pub kratos_admin_url: Result<String, ConfigProblem>,
-    pub kratos_public_url: Result<String, ConfigProblem>,
-    pub pricing_url: Result<String, ConfigProblem>,
-    pub app_url: Result<String, ConfigProblem>,
+    pub bridge_api_token: Setting<Secret>,
+    pub kratos_admin_url: Setting<String>,
+    pub kratos_public_url: Setting<String>,
     /// `DELETION_CANCEL`: how account deletion cancels subscriptions.
     pub deletion_cancel: CancelMode,
-    /// `DELETE_STRIPE_CUSTOMER=true`: account deletion also deletes the
-    /// Stripe customer (off by default: invoices stay for tax records).
-    pub delete_stripe_customer: bool,
-    /// `KRATOS_SYNC_PLAN=true`: write the plan to the identity's
-    /// `metadata_public.plan` so apps can read it from the session.
-    pub kratos_sync_plan: bool,
+    /// `DELETE_STRIPE_CUSTOMER`.
+    pub customer_on_deletion: CustomerOnDeletion,
+    /// `KRATOS_SYNC_PLAN`.
+    pub plan_mirror: PlanMirror,
 }
 
 /// Names of every setting, in the order `/healthz` reports them.
@@ -102,8 +142,6 @@ pub const SETTINGS: &[&str] = &[
     "BRIDGE_API_TOKEN",
     "KRATOS_ADMIN_URL",
     "KRATOS_PUBLIC_URL",
-    "PRICING_URL",
-    "APP_URL",
     "DELETION_CANCEL",
     "DELETE_STRIPE_CUSTOMER",
     "KRATOS_SYNC_PLAN",
@@ -178,42 +216,45 @@ impl Config {
                 return Err(ConfigProblem { name: "DELETION_CANCEL", message: "must be now or period_end".into() })
             }
         };
+        let customer_on_deletion = match flag("DELETE_STRIPE_CUSTOMER", get("DELETE_STRIPE_CUSTOMER"))? {
+            true => CustomerOnDeletion::Delete,
+            false => CustomerOnDeletion::Keep,
+        };
+        let plan_mirror = match flag("KRATOS_SYNC_PLAN", get("KRATOS_SYNC_PLAN"))? {
+            true => PlanMirror::MetadataPublic,
+            false => PlanMirror::Off,
+        };
         Ok(Config {
             deletion_cancel,
-            delete_stripe_customer: flag("DELETE_STRIPE_CUSTOMER", get("DELETE_STRIPE_CUSTOMER"))?,
-            kratos_sync_plan: flag("KRATOS_SYNC_PLAN", get("KRATOS_SYNC_PLAN"))?,
+            customer_on_deletion,
+            plan_mirror,
             environment,
             plans,
             stripe_api_base,
-            stripe_secret_key: stripe_key(get("STRIPE_SECRET_KEY"), environment),
-            stripe_webhook_secrets,
-            kratos_webhook_secret: required("KRATOS_WEBHOOK_SECRET", get("KRATOS_WEBHOOK_SECRET")).map(Secret::new),
+            stripe_secret_key: stripe_key(get("STRIPE_SECRET_KEY"), environment).into(),
+            stripe_webhook_secrets: stripe_webhook_secrets.into(),
+            kratos_webhook_secret: required("KRATOS_WEBHOOK_SECRET", get("KRATOS_WEBHOOK_SECRET")).map(Secret::new).into(),
             kratos_admin_token: non_empty(get("KRATOS_ADMIN_TOKEN")).map(Secret::new),
-            bridge_api_token: required("BRIDGE_API_TOKEN", get("BRIDGE_API_TOKEN")).map(Secret::new),
-            kratos_admin_url: url("KRATOS_ADMIN_URL", get("KRATOS_ADMIN_URL")),
-            kratos_public_url: url("KRATOS_PUBLIC_URL", get("KRATOS_PUBLIC_URL")),
-            pricing_url: url("PRICING_URL", get("PRICING_URL")),
-            app_url: url("APP_URL", get("APP_URL")),
+            bridge_api_token: required("BRIDGE_API_TOKEN", get("BRIDGE_API_TOKEN")).map(Secret::new).into(),
+            kratos_admin_url: url("KRATOS_ADMIN_URL", get("KRATOS_ADMIN_URL")).into(),
+            kratos_public_url: url("KRATOS_PUBLIC_URL", get("KRATOS_PUBLIC_URL")).into(),
         })
     }
 
     /// Every problem with the optional settings, for `/healthz`.
     pub fn problems(&self) -> Vec<ConfigProblem> {
-        let mut out = Vec::new();
-        let mut note = |r: Result<(), &ConfigProblem>| {
-            if let Err(p) = r {
-                out.push(p.clone());
-            }
-        };
-        note(self.stripe_secret_key.as_ref().map(|_| ()));
-        note(self.stripe_webhook_secrets.as_ref().map(|_| ()));
-        note(self.kratos_webhook_secret.as_ref().map(|_| ()));
-        note(self.bridge_api_token.as_ref().map(|_| ()));
-        note(self.kratos_admin_url.as_ref().map(|_| ()));
-        note(self.kratos_public_url.as_ref().map(|_| ()));
-        note(self.pricing_url.as_ref().map(|_| ()));
-        note(self.app_url.as_ref().map(|_| ()));
-        out
+        [
+            self.stripe_secret_key.problem(),
+            self.stripe_webhook_secrets.problem(),
+            self.kratos_webhook_secret.problem(),
+            self.bridge_api_token.problem(),
+            self.kratos_admin_url.problem(),
+            self.kratos_public_url.problem(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
     }
 }
 
@@ -233,8 +274,6 @@ mod tests {
             ("BRIDGE_API_TOKEN", "api-token".to_string()),
             ("KRATOS_ADMIN_URL", "http://127.0.0.1:4434/".to_string()),
             ("KRATOS_PUBLIC_URL", "http://127.0.0.1:4433".to_string()),
-            ("PRICING_URL", "https://app.example.com/pricing".to_string()),
-            ("APP_URL", "https://app.example.com".to_string()),
         ])
     }
 
@@ -248,7 +287,7 @@ mod tests {
         assert!(c.problems().is_empty(), "{:?}", c.problems());
         assert_eq!(c.environment, Environment::Test);
         assert_eq!(c.stripe_api_base, DEFAULT_STRIPE_API_BASE);
-        assert_eq!(c.kratos_admin_url.unwrap(), "http://127.0.0.1:4434");
+        assert_eq!(c.kratos_admin_url.get().unwrap(), "http://127.0.0.1:4434");
     }
 
     #[test]
@@ -267,11 +306,11 @@ mod tests {
         let mut m = full();
         m.insert("STRIPE_SECRET_KEY", "sk_live_abc".into());
         let c = load(&m).unwrap();
-        let p = c.stripe_secret_key.unwrap_err();
+        let p = c.stripe_secret_key.get().unwrap_err();
         assert!(p.message.contains("live-mode key"), "{}", p.message);
         m.insert("ENVIRONMENT", "production".into());
         let c = load(&m).unwrap();
-        assert!(c.stripe_secret_key.is_ok());
+        assert!(c.stripe_secret_key.get().is_ok());
         assert!(c.environment.accepts_livemode(true));
         assert!(!c.environment.accepts_livemode(false));
     }
@@ -280,10 +319,13 @@ mod tests {
     fn missing_secrets_are_named_and_never_shown() {
         let mut m = full();
         m.remove("BRIDGE_API_TOKEN");
-        m.insert("APP_URL", "app.example.com".into());
+        m.insert("KRATOS_PUBLIC_URL", "kratos:4433".into());
         let c = load(&m).unwrap();
         let names: Vec<_> = c.problems().iter().map(|p| p.name).collect();
-        assert_eq!(names, ["BRIDGE_API_TOKEN", "APP_URL"]);
+        assert_eq!(names, ["BRIDGE_API_TOKEN", "KRATOS_PUBLIC_URL"]);
+        let e = ApiError::from(c.bridge_api_token.get().unwrap_err());
+        assert_eq!((e.status, e.code), (500, "invalid_config"));
+        assert!(e.message.starts_with("BRIDGE_API_TOKEN: "), "{}", e.message);
         assert!(!format!("{c:?}").contains("hook-secret"));
     }
 
@@ -291,13 +333,13 @@ mod tests {
     fn behaviour_switches_default_off_and_refuse_typos() {
         let c = load(&full()).unwrap();
         assert_eq!(c.deletion_cancel, CancelMode::Now);
-        assert!(!c.delete_stripe_customer && !c.kratos_sync_plan);
+        assert_eq!((c.customer_on_deletion, c.plan_mirror), (CustomerOnDeletion::Keep, PlanMirror::Off));
         let mut m = full();
         m.insert("DELETION_CANCEL", "period_end".into());
         m.insert("KRATOS_SYNC_PLAN", "true".into());
         let c = load(&m).unwrap();
         assert_eq!(c.deletion_cancel, CancelMode::PeriodEnd);
-        assert!(c.kratos_sync_plan);
+        assert_eq!(c.plan_mirror, PlanMirror::MetadataPublic);
         m.insert("DELETE_STRIPE_CUSTOMER", "yes".into());
         assert_eq!(load(&m).unwrap_err().name, "DELETE_STRIPE_CUSTOMER");
     }

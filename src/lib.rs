@@ -4,15 +4,24 @@
 //! The crate is a pure core and a thin shell. Everything outside `http` is
 //! plain Rust with no `worker` types: functions of their inputs (the current
 //! time is always passed in), unit-tested natively. `http` is the shell that
-//! only the wasm build compiles: routing, KV, outbound fetch, secrets, cron.
+//! only the wasm build compiles: routing, KV, outbound fetch, secrets.
+//!
+//! The core, by concern: `identity` (ids and link key names), `stripe`,
+//! `kratos`, `link` (where the two meet), `entitlements` (plan decisions),
+//! `store` (the KV layout), `route` (the route table), `config`, `error`,
+//! `upstream` (what both API clients share) and `secret`.
 
 pub mod config;
 pub mod entitlements;
 pub mod error;
+pub mod identity;
 pub mod kratos;
+pub mod link;
+pub mod route;
 pub mod secret;
 pub mod store;
 pub mod stripe;
+pub mod upstream;
 
 #[cfg(target_arch = "wasm32")]
 mod http;

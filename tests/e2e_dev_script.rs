@@ -2,12 +2,16 @@
 //! `wrangler dev`, answers `/healthz` from the wasm worker, and a sign-up in
 //! the Kratos emulator reaches the worker and the Stripe emulator.
 
-mod common;
+// The parts of the harness (tests/common/) this binary uses.
+mod common {
+    pub mod basics;
+}
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, repo_root, status_json};
+use common::basics::{free_port, repo_root, status_json};
+use kratos_stripe_bridge::entitlements::record::Entitlement;
 use serde_json::{json, Value};
 
 struct Running(std::process::Child);
@@ -79,7 +83,8 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
         .unwrap();
     let (status, e) = status_json(r).await;
     assert_eq!(status, 200, "{e}");
-    assert_eq!(e["plan"], "free");
-    assert!(e["stripe_customer_id"].as_str().is_some_and(|c| c.starts_with("cus_")), "{e}");
+    let e: Entitlement = serde_json::from_value(e).expect("an entitlement record");
+    assert_eq!(e.plan, "free", "{e:?}");
+    assert!(e.stripe_customer_id.as_deref().is_some_and(|c| c.starts_with("cus_")), "{e:?}");
     let _ = std::fs::remove_file(&log_path);
 }

@@ -1,9 +1,14 @@
 //! End to end: the wasm worker under `wrangler dev` answers `/healthz`, and a
 //! bad `PLANS` is a clear error everywhere, never a silent default.
 
-mod common;
+// The parts of the harness (tests/common/) this binary uses.
+mod common {
+    pub mod basics;
+    pub mod stack;
+}
 
-use common::*;
+use common::basics::status_json;
+use common::stack::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn healthz_reports_a_good_configuration_without_secrets() {

@@ -2,12 +2,41 @@
 //! Stripe customer per identity, linked both ways, kept in sync, and removed
 //! cleanly by account deletion.
 
-mod common;
+// The parts of the harness (tests/common/) this binary uses.
+mod common {
+    pub mod basics;
+    pub mod calls;
+    pub mod stack;
+}
 
-use common::*;
+use common::basics::status_json;
+use common::stack::*;
 use ksb_emulators::kratos::HookOptions;
 use reqwest::Method;
 use serde_json::{json, Value};
+
+/// Creates an identity without firing any hook; answers its id.
+async fn create_identity(stack: &Stack, email: &str, metadata_admin: Value) -> String {
+    let v = stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/identities"),
+            json!({"traits": {"email": email, "name": {"first": "Ada", "last": "Lovelace"}}, "metadata_admin": metadata_admin}),
+        )
+        .await;
+    v["identity"]["id"].as_str().unwrap().to_string()
+}
+
+/// Fires the registration or settings hook for an existing identity.
+async fn fire_hook(stack: &Stack, flow: &str, identity_id: &str, times: u32, concurrent: bool) -> Value {
+    stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/hooks/fire"),
+            json!({"flow": flow, "identity_id": identity_id, "times": times, "concurrent": concurrent}),
+        )
+        .await
+}
 
 fn final_status(hook: &Value) -> u64 {
     hook["attempts"].as_array().and_then(|a| a.last()).and_then(|a| a["status"].as_u64()).unwrap_or(0)
@@ -40,20 +69,20 @@ async fn registration_creates_one_customer_and_links_both_ways() {
     assert_eq!(customers[0]["metadata"]["olympus_identity_id"], id.as_str());
 
     // A call after the link exists (a replayed flow) changes nothing.
-    let again = stack.fire_hook("registration", &id, 1, false).await;
+    let again = fire_hook(&stack, "registration", &id, 1, false).await;
     assert_eq!(final_status(&again[0]), 200, "{again}");
     assert_eq!(again[0]["attempts"][0]["body"]["customer_created"], false);
     assert_linked_once(&stack, &id, "ada@example.com").await;
     // The identity's record names its customer before any subscription.
     let e = stack.entitlement(&id).await;
-    assert_eq!((e["plan"].as_str(), e["stripe_customer_id"].as_str()), (Some("free"), Some(cus.as_str())), "{e}");
+    assert_eq!((e.plan.as_str(), e.stripe_customer_id.as_deref()), ("free", Some(cus.as_str())), "{e:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_duplicates_and_retries_end_with_one_customer_and_other_metadata_kept() {
     let stack = Stack::start().await;
-    let (id, _) = stack.create_identity("grace@example.com", json!({"support_tier": "gold", "crm": {"id": 7}})).await;
-    let results = stack.fire_hook("registration", &id, 6, true).await;
+    let id = create_identity(&stack, "grace@example.com", json!({"support_tier": "gold", "crm": {"id": 7}})).await;
+    let results = fire_hook(&stack, "registration", &id, 6, true).await;
     for r in results.as_array().unwrap() {
         assert_eq!(r["ok"], true, "every duplicate ends well: {r}");
     }
@@ -82,7 +111,7 @@ async fn a_stripe_outage_during_registration_is_repaired_by_kratos_retries() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kratos_outage_is_a_5xx_and_the_retry_completes_the_link() {
     let stack = Stack::start().await;
-    let (id, _) = stack.create_identity("kat@example.com", Value::Null).await;
+    let id = create_identity(&stack, "kat@example.com", Value::Null).await;
     stack
         .control(
             Method::POST,
@@ -90,7 +119,7 @@ async fn a_kratos_outage_is_a_5xx_and_the_retry_completes_the_link() {
             json!({"count": 1, "kind": "500", "path_prefix": "/admin/identities", "method": "PATCH"}),
         )
         .await;
-    let results = stack.fire_hook("registration", &id, 1, false).await;
+    let results = fire_hook(&stack, "registration", &id, 1, false).await;
     let attempts = results[0]["attempts"].as_array().unwrap();
     assert!(attempts[0]["status"].as_u64().unwrap() >= 500, "{results}");
     assert_eq!(final_status(&results[0]), 200, "{results}");
@@ -117,8 +146,8 @@ async fn settings_changes_reach_the_customer() {
     assert_eq!(customers[0]["name"], "New Name");
 
     // An identity without a customer gets one on the way.
-    let (other, _) = stack.create_identity("late@example.com", Value::Null).await;
-    let r = stack.fire_hook("settings", &other, 1, false).await;
+    let other = create_identity(&stack, "late@example.com", Value::Null).await;
+    let r = fire_hook(&stack, "settings", &other, 1, false).await;
     assert_eq!(final_status(&r[0]), 200, "{r}");
     assert_linked_once(&stack, &other, "late@example.com").await;
 }
@@ -166,6 +195,36 @@ async fn a_parsing_hook_is_refused_with_the_configuration_to_use() {
     assert_eq!(stack.stripe_state().await["customers"].as_array().unwrap().len(), 0);
 }
 
+/// A Stripe that refuses for good (here: a revoked key) is a 502 whose answer
+/// and log name Stripe's own words, never a bare "Stripe answered 401".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_stripe_refusal_names_its_cause_in_the_answer_and_the_log() {
+    let revoked = "sk_test_revoked_bridge_key";
+    let stack = Stack::start_with(StackOptions::default().var("STRIPE_SECRET_KEY", revoked)).await;
+    let flow = stack.register("refused@example.com", "Re", "Fused").await;
+    let answer = &flow["hook"]["attempts"][0];
+    assert_eq!(answer["status"], 502, "{flow}");
+    let error = &answer["body"]["error"];
+    assert_eq!(error["code"], "stripe_auth", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("POST /v1/customers with 401"), "{error}");
+    let upstream = &error["upstream"];
+    assert_eq!((upstream["service"].as_str(), upstream["status"].as_u64()), (Some("stripe"), Some(401)), "{error}");
+    assert_eq!(upstream["type"], "invalid_request_error", "{error}");
+    assert!(upstream["message"].as_str().unwrap().starts_with("Invalid API Key provided"), "{error}");
+    assert_eq!(stack.stripe_state().await["customers"].as_array().unwrap().len(), 0);
+
+    let log = stack.log_when(|l| l.contains(r#""error":"stripe_auth""#) && l.contains(r#""upstream":{"#)).await;
+    let line = log.lines().find(|l| l.contains(r#""at":"request""#) && l.contains("stripe_auth")).expect("a request log line");
+    assert!(line.contains(r#""route":"POST /hooks/kratos/registration""#) && line.contains(r#""status":502"#), "{line}");
+    assert!(line.contains("Invalid API Key provided"), "{line}");
+    // The worker's own lines (wrangler's banner lists the test's vars).
+    let worker_lines: Vec<&str> = log.lines().filter(|l| l.starts_with(r#"{"at":"#)).collect();
+    assert!(!worker_lines.is_empty());
+    for l in worker_lines {
+        assert!(!l.contains(revoked) && !l.contains("refused@example.com"), "no key or email in the log: {l}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn account_deletion_cancels_billing_deletes_the_identity_and_forgets_it() {
     let stack = Stack::start().await;
@@ -175,8 +234,8 @@ async fn account_deletion_cancels_billing_deletes_the_identity_and_forgets_it() 
     let sub = stack
         .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")])
         .await;
-    let (status, e) = stack.api(Method::POST, &format!("/v1/identities/{id}/sync")).await;
-    assert_eq!((status, e["plan"].as_str()), (200, Some("pro")), "{e}");
+    let e = stack.sync(&id).await;
+    assert_eq!(e.plan, "pro", "{e:?}");
 
     let (status, report) = stack.api(Method::DELETE, &format!("/v1/identities/{id}")).await;
     assert_eq!(status, 200, "{report}");
@@ -189,7 +248,7 @@ async fn account_deletion_cancels_billing_deletes_the_identity_and_forgets_it() 
     assert_eq!(stored["status"], "canceled");
     assert_eq!(stack.kratos_identity(&id).await.0, 404);
     let e = stack.entitlement(&id).await;
-    assert_eq!((e["plan"].as_str(), e["stripe_customer_id"].as_str()), (Some("free"), None), "KV is clean: {e}");
+    assert_eq!((e.plan.as_str(), e.stripe_customer_id.as_deref()), ("free", None), "KV is clean: {e:?}");
 
     // A repeated deletion is harmless.
     let (status, again) = stack.api(Method::DELETE, &format!("/v1/identities/{id}")).await;
@@ -268,7 +327,7 @@ async fn logs_name_ids_and_outcomes_but_never_emails_or_secrets() {
     let stack = Stack::start().await;
     let flow = stack.register("private.person@example.com", "Private", "Person").await;
     let id = flow["identity"]["id"].as_str().unwrap().to_string();
-    stack.fire_hook("settings", &id, 1, false).await;
+    fire_hook(&stack, "settings", &id, 1, false).await;
     let log = stack.log_when(|l| l.matches(r#""at":"kratos_hook""#).count() >= 2).await;
     let hook_lines: Vec<&str> = log.lines().filter(|l| l.contains(r#""at":"kratos_hook""#)).collect();
     assert!(hook_lines.len() >= 2, "one structured line per hook call:\n{log}");

@@ -3,10 +3,19 @@
 //! to what Stripe holds; forged, stale and mixed-mode events change nothing;
 //! a Stripe outage during processing is repaired by redelivery.
 
-mod common;
+// The parts of the harness (tests/common/) this binary uses.
+mod common {
+    pub mod basics;
+    pub mod calls;
+    pub mod stack;
+}
 
-use common::*;
+use common::basics::status_json;
+use common::stack::*;
+use kratos_stripe_bridge::entitlements::feature::{FeatureDecision, Reason};
+use kratos_stripe_bridge::entitlements::record::{Access, Entitlement, EntitlementStatus};
 use kratos_stripe_bridge::stripe::signature::sign;
+use kratos_stripe_bridge::stripe::subscription::SubscriptionStatus;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -70,14 +79,24 @@ async fn stripe_subscription(stack: &Stack, id: &str) -> Value {
 }
 
 /// The worker's record must say what Stripe says now.
-async fn assert_matches_stripe(stack: &Stack, identity: &str, sub_id: &str) -> Value {
+async fn assert_matches_stripe(stack: &Stack, identity: &str, sub_id: &str) -> Entitlement {
     let sub = stripe_subscription(stack, sub_id).await;
     let e = stack.entitlement(identity).await;
-    assert_eq!(e["status"], sub["status"], "record {e}\nstripe {sub}");
-    assert_eq!(e["subscription_id"], sub["id"], "{e}");
-    assert_eq!(e["cancel_at_period_end"], sub["cancel_at_period_end"], "{e}");
-    assert_eq!(e["current_period_end"], sub["items"]["data"][0]["current_period_end"], "{e}\n{sub}");
+    assert_eq!(e.status.as_str(), sub["status"], "record {e:?}\nstripe {sub}");
+    assert_eq!(e.subscription_id.as_deref(), sub["id"].as_str(), "{e:?}");
+    assert_eq!(Some(e.cancel_at_period_end), sub["cancel_at_period_end"].as_bool(), "{e:?}");
+    assert_eq!(e.current_period_end, sub["items"]["data"][0]["current_period_end"].as_i64(), "{e:?}\n{sub}");
     e
+}
+
+/// The worker's decision on `feature` for an identity (`GET .../features/{feature}`).
+async fn feature(stack: &Stack, identity: &str, feature: &str) -> FeatureDecision {
+    stack.api_answer(Method::GET, &format!("/v1/identities/{identity}/features/{feature}")).await
+}
+
+/// The record's status for a subscription in `status`.
+fn subscription(status: SubscriptionStatus) -> EntitlementStatus {
+    EntitlementStatus::Subscription(status)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -90,36 +109,39 @@ async fn a_subscription_life_delivered_duplicated_and_shuffled_ends_as_stripe_ho
     let sub_id = sub["id"].as_str().unwrap().to_string();
     flush(&stack, "shuffle", 7).await;
     let e = assert_matches_stripe(&stack, &id, &sub_id).await;
-    assert_eq!((e["plan"].as_str(), e["access"].as_str()), (Some("pro"), Some("full")), "{e}");
-    assert_eq!(e["features"], json!(["basic_feature", "premium_feature"]));
-    assert_eq!(e["stripe_customer_id"], cus.as_str());
+    assert_eq!((e.plan.as_str(), e.access), ("pro", Access::Full), "{e:?}");
+    assert_eq!(e.features, ["basic_feature", "premium_feature"]);
+    assert_eq!(e.stripe_customer_id.as_deref(), Some(cus.as_str()));
 
     stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": "past_due"})).await;
     flush(&stack, "reverse", 0).await;
     let e = assert_matches_stripe(&stack, &id, &sub_id).await;
-    assert_eq!((e["plan"].as_str(), e["access"].as_str()), (Some("pro"), Some("limited")), "{e}");
-    assert_eq!(e["features"], json!(["basic_feature"]));
-    let (_, gate) = stack.api_get(&format!("/v1/identities/{id}/features/premium_feature")).await;
-    assert_eq!((gate["allowed"].as_bool(), gate["reason"].as_str()), (Some(false), Some("past_due_limited")), "{gate}");
+    assert_eq!((e.plan.as_str(), e.access), ("pro", Access::Limited), "{e:?}");
+    assert_eq!(e.features, ["basic_feature"]);
+    let gate = feature(&stack, &id, "premium_feature").await;
+    assert_eq!((gate.allowed, gate.reason), (false, Reason::PastDueLimited), "{gate:?}");
 
     stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": "active"})).await;
     flush(&stack, "shuffle", 3).await;
     let e = assert_matches_stripe(&stack, &id, &sub_id).await;
-    assert_eq!(e["access"], "full");
+    assert_eq!(e.access, Access::Full);
 
     stack.stripe_api(Method::POST, &format!("/v1/subscriptions/{sub_id}"), &[("cancel_at_period_end", "true")]).await;
     flush(&stack, "shuffle", 11).await;
     let e = assert_matches_stripe(&stack, &id, &sub_id).await;
-    assert_eq!((e["cancel_at_period_end"].as_bool(), e["access"].as_str()), (Some(true), Some("full")), "{e}");
-    let (_, gate) = stack.api_get(&format!("/v1/identities/{id}/features/premium_feature")).await;
-    assert_eq!(gate["allowed"], true, "access lasts until the period ends: {gate}");
+    assert_eq!((e.cancel_at_period_end, e.access), (true, Access::Full), "{e:?}");
+    let gate = feature(&stack, &id, "premium_feature").await;
+    assert!(gate.allowed, "access lasts until the period ends: {gate:?}");
 
     stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/end_period"), json!({})).await;
     flush(&stack, "reverse", 0).await;
     let e = assert_matches_stripe(&stack, &id, &sub_id).await;
-    assert_eq!((e["status"].as_str(), e["plan"].as_str(), e["access"].as_str()), (Some("canceled"), Some("free"), Some("none")));
-    let (_, gate) = stack.api_get(&format!("/v1/identities/{id}/features/premium_feature")).await;
-    assert_eq!(gate["allowed"], false, "{gate}");
+    assert_eq!(
+        (e.status, e.plan.as_str(), e.access),
+        (subscription(SubscriptionStatus::Canceled), "free", Access::None)
+    );
+    let gate = feature(&stack, &id, "premium_feature").await;
+    assert!(!gate.allowed, "{gate:?}");
 
     // One structured line per processed event, with no email address.
     let log = stack.log_when(|l| l.contains(r#""outcome":"duplicate""#)).await;
@@ -143,7 +165,7 @@ async fn a_whole_life_delivered_at_once_in_any_order_converges() {
         stack.stripe_api(Method::POST, &format!("/v1/subscriptions/{sub_id}"), &[("cancel_at_period_end", "true")]).await;
         flush(&stack, order, seed).await;
         let e = assert_matches_stripe(&stack, &id, sub_id).await;
-        assert_eq!((e["plan"].as_str(), e["access"].as_str()), (Some("enterprise"), Some("full")), "{order} {seed}: {e}");
+        assert_eq!((e.plan.as_str(), e.access), ("enterprise", Access::Full), "{order} {seed}: {e:?}");
     }
 }
 
@@ -162,7 +184,7 @@ async fn a_stripe_outage_during_processing_is_repaired_by_redelivery() {
     }
     stack.stripe_control("/_emulator/events/retry_failed", json!({})).await;
     let e = assert_matches_stripe(&stack, &id, sub["id"].as_str().unwrap()).await;
-    assert_eq!(e["plan"], "pro");
+    assert_eq!(e.plan, "pro");
 }
 
 /// Signs `body` as Stripe would, with the deployment's secret.
@@ -200,7 +222,7 @@ async fn unverified_or_mixed_mode_events_change_nothing() {
     // event would move the identity to pro.
     stack.stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")]).await;
     let before = stack.entitlement(&id).await;
-    assert_eq!(before["plan"], "free");
+    assert_eq!(before.plan, "free");
 
     let body = event("evt_forged_1", "customer.subscription.updated", &cus, false);
     let t = now();
@@ -220,7 +242,7 @@ async fn unverified_or_mixed_mode_events_change_nothing() {
     let (status, v) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &live)), &live).await;
     assert_eq!((status, v["error"]["code"].as_str()), (400, Some("livemode_mismatch")), "{v}");
     let after = stack.entitlement(&id).await;
-    assert_eq!(after["plan"], "free", "nothing was processed: {after}");
+    assert_eq!(after.plan, "free", "nothing was processed: {after:?}");
 
     let huge = "x".repeat(300 * 1024);
     let (status, _) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &huge)), &huge).await;
@@ -229,7 +251,7 @@ async fn unverified_or_mixed_mode_events_change_nothing() {
     // The same event, properly signed: processed once, then acknowledged as a duplicate.
     let (status, v) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body)), &body).await;
     assert_eq!((status, v["outcome"].as_str()), (200, Some("synced")), "{v}");
-    assert_eq!(stack.entitlement(&id).await["plan"], "pro");
+    assert_eq!(stack.entitlement(&id).await.plan, "pro");
     let (status, v) = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body)), &body).await;
     assert_eq!((status, v["outcome"].as_str()), (200, Some("duplicate")), "{v}");
 
@@ -258,8 +280,8 @@ async fn the_plan_can_be_mirrored_into_kratos_metadata_public() {
     let stack = Stack::start_with(StackOptions::default().var("KRATOS_SYNC_PLAN", "true")).await;
     let (id, cus) = customer_for(&stack, "mirror@example.com").await;
     let sub = checkout(&stack, &id, &cus, "price_pro_monthly").await;
-    let (status, e) = stack.api(Method::POST, &format!("/v1/identities/{id}/sync")).await;
-    assert_eq!((status, e["plan"].as_str()), (200, Some("pro")), "{e}");
+    let e = stack.sync(&id).await;
+    assert_eq!(e.plan, "pro", "{e:?}");
     let (_, identity) = stack.kratos_identity(&id).await;
     assert_eq!(identity["metadata_public"]["plan"], "pro", "{identity}");
     assert_eq!(identity["metadata_admin"]["stripe_customer_id"], cus.as_str(), "{identity}");
@@ -283,7 +305,7 @@ async fn a_hanging_stripe_is_cut_off_and_answered_with_a_retryable_5xx() {
     assert!(started.elapsed() < std::time::Duration::from_secs(19), "the worker did not wait for the hang to end");
     stack.stripe_control("/_emulator/events/retry_failed", json!({})).await;
     let e = assert_matches_stripe(&stack, &id, sub["id"].as_str().unwrap()).await;
-    assert_eq!(e["plan"], "pro");
+    assert_eq!(e.plan, "pro");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -294,7 +316,7 @@ async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
     let sub = checkout(&stack, &id, &cus, "price_pro_monthly").await;
     let sub_id = sub["id"].as_str().unwrap().to_string();
     flush(&stack, "created", 0).await;
-    assert_eq!(stack.entitlement(&id).await["status"], "active");
+    assert_eq!(stack.entitlement(&id).await.status, subscription(SubscriptionStatus::Active));
 
     // Event A reads the subscriptions while they are active, but Stripe's
     // answer reaches the worker only 5 s later...
@@ -316,7 +338,7 @@ async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
 
     // A finished last with the older read: the record still says what Stripe says.
     let e = assert_matches_stripe(&stack, &id, &sub_id).await;
-    assert_eq!((e["status"].as_str(), e["access"].as_str()), (Some("past_due"), Some("limited")), "{e}");
+    assert_eq!((e.status, e.access), (subscription(SubscriptionStatus::PastDue), Access::Limited), "{e:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -326,9 +348,47 @@ async fn a_price_missing_from_plans_grants_nothing_and_is_logged() {
     let stack = Stack::start_with(options).await;
     let (id, cus) = customer_for(&stack, "legacy@example.com").await;
     stack.stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_legacy")]).await;
-    let (status, e) = stack.api(Method::POST, &format!("/v1/identities/{id}/sync")).await;
-    assert_eq!(status, 200, "{e}");
-    assert_eq!((e["plan"].as_str(), e["access"].as_str(), e["status"].as_str()), (Some("free"), Some("none"), Some("active")), "{e}");
+    let e = stack.sync(&id).await;
+    assert_eq!(
+        (e.plan.as_str(), e.access, e.status),
+        ("free", Access::None, subscription(SubscriptionStatus::Active)),
+        "{e:?}"
+    );
     let log = stack.log_when(|l| l.contains(r#""at":"unmapped_price""#)).await;
     assert!(log.lines().any(|l| l.contains(r#""at":"unmapped_price""#) && l.contains("legacy_monthly")), "{log}");
+}
+
+/// A duplicate customer naming an identity (made by a Stripe that ignored an
+/// `Idempotency-Key`, or by hand in the dashboard) must never take over that
+/// identity's record: the identity's own customer stays authoritative.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_of_a_duplicate_customer_never_touch_the_identitys_record() {
+    let stack = Stack::start().await;
+    manual_delivery(&stack).await;
+    let (id, cus) = customer_for(&stack, "dup@example.com").await;
+    flush(&stack, "created", 0).await;
+
+    let dup = stack
+        .stripe_api(
+            Method::POST,
+            "/v1/customers",
+            &[("email", "dup@example.com"), ("metadata[olympus_identity_id]", id.as_str())],
+        )
+        .await;
+    let dup_id = dup["id"].as_str().unwrap().to_string();
+    checkout(&stack, &id, &dup_id, "price_pro_monthly").await;
+    flush(&stack, "shuffle", 5).await;
+
+    let e = stack.entitlement(&id).await;
+    assert_eq!(e.stripe_customer_id.as_deref(), Some(cus.as_str()), "the duplicate took over: {e:?}");
+    assert_eq!(e.plan, "free", "{e:?}");
+    let (_, identity) = stack.kratos_identity(&id).await;
+    assert_eq!(identity["metadata_admin"]["stripe_customer_id"], cus.as_str());
+    // A sync reads the identity's own customer, which still has no subscription.
+    let synced = stack.sync(&id).await;
+    assert_eq!(
+        (synced.stripe_customer_id.as_deref(), synced.plan.as_str()),
+        (Some(cus.as_str()), "free"),
+        "{synced:?}"
+    );
 }

@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 
 use super::plans::Plans;
 use super::record::{Access, Entitlement, EntitlementStatus};
+use crate::identity::IdentityId;
 use crate::stripe::subscription::{Subscription, SubscriptionStatus};
 
 /// What one subscription grants at `now`, ignoring which plan it buys.
@@ -82,7 +83,7 @@ impl Candidate<'_> {
 /// Subscriptions of another customer than `customer_id` (when given) are
 /// ignored. `pending` is false: the shell sets it after Checkout.
 pub fn derive(
-    identity_id: &str,
+    identity_id: &IdentityId,
     customer_id: Option<&str>,
     subs: &[Subscription],
     plans: &Plans,
@@ -113,7 +114,7 @@ pub fn derive(
         };
         let status = EntitlementStatus::from(c.sub.status);
         return Entitlement {
-            identity_id: identity_id.to_owned(),
+            identity_id: identity_id.clone(),
             stripe_customer_id: customer_id.map(str::to_owned),
             plan: c.plan.to_owned(),
             status,
@@ -144,13 +145,13 @@ pub fn derive(
 /// The record of an identity with no subscription: the default plan, status
 /// `none`, access `none`.
 pub fn default_entitlement(
-    identity_id: &str,
+    identity_id: &IdentityId,
     customer_id: Option<&str>,
     plans: &Plans,
     now: i64,
 ) -> Entitlement {
     Entitlement {
-        identity_id: identity_id.to_owned(),
+        identity_id: identity_id.clone(),
         stripe_customer_id: customer_id.map(str::to_owned),
         plan: plans.default_plan().to_owned(),
         status: EntitlementStatus::None,
@@ -169,7 +170,7 @@ pub fn default_entitlement(
 /// status `trialing`, access `full`, `trial_end = started_at + days`.
 /// `None` when no trial is configured or it is over at `now`.
 pub fn app_trial(
-    identity_id: &str,
+    identity_id: &IdentityId,
     customer_id: Option<&str>,
     plans: &Plans,
     started_at: i64,
@@ -181,7 +182,7 @@ pub fn app_trial(
         return None;
     }
     Some(Entitlement {
-        identity_id: identity_id.to_owned(),
+        identity_id: identity_id.clone(),
         stripe_customer_id: customer_id.map(str::to_owned),
         plan: trial.plan.clone(),
         status: EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
@@ -217,16 +218,10 @@ pub fn with_app_trial(paid: Entitlement, trial: Option<Entitlement>, plans: &Pla
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entitlements::plans::tests::EXAMPLE;
+    use crate::entitlements::plans::tests::{example as plans, id1, DAY, NOW};
     use crate::stripe::subscription::PriceRef;
     use SubscriptionStatus::*;
 
-    const NOW: i64 = 1_764_000_000;
-    const DAY: i64 = 86_400;
-
-    fn plans() -> Plans {
-        Plans::parse(EXAMPLE).unwrap()
-    }
 
     fn sub(id: &str, status: SubscriptionStatus, lookup_key: &str) -> Subscription {
         Subscription {
@@ -246,7 +241,7 @@ mod tests {
     }
 
     fn run(subs: &[Subscription]) -> Entitlement {
-        derive("id-1", Some("cus_1"), subs, &plans(), NOW)
+        derive(&id1(), Some("cus_1"), subs, &plans(), NOW)
     }
 
     fn summary(e: &Entitlement) -> (&str, EntitlementStatus, Access) {
@@ -262,7 +257,7 @@ mod tests {
             (e.stripe_customer_id.as_deref(), e.synced_at, e.pending),
             (Some("cus_1"), NOW, false)
         );
-        assert_eq!(e, default_entitlement("id-1", Some("cus_1"), &plans(), NOW));
+        assert_eq!(e, default_entitlement(&id1(), Some("cus_1"), &plans(), NOW));
     }
 
     #[test]
@@ -290,7 +285,7 @@ mod tests {
         .unwrap();
         let mut s = sub("a", Active, "unlisted");
         s.prices[0].lookup_key = None;
-        assert_eq!(derive("id-1", None, &[s], &p, NOW).plan, "pro");
+        assert_eq!(derive(&id1(), None, &[s], &p, NOW).plan, "pro");
     }
 
     #[test]
@@ -496,7 +491,7 @@ mod tests {
         other.customer = "cus_other".into();
         assert_eq!(run(&[other.clone()]).access, Access::None);
         assert_eq!(
-            derive("id-1", None, &[other], &plans(), NOW).plan,
+            derive(&id1(), None, &[other], &plans(), NOW).plan,
             "enterprise"
         );
     }
@@ -505,7 +500,7 @@ mod tests {
     fn the_app_trial_runs_for_its_days_then_ends() {
         let p = plans();
         let start = NOW - 13 * DAY;
-        let t = app_trial("id-1", None, &p, start, NOW).unwrap();
+        let t = app_trial(&id1(), None, &p, start, NOW).unwrap();
         assert_eq!(
             summary(&t),
             (
@@ -517,17 +512,17 @@ mod tests {
         assert_eq!(t.trial_end, Some(start + 14 * DAY));
         assert_eq!(t.features, ["basic_feature", "premium_feature"]);
         assert!(t.is_app_trial());
-        assert!(app_trial("id-1", None, &p, start, start + 14 * DAY - 1).is_some());
-        assert!(app_trial("id-1", None, &p, start, start + 14 * DAY).is_none());
+        assert!(app_trial(&id1(), None, &p, start, start + 14 * DAY - 1).is_some());
+        assert!(app_trial(&id1(), None, &p, start, start + 14 * DAY).is_none());
         let no_trial =
             Plans::parse(r#"{"default_plan":"free","plans":{"free":{"rank":0}}}"#).unwrap();
-        assert!(app_trial("id-1", None, &no_trial, NOW, NOW).is_none());
+        assert!(app_trial(&id1(), None, &no_trial, NOW, NOW).is_none());
     }
 
     #[test]
     fn the_app_trial_applies_only_when_it_grants_more() {
         let p = plans();
-        let trial = app_trial("id-1", Some("cus_1"), &p, NOW, NOW);
+        let trial = app_trial(&id1(), Some("cus_1"), &p, NOW, NOW);
         let mut free = run(&[]);
         free.pending = true;
         let combined = with_app_trial(free, trial.clone(), &p);

@@ -7,14 +7,14 @@
 //! passed, falls back to the default plan. Features come from the current
 //! `PLANS`, so a catalogue change applies without a re-sync.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::plans::{grants, Plans};
 use super::record::{Access, Entitlement, EntitlementStatus};
 use crate::stripe::subscription::SubscriptionStatus;
 
 /// Why a feature was allowed or denied (the `reason` of the answer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Allowed: the features in effect include it.
@@ -51,7 +51,7 @@ impl Reason {
 
 /// The answer to "may this identity use this feature now?":
 /// `{"allowed", "plan", "status", "reason"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureDecision {
     /// Whether the feature may be used now.
     pub allowed: bool,
@@ -182,15 +182,9 @@ pub fn effective(e: &Entitlement, plans: &Plans, now: i64) -> Entitlement {
 mod tests {
     use super::*;
     use crate::entitlements::derive::{app_trial, default_entitlement, derive};
-    use crate::entitlements::plans::tests::EXAMPLE;
+    use crate::entitlements::plans::tests::{example as plans, id1, DAY, NOW};
     use crate::stripe::subscription::{PriceRef, Subscription};
 
-    const NOW: i64 = 1_764_000_000;
-    const DAY: i64 = 86_400;
-
-    fn plans() -> Plans {
-        Plans::parse(EXAMPLE).unwrap()
-    }
 
     fn record(
         status: SubscriptionStatus,
@@ -212,7 +206,7 @@ mod tests {
             metadata: Default::default(),
             created: NOW - 100 * DAY,
         };
-        derive("id-1", Some("cus_1"), &[sub], &plans(), NOW)
+        derive(&id1(), Some("cus_1"), &[sub], &plans(), NOW)
     }
 
     fn decide(
@@ -317,7 +311,7 @@ mod tests {
     #[test]
     fn trials_expire_at_trial_end() {
         let p = plans();
-        let t = app_trial("id-1", None, &p, NOW, NOW).unwrap();
+        let t = app_trial(&id1(), None, &p, NOW, NOW).unwrap();
         let end = NOW + 14 * DAY;
         assert_eq!(decide(&t, "premium_feature", end - 1).3, Reason::Included);
         assert_eq!(
@@ -350,7 +344,7 @@ mod tests {
 
     #[test]
     fn without_a_granting_subscription_the_default_plan_applies() {
-        let none = default_entitlement("id-1", None, &plans(), NOW);
+        let none = default_entitlement(&id1(), None, &plans(), NOW);
         assert_eq!(
             decide(&none, "basic_feature", NOW),
             (
@@ -407,7 +401,7 @@ mod tests {
     fn effective_leaves_a_current_record_unchanged() {
         let e = record(SubscriptionStatus::Active, "pro_monthly", NOW + DAY, true);
         assert_eq!(effective(&e, &plans(), NOW), e);
-        let none = default_entitlement("id-1", Some("cus_1"), &plans(), NOW);
+        let none = default_entitlement(&id1(), Some("cus_1"), &plans(), NOW);
         assert_eq!(effective(&none, &plans(), NOW + 1000 * DAY), none);
     }
 
@@ -430,5 +424,45 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
+    }
+
+    #[test]
+    fn decisions_read_back_from_the_answer_they_serialise_to() {
+        let p = plans();
+        let past_due = record(SubscriptionStatus::PastDue, "pro_monthly", NOW + DAY, false);
+        let ended = record(SubscriptionStatus::Canceled, "pro_monthly", NOW + DAY, false);
+        let trial = app_trial(&id1(), None, &p, NOW, NOW).unwrap();
+        let none = default_entitlement(&id1(), None, &p, NOW);
+        let decisions = [
+            check(&past_due, "basic_feature", &p, NOW),
+            check(&past_due, "premium_feature", &p, NOW),
+            check(&past_due, "sso", &p, NOW),
+            check(&ended, "premium_feature", &p, NOW + DAY),
+            check(&trial, "premium_feature", &p, NOW + 14 * DAY),
+            check(&none, "premium_feature", &p, NOW),
+        ];
+        for d in decisions {
+            let text = serde_json::to_string(&d).unwrap();
+            let back: FeatureDecision = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, d, "{text}");
+        }
+        let answer = r#"{"allowed": false, "plan": "pro", "status": "past_due", "reason": "past_due_limited"}"#;
+        assert_eq!(
+            serde_json::from_str::<FeatureDecision>(answer).unwrap(),
+            check(&past_due, "premium_feature", &p, NOW)
+        );
+        for r in [
+            Reason::Included,
+            Reason::NotInPlan,
+            Reason::PastDueLimited,
+            Reason::PeriodEnded,
+            Reason::TrialEnded,
+            Reason::NoSubscription,
+            Reason::SubscriptionInactive,
+        ] {
+            let v = serde_json::Value::from(r.as_str());
+            assert_eq!(serde_json::from_value::<Reason>(v).unwrap(), r);
+        }
+        assert!(serde_json::from_str::<Reason>(r#""maybe""#).is_err());
     }
 }

@@ -344,6 +344,20 @@ pub(crate) mod tests {
 
     pub(crate) use super::EXAMPLE_PLANS as EXAMPLE;
 
+    /// The time the entitlement tests run at, and a day.
+    pub(crate) const NOW: i64 = 1_764_000_000;
+    pub(crate) const DAY: i64 = 86_400;
+
+    /// The spec's example catalogue.
+    pub(crate) fn example() -> Plans {
+        Plans::parse(EXAMPLE).unwrap()
+    }
+
+    /// The identity the entitlement tests are about.
+    pub(crate) fn id1() -> crate::identity::IdentityId {
+        crate::identity::IdentityId::parse("1d000000-0000-4000-8000-000000000001").unwrap()
+    }
+
     fn err(json: &str) -> String {
         Plans::parse(json).unwrap_err().to_string()
     }

@@ -4,6 +4,7 @@
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::identity::IdentityId;
 use crate::stripe::subscription::SubscriptionStatus;
 
 /// How much of its plan an identity gets.
@@ -72,7 +73,7 @@ impl<'de> Deserialize<'de> for EntitlementStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entitlement {
     /// The Kratos identity.
-    pub identity_id: String,
+    pub identity_id: IdentityId,
     /// The linked Stripe customer, when there is one.
     pub stripe_customer_id: Option<String>,
     /// The plan in effect (the default plan when nothing grants more).
@@ -136,7 +137,7 @@ mod tests {
 
     fn sample() -> Entitlement {
         Entitlement {
-            identity_id: "9f1c".into(),
+            identity_id: IdentityId::parse("9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab").unwrap(),
             stripe_customer_id: Some("cus_1".into()),
             plan: "pro".into(),
             status: EntitlementStatus::Subscription(SubscriptionStatus::Active),
@@ -157,7 +158,7 @@ mod tests {
         assert_eq!(
             v,
             json!({
-                "identity_id": "9f1c", "stripe_customer_id": "cus_1",
+                "identity_id": "9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab", "stripe_customer_id": "cus_1",
                 "plan": "pro", "status": "active", "access": "full",
                 "features": ["basic_feature", "premium_feature"],
                 "current_period_end": 1767225600, "cancel_at_period_end": false,

@@ -32,8 +32,8 @@ impl<'a> Cx<'a> {
         Stripe::new(self.config)
     }
 
-    pub fn kratos(&self) -> Result<Kratos<'a>, ApiError> {
-        Kratos::admin(self.config)
+    pub fn kratos(&self) -> Kratos<'a> {
+        Kratos::new(self.config)
     }
 
     /// Unix milliseconds now. The runtime's clock advances only across I/O,

@@ -1,12 +1,13 @@
 //! `BILLING_KV`, spoken in the terms of `crate::store`: links, entitlement
 //! records, processed events, trials and tombstones. Every KV failure
-//! becomes a 503, so that Stripe and Kratos retry.
+//! becomes a 503 (see `runtime.rs`), so that Stripe and Kratos retry.
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
 use worker::{kv::KvStore, Env};
 
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
+use crate::identity::IdentityId;
 use crate::store::{self, SyncMark};
 
 /// The worker's KV namespace.
@@ -14,8 +15,8 @@ pub struct Store {
     kv: KvStore,
 }
 
-fn unavailable(op: &str, e: impl std::fmt::Display) -> ApiError {
-    ApiError::unavailable("kv_unavailable", format!("BILLING_KV {op} failed: {e}"))
+fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::internal(format!("unserialisable KV value: {e}")))
 }
 
 impl Store {
@@ -26,37 +27,30 @@ impl Store {
     }
 
     async fn text(&self, key: &str) -> Result<Option<String>, ApiError> {
-        self.kv.get(key).text().await.map_err(|e| unavailable("read", e))
-    }
-
-    async fn json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
-        self.kv.get(key).json::<T>().await.map_err(|e| unavailable("read", e))
+        Ok(self.kv.get(key).text().await?)
     }
 
     async fn put(&self, key: &str, value: String, ttl: Option<u64>) -> Result<(), ApiError> {
-        let mut put = self.kv.put(key, value).map_err(|e| unavailable("write", e))?;
+        let mut put = self.kv.put(key, value)?;
         if let Some(ttl) = ttl {
             put = put.expiration_ttl(ttl);
         }
-        put.execute().await.map_err(|e| unavailable("write", e))
-    }
-
-    async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ApiError> {
-        let text = serde_json::to_string(value).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
-        self.put(key, text, None).await
+        Ok(put.execute().await?)
     }
 
     async fn delete(&self, key: &str) -> Result<(), ApiError> {
-        self.kv.delete(key).await.map_err(|e| unavailable("delete", e))
+        Ok(self.kv.delete(key).await?)
     }
 
     /// The identity's stored entitlement record, if any.
-    pub async fn entitlement(&self, identity_id: &str) -> Result<Option<Entitlement>, ApiError> {
-        self.json(&store::entitlement(identity_id)).await
+    pub async fn entitlement(&self, identity: &IdentityId) -> Result<Option<Entitlement>, ApiError> {
+        Ok(self.kv.get(&store::entitlement(identity)).json::<Entitlement>().await?)
     }
 
+    /// Stores a record that was not derived from a Stripe read (the first
+    /// record at registration, a trial start).
     pub async fn put_entitlement(&self, e: &Entitlement) -> Result<(), ApiError> {
-        self.put_json(&store::entitlement(&e.identity_id), e).await
+        self.put(&store::entitlement(&e.identity_id), to_json(e)?, None).await
     }
 
     /// Stores a record derived from a Stripe read at `read_ms`, unless the
@@ -64,39 +58,37 @@ impl Store {
     /// whether it was written.
     pub async fn put_synced_entitlement(&self, e: &Entitlement, read_ms: u64) -> Result<bool, ApiError> {
         let key = store::entitlement(&e.identity_id);
-        let (_, mark) = self.kv.get(&key).text_with_metadata::<SyncMark>().await.map_err(|e| unavailable("read", e))?;
+        let (_, mark) = self.kv.get(&key).text_with_metadata::<SyncMark>().await?;
         if !store::supersedes(read_ms, mark.map(|m| m.read_ms)) {
             return Ok(false);
         }
-        let text = serde_json::to_string(e).map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
-        let put = self.kv.put(&key, text).map_err(|e| unavailable("write", e))?;
-        let put = put.metadata(SyncMark { read_ms }).map_err(|e| unavailable("write", e))?;
-        put.execute().await.map_err(|e| unavailable("write", e))?;
+        self.kv.put(&key, to_json(e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
         Ok(true)
     }
 
     /// The Stripe customer linked to an identity.
-    pub async fn customer_of(&self, identity_id: &str) -> Result<Option<String>, ApiError> {
-        self.text(&store::identity_link(identity_id)).await
+    pub async fn customer_of(&self, identity: &IdentityId) -> Result<Option<String>, ApiError> {
+        self.text(&store::identity_link(identity)).await
     }
 
-    /// The identity linked to a Stripe customer.
-    pub async fn identity_of(&self, customer_id: &str) -> Result<Option<String>, ApiError> {
-        self.text(&store::customer_link(customer_id)).await
+    /// The identity linked to a Stripe customer (a value that is not an
+    /// identity id, which the bridge never writes, counts as none).
+    pub async fn identity_of(&self, customer_id: &str) -> Result<Option<IdentityId>, ApiError> {
+        Ok(self.text(&store::customer_link(customer_id)).await?.and_then(|s| IdentityId::parse(&s).ok()))
     }
 
     /// Records both directions of the identity <-> customer link. The
     /// customer -> identity side goes first, so that an identity link, once
     /// there, implies its reverse (callers skip relinking when it matches).
-    pub async fn link(&self, identity_id: &str, customer_id: &str) -> Result<(), ApiError> {
-        self.put(&store::customer_link(customer_id), identity_id.to_string(), None).await?;
-        self.put(&store::identity_link(identity_id), customer_id.to_string(), None).await
+    pub async fn link(&self, identity: &IdentityId, customer_id: &str) -> Result<(), ApiError> {
+        self.put(&store::customer_link(customer_id), identity.to_string(), None).await?;
+        self.put(&store::identity_link(identity), customer_id.to_string(), None).await
     }
 
     /// Removes both directions of the link (the customer was deleted).
-    pub async fn unlink(&self, identity_id: &str, customer_id: &str) -> Result<(), ApiError> {
+    pub async fn unlink(&self, identity: &IdentityId, customer_id: &str) -> Result<(), ApiError> {
         self.delete(&store::customer_link(customer_id)).await?;
-        self.delete(&store::identity_link(identity_id)).await
+        self.delete(&store::identity_link(identity)).await
     }
 
     /// Whether a Stripe event was already processed.
@@ -109,34 +101,34 @@ impl Store {
     }
 
     /// When the identity's app trial started, if it did.
-    pub async fn trial_started(&self, identity_id: &str) -> Result<Option<i64>, ApiError> {
-        Ok(self.text(&store::trial(identity_id)).await?.and_then(|t| t.parse().ok()))
+    pub async fn trial_started(&self, identity: &IdentityId) -> Result<Option<i64>, ApiError> {
+        Ok(self.text(&store::trial(identity)).await?.and_then(|t| t.parse().ok()))
     }
 
-    pub async fn put_trial_started(&self, identity_id: &str, at: i64) -> Result<(), ApiError> {
-        self.put(&store::trial(identity_id), at.to_string(), None).await
+    pub async fn put_trial_started(&self, identity: &IdentityId, at: i64) -> Result<(), ApiError> {
+        self.put(&store::trial(identity), at.to_string(), None).await
     }
 
     /// Whether the identity was deleted through the bridge.
-    pub async fn is_deleted(&self, identity_id: &str) -> Result<bool, ApiError> {
-        Ok(self.text(&store::tombstone(identity_id)).await?.is_some())
+    pub async fn is_deleted(&self, identity: &IdentityId) -> Result<bool, ApiError> {
+        Ok(self.text(&store::tombstone(identity)).await?.is_some())
     }
 
     /// Marks the identity deleted, first thing in a deletion, so that events
     /// caused by the deletion itself (subscriptions canceled) write nothing.
-    pub async fn put_tombstone(&self, identity_id: &str, now: i64) -> Result<(), ApiError> {
-        self.put(&store::tombstone(identity_id), now.to_string(), Some(store::TOMBSTONE_TTL_SECS)).await
+    pub async fn put_tombstone(&self, identity: &IdentityId, now: i64) -> Result<(), ApiError> {
+        self.put(&store::tombstone(identity), now.to_string(), Some(store::TOMBSTONE_TTL_SECS)).await
     }
 
     /// Forgets everything about a deleted identity (the tombstone stays).
     /// The identity -> customer link goes last: until then a retried
     /// deletion still finds the customer.
-    pub async fn forget_identity(&self, identity_id: &str, customer_id: Option<&str>) -> Result<(), ApiError> {
+    pub async fn forget_identity(&self, identity: &IdentityId, customer_id: Option<&str>) -> Result<(), ApiError> {
         if let Some(customer_id) = customer_id {
             self.delete(&store::customer_link(customer_id)).await?;
         }
-        self.delete(&store::entitlement(identity_id)).await?;
-        self.delete(&store::trial(identity_id)).await?;
-        self.delete(&store::identity_link(identity_id)).await
+        self.delete(&store::entitlement(identity)).await?;
+        self.delete(&store::trial(identity)).await?;
+        self.delete(&store::identity_link(identity)).await
     }
 }

@@ -14,6 +14,7 @@ mod log;
 mod respond;
 mod router;
 mod routes;
+mod runtime;
 mod stripe_api;
 mod upstream;
 

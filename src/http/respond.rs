@@ -1,26 +1,29 @@
-//! Building answers: JSON bodies, the spec's error shape, redirects.
+//! Building answers: JSON bodies and the spec's error shape.
 
 use serde::Serialize;
-use worker::{Headers, Response, Result};
+use worker::{Headers, Response};
 
 use crate::error::ApiError;
 
-fn with_body(status: u16, content_type: &str, body: String) -> Result<Response> {
+fn with_body(status: u16, body: String) -> Result<Response, ApiError> {
     let headers = Headers::new();
-    headers.set("content-type", content_type)?;
+    headers.set("content-type", "application/json")?;
     headers.set("cache-control", "no-store")?;
     Ok(Response::ok(body)?.with_status(status).with_headers(headers))
 }
 
 /// A JSON answer with the given status.
-pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
-    match serde_json::to_string(value) {
-        Ok(body) => with_body(status, "application/json", body),
-        Err(_) => error(&ApiError::new(500, "internal", "could not serialise the answer")),
-    }
+pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_string(value).map_err(|e| ApiError::internal(format!("unserialisable answer: {e}")))?;
+    with_body(status, body)
 }
 
-/// The spec's error answer: `{"error": {"code", "message"}}`.
-pub fn error(e: &ApiError) -> Result<Response> {
-    with_body(e.status, "application/json", e.to_json())
+/// The spec's error answer: `{"error": {"code", "message", "upstream"?}}`.
+/// The one place an [`ApiError`] becomes a response.
+pub fn error(e: &ApiError) -> worker::Result<Response> {
+    match with_body(e.status, e.to_json()) {
+        Ok(r) => Ok(r),
+        // Headers could not be built: answer the status with the body alone.
+        Err(_) => Ok(Response::ok(e.to_json())?.with_status(e.status)),
+    }
 }

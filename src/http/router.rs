@@ -1,41 +1,95 @@
-//! Which handler answers which method and path (spec: "Routes").
+//! Dispatches a request to its handler (the table itself is the core's
+//! `crate::route`), checks the caller first, and is the one place where an
+//! error becomes its JSON answer and where every request is logged.
 
-use worker::{Env, Method, Request, Response, Result};
+use serde_json::json;
+use worker::{Env, Request, Response, Result};
 
+use super::auth::{require_bearer, require_session};
 use super::context::Cx;
-use super::respond;
-use super::routes::{healthz, identities, kratos_hooks, me, stripe_webhook};
+use super::routes::{healthz, identities, kratos_hooks, stripe_webhook};
+use super::{log, respond};
+use crate::config::Config;
 use crate::error::ApiError;
+use crate::identity::IdentityId;
+use crate::route::{route, Caller, Matched, Route, Who};
 
 /// Answers one request; every failure becomes the spec's JSON error.
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let config = super::env::config(&env);
-    let path = req.path();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
-
-    if let (Method::Get, ["healthz"]) = (&method, segments.as_slice()) {
-        return healthz::handle(&config);
+    let Some(matched) = route(method.as_ref(), &req.path()) else {
+        let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), req.path()));
+        return answer("no_route", Err(e), 0);
+    };
+    if matched.route == Ok(Route::Healthz) {
+        return answer(matched.name, healthz::handle(&config), 0);
     }
     let config = match config.as_ref() {
         Ok(c) => c,
-        Err(problem) => return respond::error(&ApiError::from(problem.clone())),
+        Err(problem) => return answer(matched.name, Err(problem.clone().into()), 0),
     };
     let cx = Cx::new(config, &env);
-    use Method::*;
-    match (method.clone(), segments.as_slice()) {
-        (Post, ["webhooks", "stripe"]) => stripe_webhook::handle(&cx, req).await,
-        (Post, ["hooks", "kratos", "registration"]) => kratos_hooks::handle(&cx, req, kratos_hooks::Flow::Registration).await,
-        (Post, ["hooks", "kratos", "settings"]) => kratos_hooks::handle(&cx, req, kratos_hooks::Flow::Settings).await,
-        (Get, ["v1", "identities", id, "entitlements"]) => identities::guarded(&cx, &req, identities::entitlements(&cx, id)).await,
-        (Get, ["v1", "identities", id, "features", feature]) => {
-            identities::guarded(&cx, &req, identities::feature(&cx, id, feature)).await
+    let name = matched.name;
+    let result = dispatch(&cx, req, matched).await;
+    answer(name, result, cx.elapsed_ms())
+}
+
+/// Checks the caller, then runs the route.
+async fn dispatch(cx: &Cx<'_>, req: Request, matched: Matched) -> std::result::Result<Response, ApiError> {
+    let signed_in = match matched.caller {
+        Caller::Anyone => None,
+        Caller::ApiClient => {
+            require_api_token(cx.config, &req)?;
+            None
         }
-        (Post, ["v1", "identities", id, "sync"]) => identities::guarded(&cx, &req, identities::sync(&cx, id)).await,
-        (Post, ["v1", "identities", id, "trial"]) => identities::guarded(&cx, &req, identities::trial(&cx, id)).await,
-        (Delete, ["v1", "identities", id]) => identities::guarded(&cx, &req, identities::delete(&cx, id)).await,
-        (Get, ["me", "entitlements"]) => me::entitlements(&cx, &req).await,
-        (Delete, ["me"]) => me::delete(&cx, &req).await,
-        _ => respond::error(&ApiError::not_found(format!("no route for {} {}", method.as_ref(), path))),
+        Caller::SignedInUser => Some(require_session(cx, &req).await?),
+    };
+    let whose = |who: Who| -> std::result::Result<IdentityId, ApiError> {
+        match who {
+            Who::Identity(id) => Ok(id),
+            Who::SignedIn => signed_in.clone().ok_or_else(|| ApiError::unauthorized("sign in first")),
+        }
+    };
+    match matched.route? {
+        Route::Healthz => Err(ApiError::internal("healthz is answered before dispatch")),
+        Route::StripeWebhook => stripe_webhook::handle(cx, req).await,
+        Route::KratosHook(flow) => kratos_hooks::handle(cx, req, flow).await,
+        Route::Entitlements(who) => identities::entitlements(cx, &whose(who)?).await,
+        Route::Feature(id, feature) => identities::feature(cx, &id, &feature).await,
+        Route::Sync(id) => identities::sync(cx, &id).await,
+        Route::Trial(id) => identities::trial(cx, &id).await,
+        Route::DeleteAccount(who) => identities::delete(cx, &whose(who)?).await,
+    }
+}
+
+/// The server-to-server API's token check (`BRIDGE_API_TOKEN`).
+fn require_api_token(config: &Config, req: &Request) -> std::result::Result<(), ApiError> {
+    require_bearer(req, config.bridge_api_token.get()?)
+}
+
+/// Turns a handler's result into the response, logging one line for it:
+/// the route's name (never an id or a query), the status, the error's code
+/// and what an upstream said.
+fn answer(route: &str, result: std::result::Result<Response, ApiError>, duration_ms: u64) -> Result<Response> {
+    match result {
+        Ok(r) => {
+            log::line("request", &[("route", json!(route)), ("status", json!(r.status_code())), ("duration_ms", json!(duration_ms))]);
+            Ok(r)
+        }
+        Err(e) => {
+            log::line(
+                "request",
+                &[
+                    ("route", json!(route)),
+                    ("status", json!(e.status)),
+                    ("duration_ms", json!(duration_ms)),
+                    ("error", json!(e.code)),
+                    ("message", json!(e.message)),
+                    ("upstream", json!(e.upstream)),
+                ],
+            );
+            respond::error(&e)
+        }
     }
 }

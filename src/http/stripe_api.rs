@@ -1,15 +1,16 @@
-//! Executes the core's `StripeRequest`s against `STRIPE_API_BASE` with the
-//! secret key, a pinned API version and the request's Idempotency-Key.
+//! Sends the core's `StripeRequest`s to `STRIPE_API_BASE` with the secret
+//! key, a pinned API version and the request's Idempotency-Key, and hands
+//! back the typed answer the request reads.
 
 use std::time::Duration;
 
-use worker::{Headers, Method};
+use worker::Headers;
 
-use super::upstream::{self, Answer};
+use super::upstream;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::stripe::customer::{parse_customer, Customer};
-use crate::stripe::request::{self as req, StripeError, StripeErrorKind, StripeRequest};
+use crate::stripe::request::{StripeError, StripeErrorKind, StripeRequest};
+use crate::upstream::Transport;
 
 /// The API version the core's parsers are written for (`current_period_end`
 /// on subscription items).
@@ -28,92 +29,60 @@ pub struct Stripe<'a> {
 
 impl<'a> Stripe<'a> {
     pub fn new(config: &'a Config) -> Result<Stripe<'a>, ApiError> {
-        let key = config.stripe_secret_key.as_ref().map_err(|p| ApiError::from(p.clone()))?;
+        let key = config.stripe_secret_key.get()?;
         Ok(Stripe { base: &config.stripe_api_base, key: key.expose() })
     }
 
-    async fn send_once(&self, r: &StripeRequest) -> Result<Answer, ApiError> {
+    fn headers<T>(&self, r: &StripeRequest<T>) -> Result<Headers, Transport> {
         let headers = Headers::new();
-        let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| ApiError::new(500, "internal", e.to_string()));
+        let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| Transport::Unreachable(e.to_string()));
         set("authorization", &format!("Bearer {}", self.key))?;
         set("stripe-version", STRIPE_VERSION)?;
         if let Some(key) = &r.idempotency_key {
             set("idempotency-key", key)?;
         }
-        let method = match r.method {
-            req::Method::Get => Method::Get,
-            req::Method::Post => Method::Post,
-            req::Method::Delete => Method::Delete,
-        };
-        let body = r.body();
-        if body.is_some() {
+        if r.form.is_some() {
             set("content-type", "application/x-www-form-urlencoded")?;
         }
-        upstream::send("Stripe", method, &r.url(self.base), headers, body).await
+        Ok(headers)
     }
 
-    /// Sends `r`; a 2xx answer's body, or the error classified. Retries only
-    /// the one case Stripe documents as safe to retry at once.
-    pub async fn send(&self, r: &StripeRequest) -> Result<Vec<u8>, StripeFailure> {
+    async fn send_once<T>(&self, r: &StripeRequest<T>) -> Result<T, StripeError> {
+        let headers = self.headers(r).map_err(|t| r.no_answer(t))?;
+        match upstream::send(r.method, &r.url(self.base), headers, r.body()).await {
+            Ok((status, body)) => r.read(status, &body),
+            Err(t) => Err(r.no_answer(t)),
+        }
+    }
+
+    /// Sends `r` and reads its answer. Retries only the one case Stripe
+    /// documents as safe to retry at once (the same key still executing).
+    pub async fn send<T>(&self, r: &StripeRequest<T>) -> Result<T, StripeError> {
         let mut attempt = 0;
         loop {
-            let answer = self.send_once(r).await.map_err(StripeFailure::Transport)?;
-            if answer.ok() {
-                return Ok(answer.body);
+            match self.send_once(r).await {
+                Err(e) if e.kind == StripeErrorKind::IdempotencyInUse && attempt < IN_USE_RETRIES => {
+                    attempt += 1;
+                    upstream::sleep(IN_USE_BACKOFF).await;
+                }
+                answer => return answer,
             }
-            let error = req::classify_stripe_error(answer.status, &answer.body);
-            if error.kind == StripeErrorKind::IdempotencyInUse && attempt < IN_USE_RETRIES {
-                attempt += 1;
-                upstream::sleep(IN_USE_BACKOFF).await;
-                continue;
-            }
-            return Err(StripeFailure::Api(error));
         }
     }
 }
 
-impl Stripe<'_> {
-    /// The customer as Stripe has it now, including a deleted one
-    /// (`deleted: true`); `None` when Stripe has no such id.
-    pub async fn customer(&self, id: &str) -> Result<Option<Customer>, ApiError> {
-        match self.send(&StripeRequest::retrieve_customer(id)).await {
-            Ok(body) => parse_customer(&body)
-                .map(Some)
-                .map_err(|_| ApiError::upstream("stripe_bad_answer", "Stripe answered a customer we cannot read")),
-            Err(f) if f.is_not_found() => Ok(None),
-            Err(f) => Err(f.into()),
-        }
-    }
+/// Stripe's "no such object" as an absent value, for calls where that is an
+/// answer rather than a failure.
+pub trait Found<T> {
+    fn found(self) -> Result<Option<T>, StripeError>;
 }
 
-/// Why a Stripe call did not succeed.
-#[derive(Debug)]
-pub enum StripeFailure {
-    /// No answer (unreachable, timeout).
-    Transport(ApiError),
-    /// Stripe answered with an error.
-    Api(StripeError),
-}
-
-impl StripeFailure {
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, StripeFailure::Api(e) if e.kind == StripeErrorKind::NotFound)
-    }
-
-    /// Safe to log: never Stripe's message (it may echo an email address).
-    pub fn code(&self) -> String {
+impl<T> Found<T> for Result<T, StripeError> {
+    fn found(self) -> Result<Option<T>, StripeError> {
         match self {
-            StripeFailure::Transport(e) => e.code.to_string(),
-            StripeFailure::Api(e) => format!("stripe_{:?}_{}", e.kind, e.status).to_lowercase(),
-        }
-    }
-}
-
-impl From<StripeFailure> for ApiError {
-    fn from(f: StripeFailure) -> ApiError {
-        match f {
-            StripeFailure::Transport(e) => e,
-            StripeFailure::Api(e) => e.to_api_error(),
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Outbound HTTP to Stripe and Kratos: one request with a deadline, its
-//! status and body. Every failure to get an answer becomes a 502/504-style
-//! `ApiError` so that the caller's caller (Stripe, Kratos) retries.
+//! status and body. What the answer means is the core request's business
+//! (`StripeRequest::read`, `KratosRequest::read`); a call that gets no
+//! answer is a [`Transport`] failure.
 
 use std::future::Future;
 use std::pin::pin;
@@ -9,23 +10,11 @@ use std::time::Duration;
 
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::error::ApiError;
+use crate::upstream::{self as core, Transport};
 
 /// How long one upstream call may take. Kratos waits 30 s for a hook and
 /// Stripe about 20 s for a webhook answer, so this leaves room for a few.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(8);
-
-/// An upstream answer: status and raw body.
-pub struct Answer {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-}
 
 /// Runs `fut` unless `limit` passes first.
 pub async fn with_timeout<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
@@ -43,34 +32,33 @@ pub async fn with_timeout<F: Future>(limit: Duration, fut: F) -> Option<F::Outpu
     .await
 }
 
-/// Sends one request. `service` names the upstream in error messages.
-pub async fn send(
-    service: &'static str,
-    method: Method,
-    url: &str,
-    headers: Headers,
-    body: Option<String>,
-) -> Result<Answer, ApiError> {
+fn method(m: core::Method) -> Method {
+    match m {
+        core::Method::Get => Method::Get,
+        core::Method::Post => Method::Post,
+        core::Method::Patch => Method::Patch,
+        core::Method::Delete => Method::Delete,
+    }
+}
+
+/// Sends one request: its answer's status and body, or why none came.
+pub async fn send(m: core::Method, url: &str, headers: Headers, body: Option<String>) -> Result<(u16, Vec<u8>), Transport> {
     let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
+    init.with_method(method(m)).with_headers(headers);
     if let Some(body) = body {
         init.with_body(Some(body.into()));
     }
     let request = Request::new_with_init(url, &init)
-        .map_err(|e| ApiError::config(format!("{service}: cannot build a request for {url}: {e}")))?;
+        .map_err(|e| Transport::Unreachable(format!("cannot build a request for {}: {e}", core::path_only(url))))?;
     let call = async {
         let mut response = Fetch::Request(request).send().await?;
         let body = response.bytes().await?;
-        Ok::<_, worker::Error>(Answer { status: response.status_code(), body })
+        Ok::<_, worker::Error>((response.status_code(), body))
     };
     match with_timeout(UPSTREAM_TIMEOUT, call).await {
         Some(Ok(answer)) => Ok(answer),
-        Some(Err(e)) => Err(ApiError::upstream("upstream_unreachable", format!("{service} could not be reached: {e}"))),
-        None => Err(ApiError::new(
-            504,
-            "upstream_timeout",
-            format!("{service} did not answer within {} s", UPSTREAM_TIMEOUT.as_secs()),
-        )),
+        Some(Err(e)) => Err(Transport::Unreachable(e.to_string())),
+        None => Err(Transport::Timeout(UPSTREAM_TIMEOUT.as_secs())),
     }
 }
 

@@ -10,20 +10,18 @@ use serde_json::Value;
 use super::traits::{self, EmailError};
 use crate::error::ApiError;
 
-pub use super::uuid::{is_nil_uuid, is_uuid};
+use crate::identity::{IdentityId, IdentityIdError};
 
 /// What the bridge needs from the identity in a hook body to get-or-create
 /// and update the identity's Stripe customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookIdentity {
-    /// The Kratos identity id (a UUID, never the nil UUID).
-    pub id: String,
+    /// The Kratos identity id.
+    pub id: IdentityId,
     /// `traits.email`, trimmed.
     pub email: String,
     /// The display name from the traits (see [`traits::name`]).
     pub name: Option<String>,
-    /// `metadata_public` as sent (`None` when absent or `null`).
-    pub metadata_public: Option<Value>,
 }
 
 /// Why a hook body was refused. Each variant has a stable [`code`](Self::code)
@@ -105,22 +103,19 @@ pub fn parse_hook(body: &[u8]) -> Result<HookIdentity, HookError> {
     let doc: Value = serde_json::from_slice(body).map_err(|_| HookError::InvalidJson)?;
     let identity = doc.get("identity").filter(|v| v.is_object()).ok_or(HookError::MissingIdentity)?;
     let id = identity.get("id").and_then(Value::as_str).ok_or(HookError::MissingId)?;
-    if !is_uuid(id) {
-        return Err(HookError::InvalidId);
-    }
-    if is_nil_uuid(id) {
-        return Err(HookError::NilIdentity);
-    }
+    let id = IdentityId::parse(id).map_err(|e| match e {
+        IdentityIdError::Malformed => HookError::InvalidId,
+        IdentityIdError::Nil => HookError::NilIdentity,
+    })?;
     let traits = identity.get("traits").unwrap_or(&Value::Null);
     let email = traits::email(traits).map_err(|e| match e {
         EmailError::Missing => HookError::MissingEmail,
         EmailError::Invalid => HookError::InvalidEmail,
     })?;
     Ok(HookIdentity {
-        id: id.to_string(),
+        id,
         email,
         name: traits::name(traits),
-        metadata_public: identity.get("metadata_public").filter(|v| !v.is_null()).cloned(),
     })
 }
 
@@ -149,10 +144,9 @@ mod tests {
         assert_eq!(
             h,
             HookIdentity {
-                id: ID.into(),
+                id: IdentityId::parse(ID).unwrap(),
                 email: "ada@example.com".into(),
                 name: Some("Ada Lovelace".into()),
-                metadata_public: Some(json!({"plan": "pro"})),
             }
         );
     }
@@ -164,7 +158,6 @@ mod tests {
                 .unwrap();
         let h = parse_hook(&b).unwrap();
         assert_eq!(h.name, None);
-        assert_eq!(h.metadata_public, None);
     }
 
     #[test]

@@ -1,51 +1,36 @@
-//! The identity as the Kratos admin API returns it (`GET /admin/identities/{id}`,
-//! `GET /admin/identities?credentials_identifier=`). Unlike a hook body it
+//! The identity as the Kratos admin API returns it (`GET /admin/identities/{id}`).
+//! Unlike a hook body it
 //! carries `metadata_admin`, where the Stripe customer link lives.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::traits;
-use super::uuid::is_uuid;
-
-/// The key under `metadata_admin` that names the identity's Stripe customer.
-pub const STRIPE_CUSTOMER_ID_KEY: &str = "stripe_customer_id";
-
-/// Kratos' identity state. Kratos documents it as having no effect today,
-/// but an inactive identity should not be billed or linked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IdentityState {
-    Active,
-    Inactive,
-    /// A state this bridge does not know (a newer Kratos).
-    #[serde(other)]
-    Unknown,
-}
+use crate::identity::{IdentityId, KRATOS_CUSTOMER_KEY};
 
 /// An identity from the admin API, reduced to what the bridge reads.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
-    /// The identity id (checked to be a UUID).
-    pub id: String,
-    /// The traits object as stored (`null` when absent).
-    #[serde(default)]
-    pub traits: Value,
+    pub id: IdentityId,
     /// `metadata_public` (`None` when absent or `null`); holds `plan`.
-    #[serde(default)]
     pub metadata_public: Option<Value>,
     /// `metadata_admin` (`None` when absent or `null`); holds `stripe_customer_id`.
-    #[serde(default)]
     pub metadata_admin: Option<Value>,
-    /// The identity's state, when Kratos sent one.
+}
+
+/// The admin API's shape, before the id is checked.
+#[derive(Deserialize)]
+struct RawIdentity {
+    id: String,
     #[serde(default)]
-    pub state: Option<IdentityState>,
+    metadata_public: Option<Value>,
+    #[serde(default)]
+    metadata_admin: Option<Value>,
 }
 
 /// Why an admin API answer could not be read as identities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityError {
-    /// Not JSON, or not the shape of an identity (list).
+    /// Not JSON, or not the shape of an identity.
     InvalidJson,
     /// An identity whose `id` is not a UUID.
     InvalidId,
@@ -82,47 +67,21 @@ impl Identity {
     pub fn stripe_customer_id(&self) -> Option<&str> {
         self.metadata_admin
             .as_ref()
-            .and_then(|m| m.get(STRIPE_CUSTOMER_ID_KEY))
+            .and_then(|m| m.get(KRATOS_CUSTOMER_KEY))
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty())
     }
 
-    /// `traits.email` under the same rules as hook bodies; `None` when it is
-    /// missing or not an address.
-    pub fn email(&self) -> Option<String> {
-        traits::email(&self.traits).ok()
-    }
-
-    /// The display name under the same rules as hook bodies.
-    pub fn name(&self) -> Option<String> {
-        traits::name(&self.traits)
-    }
-
-    fn nulls_to_none(mut self) -> Self {
-        self.metadata_public = self.metadata_public.filter(|v| !v.is_null());
-        self.metadata_admin = self.metadata_admin.filter(|v| !v.is_null());
-        self
-    }
 }
 
 /// Reads one identity (`GET /admin/identities/{id}`).
 pub fn parse_identity(json: &[u8]) -> Result<Identity, IdentityError> {
-    let identity: Identity = serde_json::from_slice(json).map_err(|_| IdentityError::InvalidJson)?;
-    checked(identity)
-}
-
-/// Reads an identity list (`GET /admin/identities?credentials_identifier=`),
-/// a JSON array; an empty array means no identity matched.
-pub fn parse_identity_list(json: &[u8]) -> Result<Vec<Identity>, IdentityError> {
-    let list: Vec<Identity> = serde_json::from_slice(json).map_err(|_| IdentityError::InvalidJson)?;
-    list.into_iter().map(checked).collect()
-}
-
-fn checked(identity: Identity) -> Result<Identity, IdentityError> {
-    if !is_uuid(&identity.id) {
-        return Err(IdentityError::InvalidId);
-    }
-    Ok(identity.nulls_to_none())
+    let raw: RawIdentity = serde_json::from_slice(json).map_err(|_| IdentityError::InvalidJson)?;
+    Ok(Identity {
+        id: IdentityId::parse(&raw.id).map_err(|_| IdentityError::InvalidId)?,
+        metadata_public: raw.metadata_public.filter(|v| !v.is_null()),
+        metadata_admin: raw.metadata_admin.filter(|v| !v.is_null()),
+    })
 }
 
 #[cfg(test)]
@@ -155,10 +114,7 @@ mod tests {
         let doc = admin_identity(json!({"stripe_customer_id": "cus_123", "other": 1}));
         let i = parse_identity(&serde_json::to_vec(&doc).unwrap()).unwrap();
         assert_eq!(i.id, ID);
-        assert_eq!(i.state, Some(IdentityState::Active));
         assert_eq!(i.stripe_customer_id(), Some("cus_123"));
-        assert_eq!(i.email().as_deref(), Some("ada@example.com"));
-        assert_eq!(i.name().as_deref(), Some("Ada Lovelace"));
         assert_eq!(i.metadata_public, None);
     }
 
@@ -175,16 +131,8 @@ mod tests {
             assert_eq!(i.stripe_customer_id(), None, "{m}");
         }
         let i = parse_identity(format!(r#"{{"id":"{ID}"}}"#).as_bytes()).unwrap();
-        assert_eq!((i.stripe_customer_id(), i.email(), i.state), (None, None, None));
+        assert_eq!(i.stripe_customer_id(), None);
         assert_eq!(i.metadata_admin, None);
-    }
-
-    #[test]
-    fn unknown_states_do_not_fail_parsing() {
-        let i = parse_identity(format!(r#"{{"id":"{ID}","state":"suspended"}}"#).as_bytes()).unwrap();
-        assert_eq!(i.state, Some(IdentityState::Unknown));
-        let i = parse_identity(format!(r#"{{"id":"{ID}","state":"inactive"}}"#).as_bytes()).unwrap();
-        assert_eq!(i.state, Some(IdentityState::Inactive));
     }
 
     #[test]
@@ -194,13 +142,4 @@ mod tests {
         assert_eq!(parse_identity(br#"{"id":"../x"}"#), Err(IdentityError::InvalidId));
     }
 
-    #[test]
-    fn reads_lists() {
-        let list = json!([admin_identity(Value::Null), admin_identity(json!({"stripe_customer_id": "cus_9"}))]);
-        let ids = parse_identity_list(&serde_json::to_vec(&list).unwrap()).unwrap();
-        assert_eq!(ids.len(), 2);
-        assert_eq!(ids[1].stripe_customer_id(), Some("cus_9"));
-        assert_eq!(parse_identity_list(b"[]").unwrap(), vec![]);
-        assert_eq!(parse_identity_list(br#"{"id":"x"}"#), Err(IdentityError::InvalidJson));
-    }
 }

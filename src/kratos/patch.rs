@@ -25,6 +25,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::identity::{KRATOS_CUSTOMER_KEY, KRATOS_PLAN_KEY};
+
 /// The patch operations the bridge uses; deliberately only those Kratos accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,19 +56,19 @@ impl PatchOp {
 
 /// Escapes one reference token for a JSON Pointer: `~` -> `~0`, `/` -> `~1`
 /// (in that order, as RFC 6901 requires).
-pub fn escape_pointer_token(token: &str) -> String {
+fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
 /// The patch that sets `metadata_admin.<key>` to `value` given the
 /// `metadata_admin` the caller last read (see the module doc for the shapes).
-pub fn set_metadata_admin_key(current: Option<&Value>, key: &str, value: Value) -> Vec<PatchOp> {
+fn set_metadata_admin_key(current: Option<&Value>, key: &str, value: Value) -> Vec<PatchOp> {
     set_key("/metadata_admin", current, key, value)
 }
 
 /// The patch that sets `metadata_public.<key>` (e.g. `plan`), like
 /// [`set_metadata_admin_key`]. `metadata_public` is visible to the user.
-pub fn set_metadata_public_key(current: Option<&Value>, key: &str, value: Value) -> Vec<PatchOp> {
+fn set_metadata_public_key(current: Option<&Value>, key: &str, value: Value) -> Vec<PatchOp> {
     set_key("/metadata_public", current, key, value)
 }
 
@@ -83,8 +85,26 @@ fn set_key(root: &str, current: Option<&Value>, key: &str, value: Value) -> Vec<
 
 /// False when the metadata object already holds `key` with exactly `value`,
 /// so the caller can skip a PATCH that would change nothing.
-pub fn needs_update(current: Option<&Value>, key: &str, value: &Value) -> bool {
+fn needs_update(current: Option<&Value>, key: &str, value: &Value) -> bool {
     current.and_then(Value::as_object).and_then(|m| m.get(key)) != Some(value)
+}
+
+/// The patch that makes `metadata_admin.stripe_customer_id` name
+/// `customer_id`, given the `metadata_admin` last read; `None` when it
+/// already does.
+pub fn link_customer(metadata_admin: Option<&Value>, customer_id: &str) -> Option<Vec<PatchOp>> {
+    let value = Value::from(customer_id);
+    needs_update(metadata_admin, KRATOS_CUSTOMER_KEY, &value)
+        .then(|| set_metadata_admin_key(metadata_admin, KRATOS_CUSTOMER_KEY, value))
+}
+
+/// The patch that mirrors the plan into `metadata_public.plan`
+/// (`KRATOS_SYNC_PLAN`), given the `metadata_public` last read; `None` when
+/// it already says `plan`.
+pub fn mirror_plan(metadata_public: Option<&Value>, plan: &str) -> Option<Vec<PatchOp>> {
+    let value = Value::from(plan);
+    needs_update(metadata_public, KRATOS_PLAN_KEY, &value)
+        .then(|| set_metadata_public_key(metadata_public, KRATOS_PLAN_KEY, value))
 }
 
 /// The request body for `PATCH /admin/identities/{id}`.
@@ -181,5 +201,19 @@ mod tests {
         // A key explicitly holding null matches a null value; an absent key does not.
         assert!(!needs_update(Some(&json!({"plan": null})), "plan", &Value::Null));
         assert!(needs_update(Some(&json!({})), "plan", &Value::Null));
+    }
+
+    #[test]
+    fn link_and_plan_patches_are_skipped_when_already_true() {
+        let admin = json!({"stripe_customer_id": "cus_1", "crm_id": 7});
+        assert_eq!(link_customer(Some(&admin), "cus_1"), None);
+        let ops = link_customer(Some(&admin), "cus_2").unwrap();
+        assert_eq!(doc(&ops), json!([{"op": "add", "path": "/metadata_admin/stripe_customer_id", "value": "cus_2"}]));
+        let ops = link_customer(None, "cus_2").unwrap();
+        assert_eq!(doc(&ops), json!([{"op": "add", "path": "/metadata_admin", "value": {"stripe_customer_id": "cus_2"}}]));
+        let public = json!({"plan": "pro"});
+        assert_eq!(mirror_plan(Some(&public), "pro"), None);
+        let ops = mirror_plan(Some(&public), "free").unwrap();
+        assert_eq!(doc(&ops), json!([{"op": "add", "path": "/metadata_public/plan", "value": "free"}]));
     }
 }

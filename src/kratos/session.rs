@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 
-use super::traits;
-use super::uuid::is_uuid;
+use crate::identity::IdentityId;
 
 /// Cookie name prefixes of a Kratos session: `ory_kratos_session` for
 /// self-hosted Kratos, `ory_session_<project>` on Ory Network.
@@ -71,10 +70,8 @@ fn has_session_cookie(header: &str) -> bool {
 /// What the bridge needs from a whoami answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionIdentity {
-    /// The signed-in identity's id (a UUID).
-    pub identity_id: String,
-    /// `traits.email` under the hook rules, when usable.
-    pub email: Option<String>,
+    /// The signed-in identity's id.
+    pub identity_id: IdentityId,
     /// Kratos' `active` flag; absent counts as inactive (fail closed).
     pub active: bool,
 }
@@ -125,12 +122,13 @@ pub fn parse_whoami(json: &[u8]) -> Result<SessionIdentity, SessionError> {
         return Err(SessionError::InvalidJson);
     }
     let identity = session.get("identity").filter(|v| v.is_object()).ok_or(SessionError::MissingIdentity)?;
-    let id =
-        identity.get("id").and_then(Value::as_str).filter(|id| is_uuid(id)).ok_or(SessionError::InvalidIdentityId)?;
-    let traits = identity.get("traits").unwrap_or(&Value::Null);
+    let id = identity
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| IdentityId::parse(id).ok())
+        .ok_or(SessionError::InvalidIdentityId)?;
     Ok(SessionIdentity {
-        identity_id: id.to_string(),
-        email: traits::email(traits).ok(),
+        identity_id: id,
         active: session.get("active").and_then(Value::as_bool).unwrap_or(false),
     })
 }
@@ -152,14 +150,13 @@ mod tests {
             "identity": {"id": ID, "traits": {"email": "ada@example.com"}, "metadata_public": {"plan": "pro"}}
         });
         let s = parse_whoami(&serde_json::to_vec(&body).unwrap()).unwrap();
-        assert_eq!(s, SessionIdentity { identity_id: ID.into(), email: Some("ada@example.com".into()), active: true });
+        assert_eq!(s, SessionIdentity { identity_id: IdentityId::parse(ID).unwrap(), active: true });
     }
 
     #[test]
     fn inactive_or_unflagged_sessions_are_not_active() {
         let s = parse_whoami(format!(r#"{{"active":false,"identity":{{"id":"{ID}"}}}}"#).as_bytes()).unwrap();
         assert!(!s.active);
-        assert_eq!(s.email, None);
         let s = parse_whoami(format!(r#"{{"identity":{{"id":"{ID}"}}}}"#).as_bytes()).unwrap();
         assert!(!s.active);
     }

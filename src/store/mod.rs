@@ -17,6 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::IdentityId;
+
 /// KV metadata of a Stripe-derived entitlement record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncMark {
@@ -32,12 +34,12 @@ pub fn supersedes(candidate_ms: u64, stored_ms: Option<u64>) -> bool {
 }
 
 /// Key of an identity's entitlement record.
-pub fn entitlement(identity_id: &str) -> String {
+pub fn entitlement(identity_id: &IdentityId) -> String {
     format!("ent:{identity_id}")
 }
 
 /// Key of the identity -> Stripe customer link.
-pub fn identity_link(identity_id: &str) -> String {
+pub fn identity_link(identity_id: &IdentityId) -> String {
     format!("idn:{identity_id}")
 }
 
@@ -52,12 +54,12 @@ pub fn processed_event(event_id: &str) -> String {
 }
 
 /// Key of an identity's app trial.
-pub fn trial(identity_id: &str) -> String {
+pub fn trial(identity_id: &IdentityId) -> String {
     format!("trial:{identity_id}")
 }
 
 /// Key of a deleted identity's tombstone.
-pub fn tombstone(identity_id: &str) -> String {
+pub fn tombstone(identity_id: &IdentityId) -> String {
     format!("gone:{identity_id}")
 }
 
@@ -83,13 +85,14 @@ mod tests {
 
     #[test]
     fn keys_of_different_kinds_never_collide() {
-        let id = "9f1c0000-0000-4000-8000-000000000001";
-        let keys = [entitlement(id), identity_link(id), trial(id), tombstone(id), customer_link(id), processed_event(id)];
+        let raw = "9f1c0000-0000-4000-8000-000000000001";
+        let id = &IdentityId::parse(raw).unwrap();
+        let keys = [entitlement(id), identity_link(id), trial(id), tombstone(id), customer_link(raw), processed_event(raw)];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(entitlement(id), format!("ent:{id}"));
+        assert_eq!(entitlement(id), format!("ent:{raw}"));
     }
 }

@@ -1,6 +1,6 @@
 //! Which of a deleted account's subscriptions to cancel, and how.
 
-use crate::stripe::request::StripeRequest;
+use crate::stripe::request::{Done, StripeRequest};
 use crate::stripe::subscription::{Subscription, SubscriptionStatus};
 
 /// What account deletion does to the identity's subscriptions
@@ -20,7 +20,7 @@ pub fn still_billing(s: &Subscription) -> bool {
 
 /// The request that stops `s` billing, or `None` when nothing is left to
 /// do (already canceled, or already set to end with its period).
-pub fn cancel_request(s: &Subscription, mode: CancelMode) -> Option<StripeRequest> {
+pub fn cancel_request(s: &Subscription, mode: CancelMode) -> Option<StripeRequest<Done>> {
     if !still_billing(s) {
         return None;
     }

@@ -7,12 +7,17 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::form::Form;
-use crate::kratos::hook::HookIdentity;
+use crate::identity::{IdentityId, STRIPE_IDENTITY_KEY};
 
-/// The customer metadata key holding the Kratos identity id: the Stripe half
-/// of the identity <-> customer link (the Kratos half is
-/// `metadata_admin.stripe_customer_id`).
-pub const IDENTITY_METADATA_KEY: &str = "olympus_identity_id";
+/// What the customer of an identity should say: the identity it belongs to,
+/// and the email and name it bills under. Built from Kratos' identity where
+/// the two domains meet (`crate::link`), so Stripe code never reads Kratos types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerProfile {
+    pub identity_id: IdentityId,
+    pub email: String,
+    pub name: Option<String>,
+}
 
 /// The parts of a Stripe customer the bridge reads.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -38,9 +43,15 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<Stri
 
 impl Customer {
     /// The Kratos identity this customer is linked to, from
-    /// `metadata[olympus_identity_id]` (when non-empty).
-    pub fn identity_id(&self) -> Option<&str> {
-        self.metadata.get(IDENTITY_METADATA_KEY).map(String::as_str).filter(|s| !s.is_empty())
+    /// `metadata[olympus_identity_id]`, when that is an identity id.
+    pub fn identity_id(&self) -> Option<IdentityId> {
+        self.metadata.get(STRIPE_IDENTITY_KEY).and_then(|s| IdentityId::parse(s).ok())
+    }
+
+    /// Whether the customer's metadata names any identity at all (even one
+    /// that is not a valid id): such a customer is never re-linked silently.
+    pub fn claims_an_identity(&self) -> bool {
+        self.metadata.get(STRIPE_IDENTITY_KEY).is_some_and(|s| !s.is_empty())
     }
 }
 
@@ -127,11 +138,11 @@ pub fn parse_customer_list(json: &[u8]) -> Result<CustomerList, CustomerError> {
 
 /// The body of `POST /v1/customers` for a new identity: `email`, `name` when
 /// known, and the link back to the identity.
-pub fn create_customer_form(identity: &HookIdentity) -> Form {
+pub fn create_customer_form(profile: &CustomerProfile) -> Form {
     Form::new()
-        .field("email", identity.email.as_str())
-        .field_opt("name", identity.name.as_deref())
-        .metadata(IDENTITY_METADATA_KEY, identity.id.as_str())
+        .field("email", profile.email.as_str())
+        .field_opt("name", profile.name.as_deref())
+        .metadata(STRIPE_IDENTITY_KEY, profile.identity_id.as_str())
 }
 
 /// The `Idempotency-Key` for creating an identity's customer, the same for
@@ -158,30 +169,23 @@ pub fn create_customer_idempotency_key(identity_id: &str) -> String {
 /// when missing: a customer linked to a different identity is a conflict for
 /// the caller, never silently re-linked here. Check [`Customer::deleted`]
 /// first: deleted customers cannot be updated.
-pub fn update_customer_form(current: &Customer, identity: &HookIdentity) -> Option<Form> {
-    let email = (current.email.as_deref() != Some(identity.email.as_str())).then_some(identity.email.as_str());
-    let name = identity.name.as_deref().filter(|n| current.name.as_deref() != Some(*n));
+pub fn update_customer_form(current: &Customer, wanted: &CustomerProfile) -> Option<Form> {
+    let email = (current.email.as_deref() != Some(wanted.email.as_str())).then_some(wanted.email.as_str());
+    let name = wanted.name.as_deref().filter(|n| current.name.as_deref() != Some(*n));
     let form = Form::new().field_opt("email", email).field_opt("name", name);
-    let form = match current.identity_id() {
-        Some(_) => form,
-        None => form.metadata(IDENTITY_METADATA_KEY, identity.id.as_str()),
+    let form = match current.claims_an_identity() {
+        true => form,
+        false => form.metadata(STRIPE_IDENTITY_KEY, wanted.identity_id.as_str()),
     };
     (!form.is_empty()).then_some(form)
 }
 
 /// The Customer Search query that finds the customer linked to an identity:
-/// `metadata['olympus_identity_id']:'<id>'`, with `\` and `'` escaped by a
-/// backslash. Search lags writes by up to an hour: never the only guard
-/// against duplicates.
-pub fn search_by_identity_query(identity_id: &str) -> String {
-    let mut escaped = String::with_capacity(identity_id.len());
-    for c in identity_id.chars() {
-        if c == '\'' || c == '\\' {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    format!("metadata['{IDENTITY_METADATA_KEY}']:'{escaped}'")
+/// `metadata['olympus_identity_id']:'<id>'` (an [`IdentityId`] has no
+/// quote to escape). Search lags writes by up to an hour: never the only
+/// guard against duplicates.
+pub fn search_by_identity_query(identity_id: &IdentityId) -> String {
+    format!("metadata['{STRIPE_IDENTITY_KEY}']:'{identity_id}'")
 }
 
 #[cfg(test)]
@@ -195,12 +199,11 @@ mod tests {
     const FIXTURE_CUSTOMER: &str = r#"{"address":{"city":null,"country":null,"line1":null,"line2":null,"postal_code":null,"state":null},"balance":0,"created":1234567890,"currency":"usd","default_source":null,"delinquent":false,"description":null,"discount":{"checkout_session":null,"customer":null,"end":null,"id":"obj_123","invoice":null,"invoice_item":null,"object":"discount","promotion_code":null,"start":109757538,"subscription":null,"subscription_item":null,"source":{"coupon":null,"type":"coupon"},"customer_account":null},"email":null,"id":"cus_QXg1o8vcGmoR32","invoice_prefix":"7FE1103","invoice_settings":{"custom_fields":null,"default_payment_method":null,"footer":null,"rendering_options":{"amount_tax_display":null,"template":null}},"livemode":false,"metadata":{},"name":null,"next_invoice_sequence":1,"object":"customer","phone":null,"preferred_locales":[],"shipping":{},"tax_exempt":"none","test_clock":null}"#;
     const FIXTURE_DELETED: &str = r#"{"deleted":true,"id":"cus_QXg1o8vcGmoR32","object":"customer"}"#;
 
-    fn identity(name: Option<&str>) -> HookIdentity {
-        HookIdentity {
-            id: ID.into(),
+    fn identity(name: Option<&str>) -> CustomerProfile {
+        CustomerProfile {
+            identity_id: IdentityId::parse(ID).unwrap(),
             email: "ada@example.com".into(),
             name: name.map(Into::into),
-            metadata_public: None,
         }
     }
 
@@ -210,7 +213,7 @@ mod tests {
             email: email.map(Into::into),
             name: name.map(Into::into),
             metadata: linked
-                .map(|l| BTreeMap::from([(IDENTITY_METADATA_KEY.to_string(), l.to_string())]))
+                .map(|l| BTreeMap::from([(STRIPE_IDENTITY_KEY.to_string(), l.to_string())]))
                 .unwrap_or_default(),
             deleted: false,
         }
@@ -241,8 +244,10 @@ mod tests {
             .as_bytes(),
         )
         .unwrap();
-        assert_eq!(c.identity_id(), Some(ID));
+        assert_eq!(c.identity_id().unwrap(), ID);
         assert_eq!(customer(None, None, Some("")).identity_id(), None);
+        let odd = customer(None, None, Some("not-an-id"));
+        assert_eq!((odd.identity_id(), odd.claims_an_identity()), (None, true));
     }
 
     #[test]
@@ -327,11 +332,13 @@ mod tests {
         );
         let other = customer(Some("ada@example.com"), None, Some("00000000-0000-4000-8000-000000000001"));
         assert_eq!(update_customer_form(&other, &identity(None)), None);
+        let odd = customer(Some("ada@example.com"), None, Some("not-an-id"));
+        assert_eq!(update_customer_form(&odd, &identity(None)), None, "a claim, even malformed, is never overwritten");
     }
 
     #[test]
     fn search_query_quotes_and_escapes() {
-        assert_eq!(search_by_identity_query(ID), format!("metadata['olympus_identity_id']:'{ID}'"));
-        assert_eq!(search_by_identity_query(r"a'b\c"), r"metadata['olympus_identity_id']:'a\'b\\c'");
+        let id = IdentityId::parse(ID).unwrap();
+        assert_eq!(search_by_identity_query(&id), format!("metadata['olympus_identity_id']:'{ID}'"));
     }
 }

@@ -14,10 +14,8 @@ use serde::de::{
 use serde::Deserialize;
 
 use super::subscription::{expandable_id, json_error};
-
-/// The metadata key (on customers, subscriptions and checkout sessions) that
-/// names the Kratos identity.
-pub const IDENTITY_METADATA_KEY: &str = "olympus_identity_id";
+use crate::error::ApiError;
+use crate::identity::{IdentityId, STRIPE_IDENTITY_KEY};
 
 /// The event types the bridge reacts to; anything else is `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -113,10 +111,10 @@ pub struct EventSignal {
     /// The customer concerned: `data.object.id` for a customer object,
     /// `data.object.customer` otherwise (id or expanded object).
     pub customer_id: Option<String>,
-    /// The identity the object names, if any: a checkout session's
-    /// `client_reference_id`, else `metadata.olympus_identity_id` of the
-    /// object, else (invoices) the subscription's metadata.
-    pub identity_hint: Option<String>,
+    /// The identity the object names, if any: the first valid id among a
+    /// checkout session's `client_reference_id`, `metadata.olympus_identity_id`
+    /// of the object, and (invoices) the subscription's metadata.
+    pub identity_hint: Option<IdentityId>,
     /// `data.object.id` (the subscription, invoice, session... id).
     pub object_id: Option<String>,
 }
@@ -151,6 +149,13 @@ impl fmt::Display for EventError {
 
 impl std::error::Error for EventError {}
 
+/// A verified body that is not an event: the sender's fault, 400.
+impl From<EventError> for ApiError {
+    fn from(e: EventError) -> Self {
+        ApiError::bad_request(e.code(), e.to_string())
+    }
+}
+
 /// Reads the signal out of a (verified) webhook body.
 pub fn parse_event(body: &[u8]) -> Result<EventSignal, EventError> {
     let raw: RawEvent =
@@ -178,21 +183,13 @@ pub fn parse_event(body: &[u8]) -> Result<EventSignal, EventError> {
     };
     let identity_hint = [
         object.client_reference_id,
-        object.metadata.and_then(|m| m.olympus_identity_id),
-        object
-            .parent
-            .and_then(|p| p.subscription_details)
-            .and_then(|d| d.metadata)
-            .and_then(|m| m.olympus_identity_id),
-        object
-            .subscription_details
-            .and_then(|d| d.metadata)
-            .and_then(|m| m.olympus_identity_id),
+        object.metadata.and_then(|m| m.identity),
+        object.parent.and_then(|p| p.subscription_details).and_then(|d| d.metadata).and_then(|m| m.identity),
+        object.subscription_details.and_then(|d| d.metadata).and_then(|m| m.identity),
     ]
     .into_iter()
     .flatten()
-    .map(|h| h.trim().to_owned())
-    .find(|h| !h.is_empty());
+    .find_map(|h| IdentityId::parse(h.trim()).ok());
     Ok(EventSignal {
         id,
         kind,
@@ -247,10 +244,33 @@ struct RawObject {
     subscription_details: Option<RawSubscriptionDetails>,
 }
 
-#[derive(Deserialize)]
+/// A metadata object, of which only [`STRIPE_IDENTITY_KEY`] is kept.
 struct IdentityMetadata {
-    #[serde(default)]
-    olympus_identity_id: Option<String>,
+    identity: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for IdentityMetadata {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IdentityMetadata;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a metadata object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IdentityMetadata, A::Error> {
+                let mut identity = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == STRIPE_IDENTITY_KEY {
+                        identity = map.next_value::<Option<String>>()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(IdentityMetadata { identity })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -348,7 +368,7 @@ mod tests {
     #[test]
     fn a_subscription_event_names_its_customer_and_metadata_identity() {
         let mut sub = subscription();
-        sub["metadata"] = json!({"olympus_identity_id": "9f1c-identity", "other": "x"});
+        sub["metadata"] = json!({"olympus_identity_id": "9f1c2d3e-4b5a-4c6d-8e7f-000000000001", "other": "x"});
         let s = parse_event(&event("customer.subscription.updated", sub)).unwrap();
         assert_eq!(
             s,
@@ -358,7 +378,7 @@ mod tests {
                 livemode: false,
                 created: 1_700_000_000,
                 customer_id: Some("cus_QXg1o8vcGmoR32".into()),
-                identity_hint: Some("9f1c-identity".into()),
+                identity_hint: Some(IdentityId::parse("9f1c2d3e-4b5a-4c6d-8e7f-000000000001").unwrap()),
                 object_id: Some("sub_1Pgc6rB7WZ01zgkWNy0Cn5nw".into()),
             }
         );
@@ -371,27 +391,34 @@ mod tests {
     #[test]
     fn a_customer_event_names_the_object_itself() {
         let customer = json!({"id": "cus_9", "object": "customer", "email": "a@example.com",
-            "metadata": {"olympus_identity_id": "id-9"}, "invoice_settings": {"default_payment_method": null}});
+            "metadata": {"olympus_identity_id": "9f1c2d3e-4b5a-4c6d-8e7f-000000000009"}, "invoice_settings": {"default_payment_method": null}});
         for kind in ["customer.updated", "customer.deleted", "customer.created"] {
             let s = parse_event(&event(kind, customer.clone())).unwrap();
             assert_eq!(s.customer_id.as_deref(), Some("cus_9"), "{kind}");
-            assert_eq!(s.identity_hint.as_deref(), Some("id-9"));
+            assert_eq!(s.identity_hint.as_ref().map(IdentityId::as_str), Some("9f1c2d3e-4b5a-4c6d-8e7f-000000000009"));
         }
     }
 
     #[test]
     fn checkout_prefers_client_reference_id_then_metadata() {
         let mut cs = json!({"id": "cs_test_1", "object": "checkout.session", "mode": "subscription",
-            "customer": "cus_7", "client_reference_id": "ref-id", "metadata": {"olympus_identity_id": "meta-id"},
+            "customer": "cus_7", "client_reference_id": "9f1c2d3e-4b5a-4c6d-8e7f-00000000000a", "metadata": {"olympus_identity_id": "9f1c2d3e-4b5a-4c6d-8e7f-00000000000b"},
             "customer_details": {"email": "a@example.com"}});
         let s = parse_event(&event("checkout.session.completed", cs.clone())).unwrap();
         assert_eq!(s.kind, EventKind::CheckoutSessionCompleted);
         assert_eq!(s.customer_id.as_deref(), Some("cus_7"));
-        assert_eq!(s.identity_hint.as_deref(), Some("ref-id"));
+        assert_eq!(s.identity_hint.as_ref().map(IdentityId::as_str), Some("9f1c2d3e-4b5a-4c6d-8e7f-00000000000a"));
         assert_eq!(s.object_id.as_deref(), Some("cs_test_1"));
         cs["client_reference_id"] = Value::Null;
         let s = parse_event(&event("checkout.session.completed", cs.clone())).unwrap();
-        assert_eq!(s.identity_hint.as_deref(), Some("meta-id"));
+        assert_eq!(s.identity_hint.as_ref().map(IdentityId::as_str), Some("9f1c2d3e-4b5a-4c6d-8e7f-00000000000b"));
+        cs["client_reference_id"] = "not-an-identity".into();
+        let s = parse_event(&event("checkout.session.completed", cs.clone())).unwrap();
+        assert_eq!(
+            s.identity_hint.as_ref().map(IdentityId::as_str),
+            Some("9f1c2d3e-4b5a-4c6d-8e7f-00000000000b"),
+            "an id that is not one is skipped"
+        );
         cs["client_reference_id"] = "  ".into();
         cs["metadata"] = json!({});
         cs["customer"] = Value::Null;
@@ -403,17 +430,17 @@ mod tests {
     fn invoices_name_the_customer_and_the_subscription_metadata_identity() {
         let invoice = json!({"id": "in_1", "object": "invoice", "customer": "cus_3", "metadata": {},
             "parent": {"type": "subscription_details", "quote_details": null,
-                "subscription_details": {"metadata": {"olympus_identity_id": "inv-id"}, "subscription": "sub_1"}}});
+                "subscription_details": {"metadata": {"olympus_identity_id": "9f1c2d3e-4b5a-4c6d-8e7f-00000000000c"}, "subscription": "sub_1"}}});
         let s = parse_event(&event("invoice.payment_failed", invoice)).unwrap();
         assert_eq!(s.kind, EventKind::InvoicePaymentFailed);
         assert_eq!(s.customer_id.as_deref(), Some("cus_3"));
-        assert_eq!(s.identity_hint.as_deref(), Some("inv-id"));
+        assert_eq!(s.identity_hint.as_ref().map(IdentityId::as_str), Some("9f1c2d3e-4b5a-4c6d-8e7f-00000000000c"));
         let old = json!({"id": "in_2", "object": "invoice", "customer": {"id": "cus_4", "object": "customer"},
-            "subscription_details": {"metadata": {"olympus_identity_id": "old-id"}}});
+            "subscription_details": {"metadata": {"olympus_identity_id": "9f1c2d3e-4b5a-4c6d-8e7f-00000000000d"}}});
         let s = parse_event(&event("invoice.paid", old)).unwrap();
         assert_eq!(
-            (s.customer_id.as_deref(), s.identity_hint.as_deref()),
-            (Some("cus_4"), Some("old-id"))
+            (s.customer_id.as_deref(), s.identity_hint.as_ref().map(IdentityId::as_str)),
+            (Some("cus_4"), Some("9f1c2d3e-4b5a-4c6d-8e7f-00000000000d"))
         );
     }
 

@@ -1,44 +1,34 @@
 //! Every Stripe API call the bridge makes, as plain data (method, path,
-//! form, idempotency key) that the shell executes with its HTTP client; and
-//! the classification of Stripe's error answers into what the caller does next.
+//! form, idempotency key) that the shell executes with its HTTP client, and
+//! how its answer is read: a `StripeRequest<T>` turns Stripe's status and
+//! body into a `T` or a classified [`StripeError`], so the shell's `send`
+//! returns a typed answer and no route pairs requests with parsers.
 //!
 //! Paths are relative to `STRIPE_API_BASE` and, for GET, carry the query
 //! string. Path segments and query values are percent-encoded, so ids taken
 //! from input can never escape their segment. Ids must be non-empty.
 
+use std::marker::PhantomData;
+
 use serde::Deserialize;
 
 use super::customer::{
-    create_customer_form, create_customer_idempotency_key, search_by_identity_query, IDENTITY_METADATA_KEY,
+    create_customer_form, create_customer_idempotency_key, parse_customer, parse_customer_list,
+    search_by_identity_query, Customer, CustomerList, CustomerProfile,
 };
 use super::form::{percent_encode, Form};
+use super::subscription::{parse_subscription_list, SubscriptionPage};
 use crate::error::ApiError;
-use crate::kratos::hook::HookIdentity;
+use crate::identity::IdentityId;
+pub use crate::upstream::Method;
+use crate::upstream::{CallError, ErrorKind, Said, Transport};
 
-/// The HTTP methods Stripe's API uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-    Delete,
-}
-
-impl Method {
-    /// The method name as sent on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Delete => "DELETE",
-        }
-    }
-}
-
-/// One Stripe API call. The shell sends `Authorization: Bearer <key>`, the
-/// pinned `Stripe-Version`, `Content-Type: application/x-www-form-urlencoded`
-/// when there is a form, and `Idempotency-Key` when there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StripeRequest {
+/// One Stripe API call whose successful answer reads as a `T`. The shell
+/// sends `Authorization: Bearer <key>`, the pinned `Stripe-Version`,
+/// `Content-Type: application/x-www-form-urlencoded` when there is a form,
+/// and `Idempotency-Key` when there is one, then calls [`Self::read`].
+#[derive(Debug, Clone)]
+pub struct StripeRequest<T> {
     pub method: Method,
     /// From `/v1/...`, including the query string for GET.
     pub path: String,
@@ -46,26 +36,14 @@ pub struct StripeRequest {
     pub form: Option<Form>,
     /// Stripe replays the first result for the same key (for 24 h).
     pub idempotency_key: Option<String>,
+    /// Reads a 2xx body; the reason it could not (never the body itself).
+    parse: fn(&[u8]) -> Result<T, String>,
+    output: PhantomData<fn() -> T>,
 }
 
-/// What a Checkout Session for a subscription needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckoutParams {
-    /// The linked customer; when set, `customer_email` is not sent (Stripe
-    /// refuses both at once).
-    pub customer: Option<String>,
-    /// Prefills Checkout when there is no customer yet.
-    pub customer_email: Option<String>,
-    /// The Kratos identity id; also written to the session's and the
-    /// subscription's metadata so webhooks can find the identity.
-    pub client_reference_id: String,
-    /// A price id (`price_...`), already resolved from a lookup key.
-    pub price: String,
-    pub success_url: String,
-    pub cancel_url: String,
-    /// Stripe-side trial; `None` or `Some(0)` means no trial.
-    pub trial_days: Option<u32>,
-}
+/// The answer of calls whose body the bridge does not need (cancel, delete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done;
 
 /// The page size limit of Stripe list endpoints.
 pub const MAX_LIMIT: u32 = 100;
@@ -82,138 +60,41 @@ fn with_query(path: &str, query: Form) -> String {
     }
 }
 
-fn clamp_limit(limit: u32) -> String {
-    limit.clamp(1, MAX_LIMIT).to_string()
+fn customer(body: &[u8]) -> Result<Customer, String> {
+    parse_customer(body).map_err(|e| e.to_string())
 }
 
-impl StripeRequest {
-    fn get(path: String) -> Self {
-        Self { method: Method::Get, path, form: None, idempotency_key: None }
+fn customers(body: &[u8]) -> Result<CustomerList, String> {
+    parse_customer_list(body).map_err(|e| e.to_string())
+}
+
+fn subscriptions(body: &[u8]) -> Result<SubscriptionPage, String> {
+    parse_subscription_list(body).map_err(|e| e.to_string())
+}
+
+fn done(_: &[u8]) -> Result<Done, String> {
+    Ok(Done)
+}
+
+impl<T> StripeRequest<T> {
+    fn new(method: Method, path: String, form: Option<Form>, parse: fn(&[u8]) -> Result<T, String>) -> Self {
+        Self { method, path, form, idempotency_key: None, parse, output: PhantomData }
     }
 
-    fn post(path: String, form: Form) -> Self {
-        Self { method: Method::Post, path, form: Some(form), idempotency_key: None }
+    fn get(path: String, parse: fn(&[u8]) -> Result<T, String>) -> Self {
+        Self::new(Method::Get, path, None, parse)
     }
 
-    fn delete(path: String) -> Self {
-        Self { method: Method::Delete, path, form: None, idempotency_key: None }
+    fn post(path: String, form: Form, parse: fn(&[u8]) -> Result<T, String>) -> Self {
+        Self::new(Method::Post, path, Some(form), parse)
     }
 
-    /// `POST /v1/customers` for a new identity, with an idempotency key
-    /// derived from the identity id (see [`create_customer_idempotency_key`]).
-    pub fn create_customer(identity: &HookIdentity) -> Self {
-        Self {
-            idempotency_key: Some(create_customer_idempotency_key(&identity.id)),
-            ..Self::post("/v1/customers".into(), create_customer_form(identity))
-        }
+    fn delete(path: String, parse: fn(&[u8]) -> Result<T, String>) -> Self {
+        Self::new(Method::Delete, path, None, parse)
     }
 
-    /// `POST /v1/customers` for an identity whose linked customer was
-    /// deleted in Stripe. The usual key's saved answer is that deleted
-    /// customer, so the key also names the customer being replaced.
-    pub fn replace_customer(identity: &HookIdentity, deleted_customer_id: &str) -> Self {
-        let scope = format!("{}-replaces-{deleted_customer_id}", identity.id);
-        Self { idempotency_key: Some(create_customer_idempotency_key(&scope)), ..Self::create_customer(identity) }
-    }
-
-    /// `GET /v1/customers/{id}` (a deleted customer answers 200 with `deleted: true`).
-    pub fn retrieve_customer(id: &str) -> Self {
-        Self::get(format!("/v1/customers/{}", seg(id)))
-    }
-
-    /// `POST /v1/customers/{id}` with the fields to change.
-    pub fn update_customer(id: &str, form: Form) -> Self {
-        Self::post(format!("/v1/customers/{}", seg(id)), form)
-    }
-
-    /// `DELETE /v1/customers/{id}` (also removes its payment methods).
-    pub fn delete_customer(id: &str) -> Self {
-        Self::delete(format!("/v1/customers/{}", seg(id)))
-    }
-
-    /// `GET /v1/customers?email=` (exact, case-sensitive match; read-after-write
-    /// consistent, unlike search). `limit` is clamped to 1..=100.
-    pub fn list_customers_by_email(email: &str, limit: u32) -> Self {
-        Self::get(with_query("/v1/customers", Form::new().field("email", email).field("limit", clamp_limit(limit))))
-    }
-
-    /// `GET /v1/customers/search` for the customer linked to an identity
-    /// (eventually consistent: lags writes by up to an hour).
-    pub fn search_customers_by_identity(identity_id: &str) -> Self {
-        Self::get(with_query("/v1/customers/search", Form::new().field("query", search_by_identity_query(identity_id))))
-    }
-
-    /// `GET /v1/customers`, one page, for reconciliation; `starting_after`
-    /// is the last customer id of the previous page.
-    pub fn list_customers(limit: u32, starting_after: Option<&str>) -> Self {
-        let query = Form::new().field("limit", clamp_limit(limit)).field_opt("starting_after", starting_after);
-        Self::get(with_query("/v1/customers", query))
-    }
-
-    /// `GET /v1/subscriptions` of one customer, every status, 100 a page,
-    /// with each item's price expanded (its `lookup_key` names the plan).
-    pub fn list_subscriptions(customer_id: &str, starting_after: Option<&str>) -> Self {
-        let query = Form::new()
-            .field("customer", customer_id)
-            .field("status", "all")
-            .field("limit", MAX_LIMIT.to_string())
-            .field("expand[]", "data.items.data.price")
-            .field_opt("starting_after", starting_after);
-        Self::get(with_query("/v1/subscriptions", query))
-    }
-
-    /// `DELETE /v1/subscriptions/{id}`: cancel now (account deletion).
-    pub fn cancel_subscription(id: &str) -> Self {
-        Self::delete(format!("/v1/subscriptions/{}", seg(id)))
-    }
-
-    /// `POST /v1/subscriptions/{id}` with `cancel_at_period_end=true`: access
-    /// continues until the paid period ends.
-    pub fn cancel_subscription_at_period_end(id: &str) -> Self {
-        Self::post(format!("/v1/subscriptions/{}", seg(id)), Form::new().field("cancel_at_period_end", "true"))
-    }
-
-    /// `POST /v1/checkout/sessions` in subscription mode; the answer's `url`
-    /// is where the user is sent.
-    pub fn create_checkout_session(params: CheckoutParams) -> Self {
-        let email = if params.customer.is_some() { None } else { params.customer_email };
-        let identity_meta = format!("subscription_data[metadata][{IDENTITY_METADATA_KEY}]");
-        let form = Form::new()
-            .field("mode", "subscription")
-            .field_opt("customer", params.customer)
-            .field_opt("customer_email", email)
-            .field("client_reference_id", params.client_reference_id.as_str())
-            .field("line_items[0][price]", params.price)
-            .field("line_items[0][quantity]", "1")
-            .field("success_url", params.success_url)
-            .field("cancel_url", params.cancel_url)
-            .field(identity_meta, params.client_reference_id.as_str())
-            .field_opt(
-                "subscription_data[trial_period_days]",
-                params.trial_days.filter(|d| *d > 0).map(|d| d.to_string()),
-            )
-            .metadata(IDENTITY_METADATA_KEY, params.client_reference_id.as_str());
-        Self::post("/v1/checkout/sessions".into(), form)
-    }
-
-    /// `POST /v1/billing_portal/sessions`; the answer's `url` is where the user is sent.
-    pub fn create_portal_session(customer: &str, return_url: &str) -> Self {
-        Self::post(
-            "/v1/billing_portal/sessions".into(),
-            Form::new().field("customer", customer).field("return_url", return_url),
-        )
-    }
-
-    /// `GET /v1/prices?lookup_keys[]=` for the active price with this lookup
-    /// key (a list with zero or one price).
-    pub fn get_price_by_lookup_key(key: &str) -> Self {
-        let query = Form::new().field("lookup_keys[]", key).field("active", "true").field("limit", "1");
-        Self::get(with_query("/v1/prices", query))
-    }
-
-    /// `GET /v1/prices/{id}`, for plans configured with price ids.
-    pub fn retrieve_price(id: &str) -> Self {
-        Self::get(format!("/v1/prices/{}", seg(id)))
+    fn idempotent(self, key: String) -> Self {
+        Self { idempotency_key: Some(key), ..self }
     }
 
     /// The full URL under `api_base` (e.g. `https://api.stripe.com`, with or
@@ -226,9 +107,92 @@ impl StripeRequest {
     pub fn body(&self) -> Option<String> {
         self.form.as_ref().map(Form::encode)
     }
+
+    /// What this call's answer means: the parsed `T` for a 2xx, otherwise
+    /// Stripe's error classified (see [`classify_stripe_error`]).
+    pub fn read(&self, status: u16, body: &[u8]) -> Result<T, StripeError> {
+        let result = match (200..300).contains(&status) {
+            true => (self.parse)(body).map_err(|why| StripeError::bad_answer(status, why)),
+            false => Err(classify_stripe_error(status, body)),
+        };
+        result.map_err(|e| e.during(self.method, &self.path))
+    }
+
+    /// The error for a call that got no answer.
+    pub fn no_answer(&self, transport: Transport) -> StripeError {
+        StripeError::no_answer(transport).during(self.method, &self.path)
+    }
 }
 
-/// What kind of failure a Stripe error answer is, which decides the next step.
+impl StripeRequest<Customer> {
+    /// `POST /v1/customers` for a new identity, with an idempotency key
+    /// derived from the identity id (see [`create_customer_idempotency_key`]).
+    pub fn create_customer(profile: &CustomerProfile) -> Self {
+        Self::post("/v1/customers".into(), create_customer_form(profile), customer)
+            .idempotent(create_customer_idempotency_key(profile.identity_id.as_str()))
+    }
+
+    /// `POST /v1/customers` for an identity whose linked customer was
+    /// deleted in Stripe. The usual key's saved answer is that deleted
+    /// customer, so the key also names the customer being replaced.
+    pub fn replace_customer(profile: &CustomerProfile, deleted_customer_id: &str) -> Self {
+        let scope = format!("{}-replaces-{deleted_customer_id}", profile.identity_id);
+        Self::create_customer(profile).idempotent(create_customer_idempotency_key(&scope))
+    }
+
+    /// `GET /v1/customers/{id}` (a deleted customer answers 200 with `deleted: true`).
+    pub fn retrieve_customer(id: &str) -> Self {
+        Self::get(format!("/v1/customers/{}", seg(id)), customer)
+    }
+
+    /// `POST /v1/customers/{id}` with the fields to change.
+    pub fn update_customer(id: &str, form: Form) -> Self {
+        Self::post(format!("/v1/customers/{}", seg(id)), form, customer)
+    }
+}
+
+impl StripeRequest<CustomerList> {
+    /// `GET /v1/customers/search` for the customer linked to an identity
+    /// (eventually consistent: lags writes by up to an hour).
+    pub fn search_customers_by_identity(identity_id: &IdentityId) -> Self {
+        let query = Form::new().field("query", search_by_identity_query(identity_id));
+        Self::get(with_query("/v1/customers/search", query), customers)
+    }
+}
+
+impl StripeRequest<SubscriptionPage> {
+    /// `GET /v1/subscriptions` of one customer, every status, 100 a page,
+    /// with each item's price expanded (its `lookup_key` names the plan).
+    pub fn list_subscriptions(customer_id: &str, starting_after: Option<&str>) -> Self {
+        let query = Form::new()
+            .field("customer", customer_id)
+            .field("status", "all")
+            .field("limit", MAX_LIMIT.to_string())
+            .field("expand[]", "data.items.data.price")
+            .field_opt("starting_after", starting_after);
+        Self::get(with_query("/v1/subscriptions", query), subscriptions)
+    }
+}
+
+impl StripeRequest<Done> {
+    /// `DELETE /v1/customers/{id}` (also removes its payment methods).
+    pub fn delete_customer(id: &str) -> Self {
+        Self::delete(format!("/v1/customers/{}", seg(id)), done)
+    }
+
+    /// `DELETE /v1/subscriptions/{id}`: cancel now (account deletion).
+    pub fn cancel_subscription(id: &str) -> Self {
+        Self::delete(format!("/v1/subscriptions/{}", seg(id)), done)
+    }
+
+    /// `POST /v1/subscriptions/{id}` with `cancel_at_period_end=true`: access
+    /// continues until the paid period ends.
+    pub fn cancel_subscription_at_period_end(id: &str) -> Self {
+        Self::post(format!("/v1/subscriptions/{}", seg(id)), Form::new().field("cancel_at_period_end", "true"), done)
+    }
+}
+
+/// What kind of failure a Stripe call is, which decides the next step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StripeErrorKind {
     /// 429: slow down and retry.
@@ -242,7 +206,7 @@ pub enum StripeErrorKind {
     /// Another 409 (e.g. `lock_timeout`: the object is busy); retryable.
     Conflict,
     /// 404, or `resource_missing` (also on 400, for an id in a parameter:
-    /// see [`StripeError::param`]).
+    /// see [`Said::param`]).
     NotFound,
     /// Any other 4xx: the request is wrong; retrying will not help.
     InvalidRequest,
@@ -250,29 +214,39 @@ pub enum StripeErrorKind {
     Auth,
     /// 5xx: Stripe failed; retryable.
     Server,
+    /// A 2xx whose body is not what the call answers; retryable.
+    BadAnswer,
+    /// No connection; retryable.
+    Unreachable,
+    /// No answer within the deadline; retryable.
+    Timeout,
 }
 
 impl StripeErrorKind {
     /// Whether the same request may succeed when sent again.
     pub fn retryable(self) -> bool {
-        matches!(self, Self::RateLimited | Self::IdempotencyInUse | Self::Conflict | Self::Server)
+        matches!(
+            self,
+            Self::RateLimited
+                | Self::IdempotencyInUse
+                | Self::Conflict
+                | Self::Server
+                | Self::BadAnswer
+                | Self::Unreachable
+                | Self::Timeout
+        )
     }
 }
 
-/// A classified Stripe error answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StripeError {
-    pub kind: StripeErrorKind,
-    pub status: u16,
-    /// `error.type`, e.g. `invalid_request_error`, `idempotency_error`.
-    pub error_type: Option<String>,
-    /// `error.code`, e.g. `resource_missing`.
-    pub code: Option<String>,
-    /// `error.param`: which parameter was wrong.
-    pub param: Option<String>,
-    /// `error.message`. Stripe may echo request values here (an email
-    /// address, for one): never log it or pass it to a user as is.
-    pub message: Option<String>,
+/// A classified failure of a Stripe call.
+pub type StripeError = CallError<StripeErrorKind>;
+
+impl ErrorKind for StripeErrorKind {
+    const SERVICE: &'static str = "Stripe";
+    const ID: &'static str = "stripe";
+    const UNREACHABLE: Self = Self::Unreachable;
+    const TIMEOUT: Self = Self::Timeout;
+    const BAD_ANSWER: Self = Self::BadAnswer;
 }
 
 impl StripeError {
@@ -281,34 +255,25 @@ impl StripeError {
         self.kind.retryable()
     }
 
-    /// The answer the bridge gives its own caller: 503 for retryable
-    /// failures (Kratos and Stripe retry), 502 otherwise. Stripe's message
-    /// is not included (it may carry an email address).
-    pub fn to_api_error(&self) -> ApiError {
-        let detail = format!("Stripe answered {} ({})", self.status, self.code.as_deref().unwrap_or("no code"));
-        match self.kind {
-            k if k.retryable() => ApiError::unavailable("stripe_unavailable", format!("{detail}; retry later")),
-            StripeErrorKind::Auth => ApiError::upstream("stripe_auth", format!("{detail}; check STRIPE_SECRET_KEY")),
-            StripeErrorKind::NotFound => ApiError::upstream("stripe_not_found", detail),
-            _ => ApiError::upstream("stripe_error", detail),
-        }
+    /// Whether Stripe has no such object.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == StripeErrorKind::NotFound
     }
 }
 
-/// Safe to log: kind, status, type, code and param, never the message.
-impl std::fmt::Display for StripeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "stripe {:?} (status {}", self.kind, self.status)?;
-        for (name, v) in [("type", &self.error_type), ("code", &self.code), ("param", &self.param)] {
-            if let Some(v) = v {
-                write!(f, ", {name} {v}")?;
-            }
-        }
-        f.write_str(")")
+/// The answer the bridge gives its own caller: 503 for retryable failures
+/// and 504 for a timeout (Kratos and Stripe retry), 502 otherwise; always
+/// with what Stripe said.
+impl From<StripeError> for ApiError {
+    fn from(e: StripeError) -> ApiError {
+        e.to_api_error("stripe_bad_answer", |kind, message| match kind {
+            k if k.retryable() => ApiError::unavailable("stripe_unavailable", format!("{message}; retry later")),
+            StripeErrorKind::Auth => ApiError::upstream("stripe_auth", format!("{message}; check STRIPE_SECRET_KEY")),
+            StripeErrorKind::NotFound => ApiError::upstream("stripe_not_found", message),
+            _ => ApiError::upstream("stripe_error", message),
+        })
     }
 }
-
-impl std::error::Error for StripeError {}
 
 #[derive(Deserialize, Default)]
 struct ErrorBody {
@@ -345,14 +310,8 @@ pub fn classify_stripe_error(status: u16, body: &[u8]) -> StripeError {
         _ if code == Some("resource_missing") => StripeErrorKind::NotFound,
         _ => StripeErrorKind::InvalidRequest,
     };
-    StripeError {
-        kind,
-        status,
-        error_type: inner.error_type,
-        code: inner.code,
-        param: inner.param,
-        message: inner.message,
-    }
+    let said = Said { error_type: inner.error_type, code: inner.code, param: inner.param, message: inner.message };
+    StripeError::answered(kind, status, said)
 }
 
 #[cfg(test)]
@@ -361,30 +320,13 @@ mod tests {
 
     const ID: &str = "9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
 
-    fn identity() -> HookIdentity {
-        HookIdentity {
-            id: ID.into(),
-            email: "ada+x@example.com".into(),
-            name: Some("Ada".into()),
-            metadata_public: None,
-        }
-    }
-
-    fn checkout() -> CheckoutParams {
-        CheckoutParams {
-            customer: Some("cus_1".into()),
-            customer_email: Some("ada@example.com".into()),
-            client_reference_id: ID.into(),
-            price: "price_1".into(),
-            success_url: "https://app.example.com/billing/success?s={CHECKOUT_SESSION_ID}".into(),
-            cancel_url: "https://app.example.com/pricing".into(),
-            trial_days: None,
-        }
+    fn profile() -> CustomerProfile {
+        CustomerProfile { identity_id: IdentityId::parse(ID).unwrap(), email: "ada+x@example.com".into(), name: Some("Ada".into()) }
     }
 
     #[test]
     fn create_customer_is_an_idempotent_post() {
-        let r = StripeRequest::create_customer(&identity());
+        let r = StripeRequest::create_customer(&profile());
         assert_eq!((r.method, r.path.as_str()), (Method::Post, "/v1/customers"));
         assert_eq!(
             r.body().unwrap(),
@@ -395,12 +337,12 @@ mod tests {
 
     #[test]
     fn replacing_a_deleted_customer_uses_its_own_key() {
-        let first = StripeRequest::create_customer(&identity());
-        let r = StripeRequest::replace_customer(&identity(), "cus_old");
+        let first = StripeRequest::create_customer(&profile());
+        let r = StripeRequest::replace_customer(&profile(), "cus_old");
         assert_eq!(r.idempotency_key, Some(format!("ksb-customer-create-{ID}-replaces-cus_old")));
         assert_ne!(r.idempotency_key, first.idempotency_key);
         assert_eq!((r.method, r.path.as_str(), r.body()), (first.method, first.path.as_str(), first.body()));
-        let r2 = StripeRequest::replace_customer(&identity(), "cus_old");
+        let r2 = StripeRequest::replace_customer(&profile(), "cus_old");
         assert_eq!(r.idempotency_key, r2.idempotency_key, "retries of the replacement share a key");
     }
 
@@ -420,18 +362,11 @@ mod tests {
     }
 
     #[test]
-    fn customer_lookups() {
+    fn customer_search_by_identity() {
         assert_eq!(
-            StripeRequest::list_customers_by_email("ada+x@example.com", 3).path,
-            "/v1/customers?email=ada%2Bx%40example.com&limit=3"
-        );
-        assert_eq!(StripeRequest::list_customers_by_email("a@b.c", 1000).path, "/v1/customers?email=a%40b.c&limit=100");
-        assert_eq!(
-            StripeRequest::search_customers_by_identity(ID).path,
+            StripeRequest::search_customers_by_identity(&IdentityId::parse(ID).unwrap()).path,
             format!("/v1/customers/search?query=metadata%5B%27olympus_identity_id%27%5D%3A%27{ID}%27")
         );
-        assert_eq!(StripeRequest::list_customers(100, None).path, "/v1/customers?limit=100");
-        assert_eq!(StripeRequest::list_customers(0, Some("cus_9")).path, "/v1/customers?limit=1&starting_after=cus_9");
     }
 
     #[test]
@@ -454,53 +389,38 @@ mod tests {
     }
 
     #[test]
-    fn checkout_for_a_known_customer() {
-        let r = StripeRequest::create_checkout_session(checkout());
-        assert_eq!((r.method, r.path.as_str()), (Method::Post, "/v1/checkout/sessions"));
-        assert_eq!(
-            r.body().unwrap(),
-            format!(
-                "mode=subscription&customer=cus_1&client_reference_id={ID}\
-                 &line_items%5B0%5D%5Bprice%5D=price_1&line_items%5B0%5D%5Bquantity%5D=1\
-                 &success_url=https%3A%2F%2Fapp.example.com%2Fbilling%2Fsuccess%3Fs%3D%7BCHECKOUT_SESSION_ID%7D\
-                 &cancel_url=https%3A%2F%2Fapp.example.com%2Fpricing\
-                 &subscription_data%5Bmetadata%5D%5Bolympus_identity_id%5D={ID}\
-                 &metadata%5Bolympus_identity_id%5D={ID}"
-            )
-        );
-    }
-
-    #[test]
-    fn checkout_by_email_with_a_trial() {
-        let params = CheckoutParams { customer: None, trial_days: Some(14), ..checkout() };
-        let form = StripeRequest::create_checkout_session(params).form.unwrap();
-        let fields: Vec<(&str, &str)> = form.fields().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert!(fields.contains(&("customer_email", "ada@example.com")));
-        assert!(!fields.iter().any(|(k, _)| *k == "customer"));
-        assert!(fields.contains(&("subscription_data[trial_period_days]", "14")));
-        let no_trial = CheckoutParams { trial_days: Some(0), ..checkout() };
-        let form = StripeRequest::create_checkout_session(no_trial).form.unwrap();
-        assert!(!form.fields().iter().any(|(k, _)| k.contains("trial")));
-    }
-
-    #[test]
-    fn portal_and_prices() {
-        let r = StripeRequest::create_portal_session("cus_1", "https://app.example.com/settings");
-        assert_eq!(r.path, "/v1/billing_portal/sessions");
-        assert_eq!(r.body().unwrap(), "customer=cus_1&return_url=https%3A%2F%2Fapp.example.com%2Fsettings");
-        assert_eq!(
-            StripeRequest::get_price_by_lookup_key("pro monthly").path,
-            "/v1/prices?lookup_keys%5B%5D=pro%20monthly&active=true&limit=1"
-        );
-        assert_eq!(StripeRequest::retrieve_price("price_1").path, "/v1/prices/price_1");
-    }
-
-    #[test]
     fn url_joins_the_base() {
         let r = StripeRequest::retrieve_customer("cus_1");
         assert_eq!(r.url("https://api.stripe.com"), "https://api.stripe.com/v1/customers/cus_1");
         assert_eq!(r.url("http://127.0.0.1:8080/"), "http://127.0.0.1:8080/v1/customers/cus_1");
-        assert_eq!(Method::Delete.as_str(), "DELETE");
+    }
+
+    #[test]
+    fn a_request_reads_its_own_answer() {
+        let r = StripeRequest::retrieve_customer("cus_1");
+        let c = r.read(200, br#"{"id":"cus_1","object":"customer","metadata":{}}"#).unwrap();
+        assert_eq!(c.id, "cus_1");
+        let e = r.read(200, br#"{"id":"sub_1","object":"subscription"}"#).unwrap_err();
+        assert_eq!((e.kind, e.status), (StripeErrorKind::BadAnswer, Some(200)));
+        let e = r.read(404, br#"{"error":{"type":"invalid_request_error","code":"resource_missing"}}"#).unwrap_err();
+        assert!(e.is_not_found());
+        assert_eq!(e.call.as_deref(), Some("GET /v1/customers/cus_1"));
+        let page = StripeRequest::list_subscriptions("cus_1", None).read(200, br#"{"object":"list","data":[],"has_more":false}"#);
+        assert!(page.unwrap().data.is_empty());
+        assert_eq!(StripeRequest::cancel_subscription("sub_1").read(200, b"{}").unwrap(), Done);
+    }
+
+    #[test]
+    fn no_answer_is_retryable_and_named() {
+        let r = StripeRequest::list_subscriptions("cus_1", None);
+        let e = r.no_answer(Transport::Timeout(8));
+        assert!(e.retryable());
+        let api = ApiError::from(e);
+        assert_eq!((api.status, api.code), (504, "upstream_timeout"));
+        assert!(api.message.contains("GET /v1/subscriptions"), "{}", api.message);
+        assert!(!api.message.contains("cus_1"), "no query in messages: {}", api.message);
+        let api = ApiError::from(r.no_answer(Transport::Unreachable("connection refused".into())));
+        assert_eq!((api.status, api.code), (502, "upstream_unreachable"));
     }
 
     fn err(status: u16, t: &str, code: Option<&str>) -> StripeError {
@@ -529,7 +449,7 @@ mod tests {
     #[test]
     fn retryability() {
         use StripeErrorKind::*;
-        for k in [RateLimited, IdempotencyInUse, Conflict, Server] {
+        for k in [RateLimited, IdempotencyInUse, Conflict, Server, BadAnswer, Unreachable, Timeout] {
             assert!(k.retryable(), "{k:?}");
         }
         for k in [IdempotencyMismatch, NotFound, InvalidRequest, Auth] {
@@ -538,15 +458,28 @@ mod tests {
     }
 
     #[test]
-    fn keeps_the_details_but_never_shows_the_message() {
+    fn a_permanent_refusal_keeps_what_stripe_said_with_emails_redacted() {
+        let body = br#"{"error":{"type":"invalid_request_error","code":"parameter_unknown","param":"expand[0]",
+            "message":"This property cannot be expanded (data.items.data.price)."}}"#;
+        let e = StripeRequest::list_subscriptions("cus_1", None).read(400, body).unwrap_err();
+        let api = ApiError::from(e);
+        assert_eq!((api.status, api.code), (502, "stripe_error"));
+        assert_eq!(api.message, "Stripe answered GET /v1/subscriptions with 400 (parameter_unknown)");
+        let detail = api.upstream.as_deref().unwrap();
+        assert_eq!(
+            (detail.service, detail.status, detail.error_type.as_deref(), detail.code.as_deref(), detail.param.as_deref()),
+            ("stripe", Some(400), Some("invalid_request_error"), Some("parameter_unknown"), Some("expand[0]"))
+        );
+        assert_eq!(detail.message.as_deref(), Some("This property cannot be expanded (data.items.data.price)."));
+
         let e = err(404, "invalid_request_error", Some("resource_missing"));
-        assert_eq!(e.param.as_deref(), Some("id"));
-        assert_eq!(e.message.as_deref(), Some("No such customer: 'a@b.c'"));
+        assert_eq!(e.said.message.as_deref(), Some("No such customer: 'a@b.c'"));
         assert!(!e.to_string().contains("a@b.c"));
-        let api = e.to_api_error();
+        let api = ApiError::from(e);
         assert_eq!((api.status, api.code), (502, "stripe_not_found"));
-        assert!(!api.message.contains("a@b.c"));
-        assert_eq!(err(429, "x", None).to_api_error().status, 503);
-        assert_eq!(err(401, "x", None).to_api_error().code, "stripe_auth");
+        assert!(!api.to_json().contains("a@b.c"), "{}", api.to_json());
+        assert!(api.to_json().contains("No such customer: '<redacted>'"));
+        assert_eq!(ApiError::from(err(429, "x", None)).status, 503);
+        assert_eq!(ApiError::from(err(401, "x", None)).code, "stripe_auth");
     }
 }

@@ -74,6 +74,13 @@ impl fmt::Display for SignatureError {
 
 impl std::error::Error for SignatureError {}
 
+/// An unverifiable webhook is the sender's fault: 400, nothing read or written.
+impl From<SignatureError> for crate::error::ApiError {
+    fn from(e: SignatureError) -> Self {
+        crate::error::ApiError::bad_request(e.code(), e.to_string())
+    }
+}
+
 /// A parsed `Stripe-Signature` header: the signed timestamp and EVERY `v1`
 /// signature (Stripe sends several while an endpoint secret is being rolled).
 #[derive(Debug, Clone, PartialEq, Eq)]

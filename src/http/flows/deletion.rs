@@ -8,15 +8,19 @@
 use serde::Serialize;
 
 use super::sync::list_subscriptions;
+use crate::config::CustomerOnDeletion;
 use crate::error::ApiError;
 use crate::http::context::Cx;
+use crate::http::stripe_api::Found;
+use crate::identity::IdentityId;
+use crate::kratos::request::{Deleted, KratosRequest};
 use crate::stripe::cancel::cancel_request;
 use crate::stripe::request::StripeRequest;
 
 /// What a deletion did (the answer of the deletion routes).
 #[derive(Debug, Serialize)]
 pub struct DeletionReport {
-    pub identity_id: String,
+    pub identity_id: IdentityId,
     pub stripe_customer_id: Option<String>,
     /// Subscriptions canceled (or set to cancel at period end) by this call.
     pub canceled_subscriptions: Vec<String>,
@@ -25,10 +29,10 @@ pub struct DeletionReport {
     pub identity_deleted: bool,
 }
 
-pub async fn delete_account(cx: &Cx<'_>, identity_id: &str) -> Result<DeletionReport, ApiError> {
+pub async fn delete_account(cx: &Cx<'_>, identity_id: &IdentityId) -> Result<DeletionReport, ApiError> {
     let store = cx.store()?;
-    let kratos = cx.kratos()?;
-    let identity = kratos.identity(identity_id).await?;
+    let kratos = cx.kratos();
+    let identity = kratos.send(&KratosRequest::identity(identity_id)).await?;
     let customer_id = match store.customer_of(identity_id).await? {
         Some(c) => Some(c),
         None => identity.as_ref().and_then(|i| i.stripe_customer_id()).map(str::to_owned),
@@ -40,35 +44,25 @@ pub async fn delete_account(cx: &Cx<'_>, identity_id: &str) -> Result<DeletionRe
     let mut customer_deleted = false;
     if let Some(customer) = &customer_id {
         let stripe = cx.stripe()?;
-        let subs = match list_subscriptions(&stripe, customer).await {
-            Ok(subs) => subs,
-            Err(f) if f.is_not_found() => Vec::new(),
-            Err(f) => return Err(f.into()),
-        };
+        let subs = list_subscriptions(&stripe, customer).await.found()?.unwrap_or_default();
         for s in &subs {
             let Some(request) = cancel_request(s, cx.config.deletion_cancel) else { continue };
-            match stripe.send(&request).await {
-                Ok(_) => canceled.push(s.id.clone()),
-                Err(f) if f.is_not_found() => {}
-                Err(f) => return Err(f.into()),
+            if stripe.send(&request).await.found()?.is_some() {
+                canceled.push(s.id.clone());
             }
         }
-        if cx.config.delete_stripe_customer {
-            match stripe.send(&StripeRequest::delete_customer(customer)).await {
-                Ok(_) => customer_deleted = true,
-                Err(f) if f.is_not_found() => {}
-                Err(f) => return Err(f.into()),
-            }
+        if cx.config.customer_on_deletion == CustomerOnDeletion::Delete {
+            customer_deleted = stripe.send(&StripeRequest::delete_customer(customer)).await.found()?.is_some();
         }
     }
 
     let identity_deleted = match identity {
-        Some(_) => kratos.delete_identity(identity_id).await?,
+        Some(_) => kratos.send(&KratosRequest::delete_identity(identity_id)).await? == Deleted::Deleted,
         None => false,
     };
     store.forget_identity(identity_id, customer_id.as_deref()).await?;
     Ok(DeletionReport {
-        identity_id: identity_id.to_owned(),
+        identity_id: identity_id.clone(),
         stripe_customer_id: customer_id,
         canceled_subscriptions: canceled,
         customer_deleted,

@@ -2,12 +2,13 @@
 //! shows a value.
 
 use serde_json::json;
-use worker::{Response, Result};
+use worker::Response;
 
 use crate::config::{Config, ConfigProblem};
+use crate::error::ApiError;
 use crate::http::respond;
 
-pub fn handle(config: &Result<Config, ConfigProblem>) -> Result<Response> {
+pub fn handle(config: &Result<Config, ConfigProblem>) -> Result<Response, ApiError> {
     match config {
         Err(problem) => respond::json(
             500,

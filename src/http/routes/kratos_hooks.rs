@@ -5,7 +5,7 @@
 //! get-or-create makes each retry finish the same work.
 
 use serde_json::json;
-use worker::{Request, Response, Result};
+use worker::{Request, Response};
 
 use crate::entitlements::derive::default_entitlement;
 use crate::error::ApiError;
@@ -15,80 +15,62 @@ use crate::http::context::Cx;
 use crate::http::flows::link::{ensure_customer, Linked};
 use crate::http::flows::sync::with_trial;
 use crate::http::{log, respond};
-use crate::kratos::hook::{parse_hook, HookIdentity};
-use crate::stripe::customer::update_customer_form;
+use crate::kratos::hook::parse_hook;
+use crate::link::{customer_profile, HookOutcome};
+use crate::route::HookFlow;
+use crate::stripe::customer::{update_customer_form, CustomerProfile};
 use crate::stripe::request::StripeRequest;
 
-/// Which Kratos flow fired the hook.
-#[derive(Debug, Clone, Copy)]
-pub enum Flow {
-    Registration,
-    Settings,
-}
-
-impl Flow {
-    fn as_str(self) -> &'static str {
-        match self {
-            Flow::Registration => "registration",
-            Flow::Settings => "settings",
-        }
-    }
-}
-
-pub async fn handle(cx: &Cx<'_>, mut req: Request, flow: Flow) -> Result<Response> {
-    let result = run(cx, &mut req, flow).await;
-    let (identity, outcome) = match &result {
-        Ok((hook, linked, updated)) => {
-            let outcome = match (linked.created, updated) {
-                (true, _) => "customer_created",
-                (false, true) => "customer_updated",
-                (false, false) => "unchanged",
-            };
-            (json!(hook.id), json!(outcome))
-        }
-        Err(e) => (json!(null), json!(e.code)),
+pub async fn handle(cx: &Cx<'_>, mut req: Request, flow: HookFlow) -> Result<Response, ApiError> {
+    require_bearer(&req, cx.config.kratos_webhook_secret.get()?)?;
+    let hook = parse_hook(&read_bounded(&mut req).await?)?;
+    let profile = customer_profile(&hook);
+    let result = run(cx, &profile, flow).await;
+    let outcome = match &result {
+        Ok((_, outcome)) => outcome.as_str(),
+        Err(e) => e.code,
     };
     log::line(
         "kratos_hook",
-        &[("flow", json!(flow.as_str())), ("identity_id", identity), ("outcome", outcome), ("duration_ms", json!(cx.elapsed_ms()))],
+        &[
+            ("flow", json!(flow.as_str())),
+            ("identity_id", json!(hook.id)),
+            ("outcome", json!(outcome)),
+            ("duration_ms", json!(cx.elapsed_ms())),
+        ],
     );
-    match result {
-        Ok((hook, linked, updated)) => respond::json(
-            200,
-            &json!({
-                "identity_id": hook.id,
-                "stripe_customer_id": linked.customer.id,
-                "customer_created": linked.created,
-                "customer_updated": updated,
-            }),
-        ),
-        Err(e) => respond::error(&e),
-    }
+    let (linked, outcome) = result?;
+    respond::json(
+        200,
+        &json!({
+            "identity_id": hook.id,
+            "stripe_customer_id": linked.customer.id,
+            "outcome": outcome.as_str(),
+            "customer_created": outcome == HookOutcome::CustomerCreated,
+            "customer_updated": outcome == HookOutcome::CustomerUpdated,
+        }),
+    )
 }
 
-async fn run(cx: &Cx<'_>, req: &mut Request, flow: Flow) -> std::result::Result<(HookIdentity, Linked, bool), ApiError> {
-    let secret = cx.config.kratos_webhook_secret.as_ref().map_err(|p| ApiError::from(p.clone()))?;
-    require_bearer(req, secret)?;
-    let body = read_bounded(req).await?;
-    let hook = parse_hook(&body).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
+async fn run(cx: &Cx<'_>, profile: &CustomerProfile, flow: HookFlow) -> Result<(Linked, HookOutcome), ApiError> {
     let store = cx.store()?;
-    let linked = ensure_customer(cx, &store, &hook).await?;
-    if store.entitlement(&hook.id).await?.is_none() {
+    let linked = ensure_customer(cx, &store, profile).await?;
+    if store.entitlement(&profile.identity_id).await?.is_none() {
         // A first record, so the identity's entitlements name its customer
         // before any subscription exists.
-        let first = default_entitlement(&hook.id, Some(&linked.customer.id), &cx.config.plans, cx.now);
+        let first = default_entitlement(&profile.identity_id, Some(&linked.customer.id), &cx.config.plans, cx.now);
         store.put_entitlement(&with_trial(cx, &store, first).await?).await?;
     }
-    let updated = match flow {
-        Flow::Registration => false,
-        Flow::Settings => update_customer(cx, &hook, &linked).await?,
+    let outcome = match (linked.created, flow) {
+        (true, _) => HookOutcome::CustomerCreated,
+        (false, HookFlow::Registration) => HookOutcome::Unchanged,
+        (false, HookFlow::Settings) => match update_customer_form(&linked.customer, profile) {
+            Some(form) => {
+                cx.stripe()?.send(&StripeRequest::update_customer(&linked.customer.id, form)).await?;
+                HookOutcome::CustomerUpdated
+            }
+            None => HookOutcome::Unchanged,
+        },
     };
-    Ok((hook, linked, updated))
-}
-
-/// Sends the traits' email and name to the customer when they differ.
-async fn update_customer(cx: &Cx<'_>, hook: &HookIdentity, linked: &Linked) -> std::result::Result<bool, ApiError> {
-    let Some(form) = update_customer_form(&linked.customer, hook) else { return Ok(false) };
-    cx.stripe()?.send(&StripeRequest::update_customer(&linked.customer.id, form)).await?;
-    Ok(true)
+    Ok((linked, outcome))
 }

@@ -1,14 +1,15 @@
 //! `POST /webhooks/stripe`: verified, deduplicated, order-proof plan state.
 //!
 //! Nothing is read or written for an event that fails verification. A
-//! verified event is only a signal naming a customer: the customer's
+//! verified event is only a signal naming a customer: the core decides whom
+//! it concerns and what to do (`stripe::attribution`), the customer's
 //! subscriptions are re-read from Stripe and the entitlement derived from
 //! what Stripe says now, so duplicates and any delivery order end in the
 //! same state. The event is marked processed only after everything else
 //! succeeded; any failure answers 5xx and Stripe's redelivery redoes it all.
 
 use serde_json::{json, Value};
-use worker::{Request, Response, Result};
+use worker::{Request, Response};
 
 use crate::entitlements::derive::default_entitlement;
 use crate::error::ApiError;
@@ -16,9 +17,12 @@ use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::sync::{sync_identity, with_trial};
 use crate::http::kv::Store;
+use crate::http::stripe_api::Found;
 use crate::http::{log, respond};
-use crate::stripe::attribution::{needs_customer, subject, Subject};
+use crate::identity::IdentityId;
+use crate::stripe::attribution::{decide, needs_customer, subject, Action, IdentityState, LinkWrite, Skip};
 use crate::stripe::event::{parse_event, EventSignal};
+use crate::stripe::request::StripeRequest;
 use crate::stripe::signature::{verify, DEFAULT_TOLERANCE_SECS};
 
 /// What became of an event (answered and logged).
@@ -30,12 +34,10 @@ enum Outcome {
     Duplicate,
     /// A type the bridge does not act on.
     Ignored,
-    /// No customer, or a customer linked to no identity: nothing to update.
-    Unlinked,
-    /// The customer was deleted: links removed, default plan stored.
+    /// Nothing written: see [`Skip`].
+    Skipped(Skip),
+    /// The customer was deleted: default plan stored.
     CustomerDeleted,
-    /// The identity was deleted through the bridge: nothing written back.
-    IdentityDeleted,
 }
 
 impl Outcome {
@@ -44,29 +46,23 @@ impl Outcome {
             Outcome::Synced => "synced",
             Outcome::Duplicate => "duplicate",
             Outcome::Ignored => "ignored",
-            Outcome::Unlinked => "unlinked",
+            Outcome::Skipped(Skip::Unlinked) => "unlinked",
+            Outcome::Skipped(Skip::IdentityDeleted) => "identity_deleted",
+            Outcome::Skipped(Skip::OtherCustomer) => "other_customer",
             Outcome::CustomerDeleted => "customer_deleted",
-            Outcome::IdentityDeleted => "identity_deleted",
         }
     }
 }
 
-pub async fn handle(cx: &Cx<'_>, mut req: Request) -> Result<Response> {
-    match receive(cx, &mut req).await {
-        Ok(answer) => respond::json(200, &answer),
-        Err(e) => respond::error(&e),
-    }
-}
-
-async fn receive(cx: &Cx<'_>, req: &mut Request) -> std::result::Result<Value, ApiError> {
-    let secrets = cx.config.stripe_webhook_secrets.as_ref().map_err(|p| ApiError::from(p.clone()))?;
+pub async fn handle(cx: &Cx<'_>, mut req: Request) -> Result<Response, ApiError> {
+    let secrets = cx.config.stripe_webhook_secrets.get()?;
     let header = req.headers().get("stripe-signature").ok().flatten();
-    let body = read_bounded(req).await?;
-    verify(header.as_deref(), &body, secrets, cx.now, DEFAULT_TOLERANCE_SECS).map_err(|e| {
+    let body = read_bounded(&mut req).await?;
+    if let Err(e) = verify(header.as_deref(), &body, secrets, cx.now, DEFAULT_TOLERANCE_SECS) {
         log::line("stripe_webhook", &[("outcome", json!("rejected")), ("error", json!(e.code()))]);
-        ApiError::bad_request(e.code(), e.to_string())
-    })?;
-    let event = parse_event(&body).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+        return Err(e.into());
+    }
+    let event = parse_event(&body)?;
     if !cx.config.environment.accepts_livemode(event.livemode) {
         let message = format!(
             "a {} event was sent to a {} deployment; test and live must not mix",
@@ -93,10 +89,13 @@ async fn receive(cx: &Cx<'_>, req: &mut Request) -> std::result::Result<Value, A
         ],
     );
     let (outcome, identity) = result?;
-    Ok(json!({"received": true, "event_id": event.id, "outcome": outcome.as_str(), "identity_id": identity}))
+    respond::json(
+        200,
+        &json!({"received": true, "event_id": event.id, "outcome": outcome.as_str(), "identity_id": identity}),
+    )
 }
 
-async fn process(cx: &Cx<'_>, event: &EventSignal) -> std::result::Result<(Outcome, Option<String>), ApiError> {
+async fn process(cx: &Cx<'_>, event: &EventSignal) -> Result<(Outcome, Option<IdentityId>), ApiError> {
     if !event.kind.triggers_sync() {
         return Ok((Outcome::Ignored, None));
     }
@@ -109,34 +108,48 @@ async fn process(cx: &Cx<'_>, event: &EventSignal) -> std::result::Result<(Outco
     Ok(outcome)
 }
 
-async fn apply(cx: &Cx<'_>, store: &Store, event: &EventSignal) -> std::result::Result<(Outcome, Option<String>), ApiError> {
-    let Some(customer_id) = event.customer_id.as_deref() else { return Ok((Outcome::Unlinked, None)) };
-    let linked = store.identity_of(customer_id).await?;
-    let customer =
-        if needs_customer(linked.as_deref()) { cx.stripe()?.customer(customer_id).await? } else { None };
-    let (identity, gone, new_link) = match subject(event, linked.as_deref(), customer.as_ref()) {
-        Subject::Unknown => return Ok((Outcome::Unlinked, None)),
-        Subject::Gone { identity } => (identity, true, false),
-        Subject::Sync { identity, new_link } => (identity, false, new_link),
+/// Reads what the core's decision needs, then carries the decision out.
+async fn apply(cx: &Cx<'_>, store: &Store, event: &EventSignal) -> Result<(Outcome, Option<IdentityId>), ApiError> {
+    let Some(customer_id) = event.customer_id.as_deref() else {
+        return Ok((Outcome::Skipped(Skip::Unlinked), None));
     };
-    if store.is_deleted(&identity).await? {
-        return Ok((Outcome::IdentityDeleted, Some(identity)));
-    }
-    if gone {
-        match store.customer_of(&identity).await? {
-            // The identity has moved on to another customer: keep its state.
-            Some(current) if current != customer_id => return Ok((Outcome::Unlinked, Some(identity))),
-            Some(_) => store.unlink(&identity, customer_id).await?,
-            None => {}
+    let linked = store.identity_of(customer_id).await?;
+    let customer = match needs_customer(linked.as_ref()) {
+        true => cx.stripe()?.send(&StripeRequest::retrieve_customer(customer_id)).await.found()?,
+        false => None,
+    };
+    let subject = subject(event, linked.as_ref(), customer.as_ref());
+    let (current, deleted) = match subject.identity() {
+        Some(identity) => (store.customer_of(identity).await?, store.is_deleted(identity).await?),
+        None => (None, false),
+    };
+    let action = decide(customer_id, subject, IdentityState { customer: current.as_deref(), deleted });
+    carry_out(cx, store, customer_id, action).await
+}
+
+async fn carry_out(
+    cx: &Cx<'_>,
+    store: &Store,
+    customer_id: &str,
+    action: Action,
+) -> Result<(Outcome, Option<IdentityId>), ApiError> {
+    match action {
+        Action::Skip { identity, reason } => Ok((Outcome::Skipped(reason), identity)),
+        Action::Reset { identity, link } => {
+            if link == LinkWrite::Remove {
+                store.unlink(&identity, customer_id).await?;
+            }
+            let record = with_trial(cx, store, default_entitlement(&identity, None, &cx.config.plans, cx.now)).await?;
+            // What Stripe says now (the customer is gone) orders like any read.
+            store.put_synced_entitlement(&record, cx.now_ms()).await?;
+            Ok((Outcome::CustomerDeleted, Some(identity)))
         }
-        let record = with_trial(cx, store, default_entitlement(&identity, None, &cx.config.plans, cx.now)).await?;
-        // What Stripe says now (the customer is gone) orders like any read.
-        store.put_synced_entitlement(&record, cx.now_ms()).await?;
-        return Ok((Outcome::CustomerDeleted, Some(identity)));
+        Action::Sync { identity, link } => {
+            if link == LinkWrite::Record {
+                store.link(&identity, customer_id).await?;
+            }
+            sync_identity(cx, store, &identity, customer_id).await?;
+            Ok((Outcome::Synced, Some(identity)))
+        }
     }
-    if new_link {
-        store.link(&identity, customer_id).await?;
-    }
-    sync_identity(cx, store, &identity, customer_id).await?;
-    Ok((Outcome::Synced, Some(identity)))
 }

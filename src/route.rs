@@ -1,0 +1,181 @@
+//! Which route a request names (spec: "Routes"), decided from its method and
+//! path alone, with who may call it. Pure, so the table is unit-tested
+//! natively; the shell's router only dispatches the [`Route`] it gets.
+//!
+//! Path parameters are validated here, where they enter: a route that names
+//! an identity carries an [`IdentityId`]. The check of the caller comes
+//! before that validation, so an unauthenticated caller learns nothing
+//! about which ids are well-formed.
+
+use crate::identity::{IdentityId, IdentityIdError};
+
+/// A route of the bridge, with its validated parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /healthz`.
+    Healthz,
+    /// `POST /webhooks/stripe`.
+    StripeWebhook,
+    /// `POST /hooks/kratos/registration` and `/settings`.
+    KratosHook(HookFlow),
+    /// `GET /v1/identities/{id}/entitlements`, and `GET /me/entitlements`
+    /// for the signed-in identity.
+    Entitlements(Who),
+    /// `GET /v1/identities/{id}/features/{feature}`.
+    Feature(IdentityId, String),
+    /// `POST /v1/identities/{id}/sync`.
+    Sync(IdentityId),
+    /// `POST /v1/identities/{id}/trial`.
+    Trial(IdentityId),
+    /// `DELETE /v1/identities/{id}`, and `DELETE /me`.
+    DeleteAccount(Who),
+}
+
+/// Whose data a route is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// The identity named in the path (server-to-server API).
+    Identity(IdentityId),
+    /// The identity of the caller's Kratos session.
+    SignedIn,
+}
+
+/// Which Kratos flow fired a hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookFlow {
+    Registration,
+    Settings,
+}
+
+impl HookFlow {
+    /// The flow's name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookFlow::Registration => "registration",
+            HookFlow::Settings => "settings",
+        }
+    }
+}
+
+/// Who may call a route; checked by the shell before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Anyone: `/healthz`, and the hooks and webhooks, which authenticate
+    /// their bodies themselves (Kratos' shared secret, Stripe's signature).
+    Anyone,
+    /// `Authorization: Bearer $BRIDGE_API_TOKEN`.
+    ApiClient,
+    /// A Kratos session (cookie or `X-Session-Token`).
+    SignedInUser,
+}
+
+/// A request that names a route: who may call it, and the route (or why its
+/// path parameters are invalid, answered only after the caller is checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub caller: Caller,
+    /// The route's name for logs, e.g. `GET /v1/identities/{id}/entitlements`
+    /// (never the id itself).
+    pub name: &'static str,
+    pub route: Result<Route, IdentityIdError>,
+}
+
+/// The route `method path` names, or `None` for a request that matches no
+/// route of the bridge.
+pub fn route(method: &str, path: &str) -> Option<Matched> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let id = |raw: &str| IdentityId::parse(raw);
+    let (caller, name, route) = match (method, segments.as_slice()) {
+        ("GET", ["healthz"]) => (Caller::Anyone, "GET /healthz", Ok(Route::Healthz)),
+        ("POST", ["webhooks", "stripe"]) => (Caller::Anyone, "POST /webhooks/stripe", Ok(Route::StripeWebhook)),
+        ("POST", ["hooks", "kratos", "registration"]) => {
+            (Caller::Anyone, "POST /hooks/kratos/registration", Ok(Route::KratosHook(HookFlow::Registration)))
+        }
+        ("POST", ["hooks", "kratos", "settings"]) => {
+            (Caller::Anyone, "POST /hooks/kratos/settings", Ok(Route::KratosHook(HookFlow::Settings)))
+        }
+        ("GET", ["v1", "identities", raw, "entitlements"]) => (
+            Caller::ApiClient,
+            "GET /v1/identities/{id}/entitlements",
+            id(raw).map(|i| Route::Entitlements(Who::Identity(i))),
+        ),
+        ("GET", ["v1", "identities", raw, "features", feature]) => (
+            Caller::ApiClient,
+            "GET /v1/identities/{id}/features/{feature}",
+            id(raw).map(|i| Route::Feature(i, (*feature).to_owned())),
+        ),
+        ("POST", ["v1", "identities", raw, "sync"]) => {
+            (Caller::ApiClient, "POST /v1/identities/{id}/sync", id(raw).map(Route::Sync))
+        }
+        ("POST", ["v1", "identities", raw, "trial"]) => {
+            (Caller::ApiClient, "POST /v1/identities/{id}/trial", id(raw).map(Route::Trial))
+        }
+        ("DELETE", ["v1", "identities", raw]) => (
+            Caller::ApiClient,
+            "DELETE /v1/identities/{id}",
+            id(raw).map(|i| Route::DeleteAccount(Who::Identity(i))),
+        ),
+        ("GET", ["me", "entitlements"]) => {
+            (Caller::SignedInUser, "GET /me/entitlements", Ok(Route::Entitlements(Who::SignedIn)))
+        }
+        ("DELETE", ["me"]) => (Caller::SignedInUser, "DELETE /me", Ok(Route::DeleteAccount(Who::SignedIn))),
+        _ => return None,
+    };
+    Some(Matched { caller, name, route })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
+
+    fn id() -> IdentityId {
+        IdentityId::parse(ID).unwrap()
+    }
+
+    fn ok(method: &str, path: &str) -> (Caller, Route) {
+        let m = route(method, path).unwrap_or_else(|| panic!("{method} {path} is a route"));
+        (m.caller, m.route.unwrap())
+    }
+
+    #[test]
+    fn every_route_of_the_spec() {
+        assert_eq!(ok("GET", "/healthz"), (Caller::Anyone, Route::Healthz));
+        assert_eq!(ok("POST", "/webhooks/stripe"), (Caller::Anyone, Route::StripeWebhook));
+        assert_eq!(ok("POST", "/hooks/kratos/registration"), (Caller::Anyone, Route::KratosHook(HookFlow::Registration)));
+        assert_eq!(ok("POST", "/hooks/kratos/settings"), (Caller::Anyone, Route::KratosHook(HookFlow::Settings)));
+        let path = format!("/v1/identities/{ID}");
+        assert_eq!(ok("GET", &format!("{path}/entitlements")), (Caller::ApiClient, Route::Entitlements(Who::Identity(id()))));
+        assert_eq!(ok("GET", &format!("{path}/features/export")), (Caller::ApiClient, Route::Feature(id(), "export".into())));
+        assert_eq!(ok("POST", &format!("{path}/sync")), (Caller::ApiClient, Route::Sync(id())));
+        assert_eq!(ok("POST", &format!("{path}/trial")), (Caller::ApiClient, Route::Trial(id())));
+        assert_eq!(ok("DELETE", &path), (Caller::ApiClient, Route::DeleteAccount(Who::Identity(id()))));
+        assert_eq!(ok("GET", "/me/entitlements"), (Caller::SignedInUser, Route::Entitlements(Who::SignedIn)));
+        assert_eq!(ok("DELETE", "/me"), (Caller::SignedInUser, Route::DeleteAccount(Who::SignedIn)));
+    }
+
+    #[test]
+    fn bad_ids_are_named_after_the_caller_check_and_names_never_show_ids() {
+        let m = route("GET", "/v1/identities/../entitlements").unwrap();
+        assert_eq!((m.caller, m.route), (Caller::ApiClient, Err(IdentityIdError::Malformed)));
+        let m = route("POST", "/v1/identities/00000000-0000-0000-0000-000000000000/sync").unwrap();
+        assert_eq!(m.route, Err(IdentityIdError::Nil));
+        let m = route("GET", &format!("/v1/identities/{ID}/entitlements")).unwrap();
+        assert!(!m.name.contains(ID));
+    }
+
+    #[test]
+    fn other_methods_and_paths_are_no_route() {
+        for (method, path) in [
+            ("POST", "/healthz"),
+            ("GET", "/webhooks/stripe"),
+            ("GET", "/"),
+            ("GET", "/v1/identities"),
+            ("PUT", "/me"),
+            ("GET", "/me/entitlements/extra"),
+        ] {
+            assert_eq!(route(method, path), None, "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The end-to-end stack: the built wasm worker under `wrangler dev`, with
+//! the Stripe and Kratos emulators, all on free loopback ports, all stopped
+//! when the [`Stack`] is dropped. Each test gets its own stack (and its own
+//! local KV), so tests never see each other's state.
+//!
+//! This is what every binary that runs the worker needs; the calls a test
+//! makes to the emulators and the worker's API are in `calls.rs`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use ksb_emulators::kratos::{self, HookOptions, KratosEmulator, KratosOptions};
+use ksb_emulators::stripe::{self, StripeEmulator, StripeOptions};
+
+use super::basics::{free_port, repo_root};
+
+pub const STRIPE_KEY: &str = "sk_test_emulator";
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_e2e_current";
+pub const KRATOS_WEBHOOK_SECRET: &str = "e2e-kratos-hook-secret";
+pub const BRIDGE_API_TOKEN: &str = "e2e-bridge-api-token";
+pub const KRATOS_ADMIN_TOKEN: &str = "ory_pat_e2e";
+pub const APP_URL: &str = "http://127.0.0.1:9/app";
+pub const PRICING_URL: &str = "http://127.0.0.1:9/pricing";
+
+/// The catalogue the end-to-end tests run with (the spec's example).
+pub const PLANS: &str = kratos_stripe_bridge::entitlements::plans::EXAMPLE_PLANS;
+
+/// Builds the worker once per test binary, unless the test command already
+/// did (it sets `KSB_BUILT=1`).
+fn ensure_built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let index = repo_root().join("build/index.js");
+        if std::env::var("KSB_BUILT").as_deref() == Ok("1") && index.exists() {
+            return;
+        }
+        let status = Command::new("bash")
+            .arg(repo_root().join("scripts/build.sh"))
+            .current_dir(repo_root())
+            .status()
+            .expect("run scripts/build.sh");
+        assert!(status.success(), "scripts/build.sh failed");
+        assert!(index.exists(), "the build did not write build/index.js");
+    });
+}
+
+fn compatibility_date() -> String {
+    let toml = std::fs::read_to_string(repo_root().join("wrangler.toml")).expect("read wrangler.toml");
+    toml.lines()
+        .find_map(|l| l.strip_prefix("compatibility_date"))
+        .and_then(|rest| rest.split('"').nth(1))
+        .expect("compatibility_date in wrangler.toml")
+        .to_string()
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).expect("a TOML basic string is a JSON string")
+}
+
+/// What a test may change before the stack starts.
+pub struct StackOptions {
+    /// Extra or overriding worker vars (`PLANS`, `ENVIRONMENT`, ...).
+    pub vars: Vec<(String, String)>,
+    pub stripe: StripeOptions,
+    pub kratos_hooks: HookOptions,
+    /// Start the worker even if `/healthz` does not answer 200 (config tests).
+    pub expect_unhealthy: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            vars: Vec::new(),
+            stripe: StripeOptions { webhook_secret: STRIPE_WEBHOOK_SECRET.into(), ..StripeOptions::default() },
+            kratos_hooks: HookOptions::default(),
+            expect_unhealthy: false,
+        }
+    }
+}
+
+impl StackOptions {
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// A running worker with its emulators.
+pub struct Stack {
+    pub stripe: StripeEmulator,
+    pub kratos: KratosEmulator,
+    pub worker_url: String,
+    pub http: reqwest::Client,
+    /// `wrangler dev`, started once the stack knows the worker's vars.
+    wrangler: Option<Child>,
+    dir: PathBuf,
+}
+
+impl Stack {
+    pub async fn start() -> Stack {
+        Self::start_with(StackOptions::default()).await
+    }
+
+    pub async fn start_with(options: StackOptions) -> Stack {
+        ensure_built();
+        let port = free_port();
+        let worker_url = format!("http://127.0.0.1:{port}");
+
+        let mut stripe_options = options.stripe;
+        stripe_options.webhook_url = Some(format!("{worker_url}/webhooks/stripe"));
+        let stripe = stripe::start(stripe_options).await.expect("start the Stripe emulator");
+
+        let mut hooks = options.kratos_hooks;
+        hooks.registration_url = Some(format!("{worker_url}/hooks/kratos/registration"));
+        hooks.settings_url = Some(format!("{worker_url}/hooks/kratos/settings"));
+        hooks.auth = Some(("Authorization".into(), format!("Bearer {KRATOS_WEBHOOK_SECRET}")));
+        let kratos = kratos::start(KratosOptions {
+            admin_token: Some(KRATOS_ADMIN_TOKEN.into()),
+            hooks,
+            ..KratosOptions::default()
+        })
+        .await
+        .expect("start the Kratos emulator");
+
+        let dir = std::env::temp_dir().join(format!("ksb-e2e-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the stack's folder");
+        let http = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+        let mut stack = Stack { stripe, kratos, worker_url, http, wrangler: None, dir };
+        let config = write_config(&stack.dir, &stack.worker_vars(options.vars));
+        stack.wrangler = Some(spawn_wrangler(&config, port, &stack.dir));
+        stack.wait_ready(options.expect_unhealthy).await;
+        stack
+    }
+
+    /// The worker's vars: the tests' settings, with this stack's emulators as
+    /// its upstreams, then `overrides` (which win).
+    fn worker_vars(&self, overrides: Vec<(String, String)>) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = vec![
+            ("ENVIRONMENT".into(), "test".into()),
+            ("STRIPE_API_BASE".into(), self.stripe.url()),
+            ("STRIPE_SECRET_KEY".into(), STRIPE_KEY.into()),
+            ("STRIPE_WEBHOOK_SECRET".into(), STRIPE_WEBHOOK_SECRET.into()),
+            ("KRATOS_WEBHOOK_SECRET".into(), KRATOS_WEBHOOK_SECRET.into()),
+            ("KRATOS_ADMIN_TOKEN".into(), KRATOS_ADMIN_TOKEN.into()),
+            ("BRIDGE_API_TOKEN".into(), BRIDGE_API_TOKEN.into()),
+            ("KRATOS_ADMIN_URL".into(), self.kratos.admin_url()),
+            ("KRATOS_PUBLIC_URL".into(), self.kratos.public_url()),
+            ("PLANS".into(), PLANS.into()),
+            ("PRICING_URL".into(), PRICING_URL.into()),
+            ("APP_URL".into(), APP_URL.into()),
+        ];
+        for (k, v) in overrides {
+            vars.retain(|(name, _)| *name != k);
+            vars.push((k, v));
+        }
+        vars
+    }
+
+    async fn wait_ready(&self, expect_unhealthy: bool) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
+                if r.status() == 200 || expect_unhealthy {
+                    return;
+                }
+                let body = r.text().await.unwrap_or_default();
+                panic!("the worker is unhealthy: {body}\n{}", self.wrangler_log());
+            }
+            if Instant::now() > deadline {
+                panic!("wrangler dev did not answer within 90 s\n{}", self.wrangler_log());
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// What wrangler and the worker printed (for failure messages).
+    pub fn wrangler_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("wrangler.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.worker_url)
+    }
+}
+
+fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
+    let path = dir.join("wrangler.toml");
+    let mut f = std::fs::File::create(&path).expect("write the test wrangler.toml");
+    let main = repo_root().join("build/index.js");
+    writeln!(f, "name = \"kratos-stripe-bridge-e2e\"").unwrap();
+    writeln!(f, "main = {}", toml_string(&main.to_string_lossy())).unwrap();
+    writeln!(f, "compatibility_date = \"{}\"", compatibility_date()).unwrap();
+    writeln!(f, "[[kv_namespaces]]\nbinding = \"BILLING_KV\"\nid = \"e2e\"").unwrap();
+    writeln!(f, "[vars]").unwrap();
+    for (k, v) in vars {
+        writeln!(f, "{k} = {}", toml_string(v)).unwrap();
+    }
+    path
+}
+
+/// Starts `wrangler dev` on `port` with `config`, in its own process group,
+/// its output in `dir`'s `wrangler.log` and its local KV in `dir`'s `state`.
+fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> Child {
+    let log = std::fs::File::create(dir.join("wrangler.log")).expect("create wrangler.log");
+    let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
+    cmd.args(["dev", "--config"])
+        .arg(config)
+        .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--inspector-port", &free_port().to_string()])
+        .arg("--persist-to")
+        .arg(dir.join("state"))
+        .args(["--show-interactive-dev-session=false", "--log-level", "log"])
+        .current_dir(dir)
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+        .env("NO_UPDATE_NOTIFIER", "1")
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("clone log handle"))
+        .stderr(log);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn().expect("start wrangler dev (run scripts/test.sh once to install it)")
+}
+
+/// Signals the whole process group of `leader` (wrangler and its workerd
+/// children). Refuses anything but a real child's group.
+fn signal_group(leader: u32, signal: libc::c_int) {
+    let pgid = leader as libc::pid_t;
+    if pgid > 1 {
+        // SAFETY: kill(2) with a negative pid signals that process group only.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
+/// Stops wrangler and its children: SIGTERM, up to 5 s to exit, then SIGKILL.
+fn stop(wrangler: &mut Child) {
+    let leader = wrangler.id();
+    signal_group(leader, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = wrangler.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal_group(leader, libc::SIGKILL);
+    let _ = wrangler.wait();
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(wrangler) = self.wrangler.as_mut() {
+            stop(wrangler);
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
