@@ -11,9 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use kratos_stripe_bridge::stripe::event::parse_event;
-use kratos_stripe_bridge::stripe::signature::{
-    sign, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECS,
-};
+use kratos_stripe_bridge::stripe::signature::{sign, verify, WebhookSecrets, DEFAULT_TOLERANCE_SECS};
 use kratos_stripe_bridge::stripe::subscription::parse_subscription_list;
 
 const SUBSCRIPTION: &str = include_str!("../tests/fixtures/stripe_subscription.json");
@@ -46,16 +44,12 @@ fn report(name: &str, ns: f64, baseline: Option<(&str, f64)>) {
         Some((base, b)) => format!("  ({:.2}x {base})", ns / b),
         None => String::new(),
     };
-    println!(
-        "{name:<44} {ns:>10.0} ns/op {:>12.0} ops/s{ratio}",
-        1e9 / ns
-    );
+    println!("{name:<44} {ns:>10.0} ns/op {:>12.0} ops/s{ratio}", 1e9 / ns);
 }
 
 fn main() {
     let mut sub: serde_json::Value = serde_json::from_str(SUBSCRIPTION).expect("fixture");
-    sub["metadata"] =
-        serde_json::json!({"olympus_identity_id": "9f1c5e4e-0b7a-4d5e-9a53-2f0c8d1b6a10"});
+    sub["metadata"] = serde_json::json!({"olympus_identity_id": "9f1c5e4e-0b7a-4d5e-9a53-2f0c8d1b6a10"});
     let event = serde_json::json!({
         "id": "evt_1Pgc76B7WZ01zgkWwyRHS12y", "object": "event", "api_version": "2025-03-31.basil",
         "created": NOW - 5, "livemode": false, "pending_webhooks": 1,
@@ -74,25 +68,10 @@ fn main() {
     let two = WebhookSecrets::parse(&format!("{OLD_SECRET},{SECRET}")).expect("secrets");
 
     // Sanity: everything benchmarked actually succeeds.
-    assert_eq!(
-        verify(Some(&header), &body, &one, NOW, DEFAULT_TOLERANCE_SECS),
-        Ok(t)
-    );
-    assert_eq!(
-        verify(Some(&header), &body, &two, NOW, DEFAULT_TOLERANCE_SECS),
-        Ok(t)
-    );
-    assert!(parse_event(&body)
-        .expect("event parses")
-        .customer_id
-        .is_some());
-    assert_eq!(
-        parse_subscription_list(&list)
-            .expect("list parses")
-            .data
-            .len(),
-        1
-    );
+    assert_eq!(verify(Some(&header), &body, &one, NOW, DEFAULT_TOLERANCE_SECS), Ok(t));
+    assert_eq!(verify(Some(&header), &body, &two, NOW, DEFAULT_TOLERANCE_SECS), Ok(t));
+    assert!(parse_event(&body).expect("event parses").customer_id.is_some());
+    assert_eq!(parse_subscription_list(&list).expect("list parses").data.len(), 1);
 
     println!(
         "webhook hot path: event {} bytes, list {} bytes, median of {RUNS} runs x {ITERATIONS} iterations",
@@ -109,35 +88,13 @@ fn main() {
     });
     report("baseline: bare HMAC-SHA256 (t.body)", hmac_floor, None);
     let v1 = time(|| {
-        black_box(verify(
-            black_box(Some(&header)),
-            black_box(&body),
-            &one,
-            NOW,
-            DEFAULT_TOLERANCE_SECS,
-        ))
-        .ok();
+        black_box(verify(black_box(Some(&header)), black_box(&body), &one, NOW, DEFAULT_TOLERANCE_SECS)).ok();
     });
-    report(
-        "parse header + verify, 1 secret",
-        v1,
-        Some(("hmac floor", hmac_floor)),
-    );
+    report("parse header + verify, 1 secret", v1, Some(("hmac floor", hmac_floor)));
     let v2 = time(|| {
-        black_box(verify(
-            black_box(Some(&header)),
-            black_box(&body),
-            &two,
-            NOW,
-            DEFAULT_TOLERANCE_SECS,
-        ))
-        .ok();
+        black_box(verify(black_box(Some(&header)), black_box(&body), &two, NOW, DEFAULT_TOLERANCE_SECS)).ok();
     });
-    report(
-        "parse header + verify, 2 secrets (2nd)",
-        v2,
-        Some(("hmac floor", hmac_floor)),
-    );
+    report("parse header + verify, 2 secrets (2nd)", v2, Some(("hmac floor", hmac_floor)));
 
     let naive = time(|| {
         black_box(serde_json::from_slice::<serde_json::Value>(black_box(&body)).ok());
@@ -155,16 +112,8 @@ fn main() {
     let sl = time(|| {
         black_box(parse_subscription_list(black_box(&list)).ok());
     });
-    report(
-        "parse_subscription_list (1 item)",
-        sl,
-        Some(("Value parse", naive_list)),
-    );
+    report("parse_subscription_list (1 item)", sl, Some(("Value parse", naive_list)));
 
     let total = v1 + ev;
-    report(
-        "verify + parse_event (per webhook)",
-        total,
-        Some(("hmac floor", hmac_floor)),
-    );
+    report("verify + parse_event (per webhook)", total, Some(("hmac floor", hmac_floor)));
 }

@@ -233,7 +233,9 @@ impl Config {
             stripe_api_base,
             stripe_secret_key: stripe_key(get("STRIPE_SECRET_KEY"), environment).into(),
             stripe_webhook_secrets: stripe_webhook_secrets.into(),
-            kratos_webhook_secret: required("KRATOS_WEBHOOK_SECRET", get("KRATOS_WEBHOOK_SECRET")).map(Secret::new).into(),
+            kratos_webhook_secret: required("KRATOS_WEBHOOK_SECRET", get("KRATOS_WEBHOOK_SECRET"))
+                .map(Secret::new)
+                .into(),
             kratos_admin_token: non_empty(get("KRATOS_ADMIN_TOKEN")).map(Secret::new),
             bridge_api_token: required("BRIDGE_API_TOKEN", get("BRIDGE_API_TOKEN")).map(Secret::new).into(),
             kratos_admin_url: url("KRATOS_ADMIN_URL", get("KRATOS_ADMIN_URL")).into(),

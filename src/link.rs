@@ -45,8 +45,9 @@ mod tests {
             customer_profile(&hook),
             CustomerProfile { identity_id: id, email: "ada@example.com".into(), name: Some("Ada".into()) }
         );
-        let names: Vec<_> =
-            [HookOutcome::CustomerCreated, HookOutcome::CustomerUpdated, HookOutcome::Unchanged].map(HookOutcome::as_str).into();
+        let names: Vec<_> = [HookOutcome::CustomerCreated, HookOutcome::CustomerUpdated, HookOutcome::Unchanged]
+            .map(HookOutcome::as_str)
+            .into();
         assert_eq!(names, ["customer_created", "customer_updated", "unchanged"]);
     }
 }

@@ -110,11 +110,9 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
         ("POST", ["v1", "identities", raw, "trial"]) => {
             (Caller::ApiClient, "POST /v1/identities/{id}/trial", id(raw).map(Route::Trial))
         }
-        ("DELETE", ["v1", "identities", raw]) => (
-            Caller::ApiClient,
-            "DELETE /v1/identities/{id}",
-            id(raw).map(|i| Route::DeleteAccount(Who::Identity(i))),
-        ),
+        ("DELETE", ["v1", "identities", raw]) => {
+            (Caller::ApiClient, "DELETE /v1/identities/{id}", id(raw).map(|i| Route::DeleteAccount(Who::Identity(i))))
+        }
         ("GET", ["me", "entitlements"]) => {
             (Caller::SignedInUser, "GET /me/entitlements", Ok(Route::Entitlements(Who::SignedIn)))
         }
@@ -143,11 +141,20 @@ mod tests {
     fn every_route_of_the_spec() {
         assert_eq!(ok("GET", "/healthz"), (Caller::Anyone, Route::Healthz));
         assert_eq!(ok("POST", "/webhooks/stripe"), (Caller::Anyone, Route::StripeWebhook));
-        assert_eq!(ok("POST", "/hooks/kratos/registration"), (Caller::Anyone, Route::KratosHook(HookFlow::Registration)));
+        assert_eq!(
+            ok("POST", "/hooks/kratos/registration"),
+            (Caller::Anyone, Route::KratosHook(HookFlow::Registration))
+        );
         assert_eq!(ok("POST", "/hooks/kratos/settings"), (Caller::Anyone, Route::KratosHook(HookFlow::Settings)));
         let path = format!("/v1/identities/{ID}");
-        assert_eq!(ok("GET", &format!("{path}/entitlements")), (Caller::ApiClient, Route::Entitlements(Who::Identity(id()))));
-        assert_eq!(ok("GET", &format!("{path}/features/export")), (Caller::ApiClient, Route::Feature(id(), "export".into())));
+        assert_eq!(
+            ok("GET", &format!("{path}/entitlements")),
+            (Caller::ApiClient, Route::Entitlements(Who::Identity(id())))
+        );
+        assert_eq!(
+            ok("GET", &format!("{path}/features/export")),
+            (Caller::ApiClient, Route::Feature(id(), "export".into()))
+        );
         assert_eq!(ok("POST", &format!("{path}/sync")), (Caller::ApiClient, Route::Sync(id())));
         assert_eq!(ok("POST", &format!("{path}/trial")), (Caller::ApiClient, Route::Trial(id())));
         assert_eq!(ok("DELETE", &path), (Caller::ApiClient, Route::DeleteAccount(Who::Identity(id()))));

@@ -144,7 +144,11 @@ impl<K: ErrorKind> CallError<K> {
 
     /// The answer for this failure: the shared cases (timeout, no
     /// connection, unreadable answer) here, error answers by `classify`.
-    pub fn to_api_error(&self, bad_answer_code: &'static str, classify: impl FnOnce(K, String) -> ApiError) -> ApiError {
+    pub fn to_api_error(
+        &self,
+        bad_answer_code: &'static str,
+        classify: impl FnOnce(K, String) -> ApiError,
+    ) -> ApiError {
         let message = self.to_string();
         let api = match self.kind.failure() {
             Failure::Timeout => ApiError::new(504, "upstream_timeout", message),
@@ -203,9 +207,15 @@ mod tests {
     #[test]
     fn failures_are_described_without_messages() {
         let d = |f, code| describe("Stripe", Some("GET /v1/x"), f, Some(400), code);
-        assert_eq!(d(Failure::Answered, Some("parameter_unknown")), "Stripe answered GET /v1/x with 400 (parameter_unknown)");
+        assert_eq!(
+            d(Failure::Answered, Some("parameter_unknown")),
+            "Stripe answered GET /v1/x with 400 (parameter_unknown)"
+        );
         assert_eq!(d(Failure::Answered, None), "Stripe answered GET /v1/x with 400");
         assert_eq!(d(Failure::Timeout, None), "Stripe did not answer GET /v1/x in time");
-        assert_eq!(describe("Kratos", None, Failure::Unreachable, None, None), "Kratos could not be reached for a call");
+        assert_eq!(
+            describe("Kratos", None, Failure::Unreachable, None, None),
+            "Kratos could not be reached for a call"
+        );
     }
 }

@@ -156,7 +156,8 @@ async fn settings_changes_reach_the_customer() {
 async fn hooks_refuse_bad_callers_and_bad_bodies_and_create_nothing() {
     let stack = Stack::start().await;
     let url = stack.url("/hooks/kratos/registration");
-    let body = json!({"identity": {"id": "5b0e8f0e-8c1a-4a43-9b55-4a8f3c1f2a10", "traits": {"email": "x@example.com"}}});
+    let body =
+        json!({"identity": {"id": "5b0e8f0e-8c1a-4a43-9b55-4a8f3c1f2a10", "traits": {"email": "x@example.com"}}});
 
     let r = stack.http.post(&url).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -214,8 +215,12 @@ async fn a_permanent_stripe_refusal_names_its_cause_in_the_answer_and_the_log() 
     assert_eq!(stack.stripe_state().await["customers"].as_array().unwrap().len(), 0);
 
     let log = stack.log_when(|l| l.contains(r#""error":"stripe_auth""#) && l.contains(r#""upstream":{"#)).await;
-    let line = log.lines().find(|l| l.contains(r#""at":"request""#) && l.contains("stripe_auth")).expect("a request log line");
-    assert!(line.contains(r#""route":"POST /hooks/kratos/registration""#) && line.contains(r#""status":502"#), "{line}");
+    let line =
+        log.lines().find(|l| l.contains(r#""at":"request""#) && l.contains("stripe_auth")).expect("a request log line");
+    assert!(
+        line.contains(r#""route":"POST /hooks/kratos/registration""#) && line.contains(r#""status":502"#),
+        "{line}"
+    );
     assert!(line.contains("Invalid API Key provided"), "{line}");
     // The worker's own lines (wrangler's banner lists the test's vars).
     let worker_lines: Vec<&str> = log.lines().filter(|l| l.starts_with(r#"{"at":"#)).collect();

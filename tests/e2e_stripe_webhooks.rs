@@ -58,7 +58,8 @@ async fn manual_delivery(stack: &Stack) {
 /// Delivers every queued event in the given order, each twice; all must be
 /// acknowledged.
 async fn flush(stack: &Stack, order: &str, seed: u64) -> Value {
-    let results = stack.stripe_control("/_emulator/events/flush", json!({"order": order, "seed": seed, "duplicate": true})).await;
+    let results =
+        stack.stripe_control("/_emulator/events/flush", json!({"order": order, "seed": seed, "duplicate": true})).await;
     let failed = failed_deliveries(stack).await;
     assert!(failed.is_empty(), "failed deliveries: {failed:?}\n{}", stack.wrangler_log());
     results
@@ -162,7 +163,9 @@ async fn a_whole_life_delivered_at_once_in_any_order_converges() {
         for status in ["past_due", "active"] {
             stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": status})).await;
         }
-        stack.stripe_api(Method::POST, &format!("/v1/subscriptions/{sub_id}"), &[("cancel_at_period_end", "true")]).await;
+        stack
+            .stripe_api(Method::POST, &format!("/v1/subscriptions/{sub_id}"), &[("cancel_at_period_end", "true")])
+            .await;
         flush(&stack, order, seed).await;
         let e = assert_matches_stripe(&stack, &id, sub_id).await;
         assert_eq!((e.plan.as_str(), e.access), ("enterprise", Access::Full), "{order} {seed}: {e:?}");
@@ -175,7 +178,9 @@ async fn a_stripe_outage_during_processing_is_repaired_by_redelivery() {
     manual_delivery(&stack).await;
     let (id, cus) = customer_for(&stack, "fault@example.com").await;
     let sub = checkout(&stack, &id, &cus, "price_pro_yearly").await;
-    stack.stripe_control("/_emulator/faults", json!({"count": 3, "kind": "500", "path_prefix": "/v1/subscriptions"})).await;
+    stack
+        .stripe_control("/_emulator/faults", json!({"count": 3, "kind": "500", "path_prefix": "/v1/subscriptions"}))
+        .await;
     stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
     let failed = failed_deliveries(&stack).await;
     assert!(!failed.is_empty(), "the outage made deliveries fail");
@@ -220,7 +225,9 @@ async fn unverified_or_mixed_mode_events_change_nothing() {
     let (id, cus) = customer_for(&stack, "forge@example.com").await;
     // Stripe really holds an active pro subscription, so any processed
     // event would move the identity to pro.
-    stack.stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")]).await;
+    stack
+        .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")])
+        .await;
     let before = stack.entitlement(&id).await;
     assert_eq!(before.plan, "free");
 
@@ -295,7 +302,10 @@ async fn a_hanging_stripe_is_cut_off_and_answered_with_a_retryable_5xx() {
     let (id, cus) = customer_for(&stack, "hang@example.com").await;
     let sub = checkout(&stack, &id, &cus, "price_pro_monthly").await;
     stack
-        .stripe_control("/_emulator/faults", json!({"count": 1, "kind": "hang", "hang_ms": 20000, "path_prefix": "/v1/subscriptions"}))
+        .stripe_control(
+            "/_emulator/faults",
+            json!({"count": 1, "kind": "hang", "hang_ms": 20000, "path_prefix": "/v1/subscriptions"}),
+        )
         .await;
     let started = std::time::Instant::now();
     stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
@@ -321,7 +331,10 @@ async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
     // Event A reads the subscriptions while they are active, but Stripe's
     // answer reaches the worker only 5 s later...
     stack
-        .stripe_control("/_emulator/faults", json!({"count": 1, "kind": "slow", "hang_ms": 5000, "path_prefix": "/v1/subscriptions"}))
+        .stripe_control(
+            "/_emulator/faults",
+            json!({"count": 1, "kind": "slow", "hang_ms": 5000, "path_prefix": "/v1/subscriptions"}),
+        )
         .await;
     let t = now();
     let body_a = event("evt_overlap_a", "customer.subscription.updated", &cus, false);
@@ -347,7 +360,9 @@ async fn a_price_missing_from_plans_grants_nothing_and_is_logged() {
     options.stripe.prices.push(ksb_emulators::stripe::PriceSeed::new("price_legacy", "legacy_monthly", 900, "month"));
     let stack = Stack::start_with(options).await;
     let (id, cus) = customer_for(&stack, "legacy@example.com").await;
-    stack.stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_legacy")]).await;
+    stack
+        .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_legacy")])
+        .await;
     let e = stack.sync(&id).await;
     assert_eq!(
         (e.plan.as_str(), e.access, e.status),

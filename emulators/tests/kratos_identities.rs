@@ -22,20 +22,14 @@ async fn create_get_list_and_delete_an_identity() {
     let id = created["id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 36);
     assert_eq!(created["schema_id"], "default");
-    assert_eq!(
-        created["schema_url"],
-        format!("{}/schemas/ZGVmYXVsdA", k.public_url())
-    );
+    assert_eq!(created["schema_url"], format!("{}/schemas/ZGVmYXVsdA", k.public_url()));
     assert_eq!(created["state"], "active");
     assert_eq!(created["traits"]["name"]["first"], "Ada");
     assert_eq!(created["metadata_public"]["plan"], "free");
     assert_eq!(created["metadata_admin"], Value::Null);
     assert!(created.as_object().unwrap().contains_key("metadata_admin"));
     assert_eq!(created["organization_id"], Value::Null);
-    assert_eq!(
-        created["verifiable_addresses"][0]["value"],
-        "ada@example.com"
-    );
+    assert_eq!(created["verifiable_addresses"][0]["value"], "ada@example.com");
     assert_eq!(created["verifiable_addresses"][0]["via"], "email");
     assert_eq!(created["verifiable_addresses"][0]["verified"], false);
     assert_eq!(created["recovery_addresses"][0]["value"], "ada@example.com");
@@ -47,26 +41,14 @@ async fn create_get_list_and_delete_an_identity() {
     assert_eq!(status, 200);
     assert_eq!(got, created);
 
-    let (status, found) = get(&format!(
-        "{admin}/admin/identities?credentials_identifier=ADA%40example.COM"
-    ))
-    .await;
+    let (status, found) = get(&format!("{admin}/admin/identities?credentials_identifier=ADA%40example.COM")).await;
     assert_eq!(status, 200);
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["id"], id.as_str());
-    let (_, none) = get(&format!(
-        "{admin}/admin/identities?credentials_identifier=ad%40example.com"
-    ))
-    .await;
+    let (_, none) = get(&format!("{admin}/admin/identities?credentials_identifier=ad%40example.com")).await;
     assert_eq!(none, json!([]), "exact match only");
 
-    let (status, _) = call(
-        Method::DELETE,
-        &format!("{admin}/admin/identities/{id}"),
-        None,
-        &[],
-    )
-    .await;
+    let (status, _) = call(Method::DELETE, &format!("{admin}/admin/identities/{id}"), None, &[]).await;
     assert_eq!(status, 204);
     let (status, err) = get(&format!("{admin}/admin/identities/{id}")).await;
     assert_eq!(status, 404);
@@ -74,13 +56,7 @@ async fn create_get_list_and_delete_an_identity() {
         err,
         json!({"error": {"code": 404, "status": "Not Found", "reason": "Unable to locate the resource", "message": "Unable to locate the resource"}})
     );
-    let (status, err) = call(
-        Method::DELETE,
-        &format!("{admin}/admin/identities/{id}"),
-        None,
-        &[],
-    )
-    .await;
+    let (status, err) = call(Method::DELETE, &format!("{admin}/admin/identities/{id}"), None, &[]).await;
     assert_eq!(status, 404);
     assert_eq!(err["error"]["code"], 404);
     k.shutdown().await;
@@ -90,52 +66,22 @@ async fn create_get_list_and_delete_an_identity() {
 async fn invalid_and_duplicate_identities_are_refused() {
     let k = start(None).await;
     let url = format!("{}/admin/identities", k.admin_url());
-    let (status, err) = post(
-        &url,
-        json!({"schema_id": "default", "traits": {"email": "not-an-email"}}),
-    )
-    .await;
+    let (status, err) = post(&url, json!({"schema_id": "default", "traits": {"email": "not-an-email"}})).await;
     assert_eq!(status, 400);
     assert_eq!(err["error"]["status"], "Bad Request");
-    let (status, _) = post(
-        &url,
-        json!({"schema_id": "other", "traits": traits("a@x.io")}),
-    )
-    .await;
+    let (status, _) = post(&url, json!({"schema_id": "other", "traits": traits("a@x.io")})).await;
     assert_eq!(status, 400);
-    let (status, _) = post(
-        &url,
-        json!({"schema_id": "default", "traits": traits("a@x.io"), "state": "zombie"}),
-    )
-    .await;
+    let (status, _) = post(&url, json!({"schema_id": "default", "traits": traits("a@x.io"), "state": "zombie"})).await;
     assert_eq!(status, 400);
-    let (status, _) = call(
-        Method::POST,
-        &url,
-        None,
-        &[("content-type", "application/json")],
-    )
-    .await;
+    let (status, _) = call(Method::POST, &url, None, &[("content-type", "application/json")]).await;
     assert_eq!(status, 400);
-    let (status, _) = post(
-        &url,
-        json!({"schema_id": "default", "traits": traits("a@x.io")}),
-    )
-    .await;
+    let (status, _) = post(&url, json!({"schema_id": "default", "traits": traits("a@x.io")})).await;
     assert_eq!(status, 201);
-    let (status, err) = post(
-        &url,
-        json!({"schema_id": "default", "traits": traits("A@X.io")}),
-    )
-    .await;
+    let (status, err) = post(&url, json!({"schema_id": "default", "traits": traits("A@X.io")})).await;
     assert_eq!(status, 409);
     assert_eq!(err["error"]["code"], 409);
     let (_, all) = get(&url).await;
-    assert_eq!(
-        all.as_array().unwrap().len(),
-        1,
-        "refused bodies change nothing"
-    );
+    assert_eq!(all.as_array().unwrap().len(), 1, "refused bodies change nothing");
     k.shutdown().await;
 }
 
@@ -151,22 +97,14 @@ async fn listing_pages_with_page_size_and_page_token() {
     let mut url = format!("{admin}/admin/identities?page_size=2");
     loop {
         let resp = client.get(&url).send().await.unwrap();
-        let link = resp
-            .headers()
-            .get("link")
-            .map(|v| v.to_str().unwrap().to_string());
+        let link = resp.headers().get("link").map(|v| v.to_str().unwrap().to_string());
         let page: Vec<Value> = resp.json().await.unwrap();
         assert!(page.len() <= 2);
         seen.extend(page.iter().map(|i| i["id"].as_str().unwrap().to_string()));
         let next = link.and_then(|l| {
-            l.split(',').find(|p| p.contains("rel=\"next\"")).map(|p| {
-                p.trim()
-                    .trim_start_matches('<')
-                    .split('>')
-                    .next()
-                    .unwrap()
-                    .to_string()
-            })
+            l.split(',')
+                .find(|p| p.contains("rel=\"next\""))
+                .map(|p| p.trim().trim_start_matches('<').split('>').next().unwrap().to_string())
         });
         match next {
             Some(n) => url = n,
@@ -194,40 +132,17 @@ async fn admin_token_is_required_when_configured() {
     assert_eq!(status, 401);
     assert_eq!(err["error"]["code"], 401);
     assert_eq!(err["error"]["status"], "Unauthorized");
-    let (status, _) = call(
-        Method::GET,
-        &url,
-        None,
-        &[("authorization", "Bearer wrong")],
-    )
-    .await;
+    let (status, _) = call(Method::GET, &url, None, &[("authorization", "Bearer wrong")]).await;
     assert_eq!(status, 401);
-    let (status, _) = call(
-        Method::GET,
-        &url,
-        None,
-        &[("authorization", "ory_pat_secret")],
-    )
-    .await;
+    let (status, _) = call(Method::GET, &url, None, &[("authorization", "ory_pat_secret")]).await;
     assert_eq!(status, 401, "the Bearer scheme is required");
-    let (status, list) = call(
-        Method::GET,
-        &url,
-        None,
-        &[("authorization", "Bearer ory_pat_secret")],
-    )
-    .await;
+    let (status, list) = call(Method::GET, &url, None, &[("authorization", "Bearer ory_pat_secret")]).await;
     assert_eq!(status, 200);
     assert_eq!(list, json!([]));
     // Controls are never behind the token; the public API has no admin auth.
     let (_, token) = seed_identity(&k, "t@example.com").await;
-    let (status, _) = call(
-        Method::GET,
-        &format!("{}/sessions/whoami", k.public_url()),
-        None,
-        &[("x-session-token", &token)],
-    )
-    .await;
+    let (status, _) =
+        call(Method::GET, &format!("{}/sessions/whoami", k.public_url()), None, &[("x-session-token", &token)]).await;
     assert_eq!(status, 200);
     k.shutdown().await;
 }
@@ -246,12 +161,8 @@ async fn ids_filter_returns_only_the_named_identities() {
     );
     let (status, found) = get(&url).await;
     assert_eq!(status, 200);
-    let mut emails: Vec<&str> = found
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["traits"]["email"].as_str().unwrap())
-        .collect();
+    let mut emails: Vec<&str> =
+        found.as_array().unwrap().iter().map(|i| i["traits"]["email"].as_str().unwrap()).collect();
     emails.sort();
     assert_eq!(emails, vec!["a@example.com", "c@example.com"]);
     k.shutdown().await;

@@ -44,10 +44,7 @@ async fn whoami_accepts_the_session_cookie_and_the_session_token() {
     assert_eq!(s["identity"]["traits"]["email"], "who@example.com");
     assert_eq!(s["identity"]["metadata_public"]["plan"], "pro");
     let ident = s["identity"].as_object().unwrap();
-    assert!(
-        !ident.contains_key("metadata_admin"),
-        "whoami never shows metadata_admin"
-    );
+    assert!(!ident.contains_key("metadata_admin"), "whoami never shows metadata_admin");
     assert!(!ident.contains_key("credentials"));
     k.shutdown().await;
 }
@@ -63,30 +60,12 @@ async fn whoami_answers_401_without_valid_credentials() {
     }});
     let (status, err) = call(Method::GET, &whoami, None, &[]).await;
     assert_eq!((status, err), (401, expected.clone()));
-    let (status, _) = call(
-        Method::GET,
-        &whoami,
-        None,
-        &[("x-session-token", "ory_st_nope")],
-    )
-    .await;
+    let (status, _) = call(Method::GET, &whoami, None, &[("x-session-token", "ory_st_nope")]).await;
     assert_eq!(status, 401);
-    let (status, _) = call(
-        Method::GET,
-        &whoami,
-        None,
-        &[("cookie", "ory_kratos_session=nope")],
-    )
-    .await;
+    let (status, _) = call(Method::GET, &whoami, None, &[("cookie", "ory_kratos_session=nope")]).await;
     assert_eq!(status, 401);
     let (_, token) = seed_identity(&k, "x@example.com").await;
-    let (status, _) = call(
-        Method::GET,
-        &whoami,
-        None,
-        &[("cookie", &format!("other_cookie={token}"))],
-    )
-    .await;
+    let (status, _) = call(Method::GET, &whoami, None, &[("cookie", &format!("other_cookie={token}"))]).await;
     assert_eq!(status, 401, "only the session cookie counts");
     k.shutdown().await;
 }
@@ -96,11 +75,7 @@ async fn deleting_an_identity_ends_its_sessions() {
     let k = start(None).await;
     let (identity, token) = seed_identity(&k, "gone@example.com").await;
     let id = identity["id"].as_str().unwrap();
-    let (status, extra) = post(
-        &format!("{}/_emulator/sessions", k.admin_url()),
-        json!({"identity_id": id}),
-    )
-    .await;
+    let (status, extra) = post(&format!("{}/_emulator/sessions", k.admin_url()), json!({"identity_id": id})).await;
     assert_eq!(status, 200);
     let second = extra["session_token"].as_str().unwrap().to_string();
     assert_ne!(second, token);
@@ -108,23 +83,13 @@ async fn deleting_an_identity_ends_its_sessions() {
     let (status, _) = call(Method::GET, &whoami, None, &[("x-session-token", &second)]).await;
     assert_eq!(status, 200);
 
-    let (status, _) = call(
-        Method::DELETE,
-        &format!("{}/admin/identities/{id}", k.admin_url()),
-        None,
-        &[],
-    )
-    .await;
+    let (status, _) = call(Method::DELETE, &format!("{}/admin/identities/{id}", k.admin_url()), None, &[]).await;
     assert_eq!(status, 204);
     for t in [&token, &second] {
         let (status, _) = call(Method::GET, &whoami, None, &[("x-session-token", t)]).await;
         assert_eq!(status, 401);
     }
-    let (status, _) = post(
-        &format!("{}/_emulator/sessions", k.admin_url()),
-        json!({"identity_id": id}),
-    )
-    .await;
+    let (status, _) = post(&format!("{}/_emulator/sessions", k.admin_url()), json!({"identity_id": id})).await;
     assert_eq!(status, 404);
     let (_, state) = get(&format!("{}/_emulator/state", k.admin_url())).await;
     assert_eq!(state["sessions"], json!([]));
@@ -135,16 +100,8 @@ async fn deleting_an_identity_ends_its_sessions() {
 async fn an_inactive_identity_has_no_valid_session() {
     let k = start(None).await;
     let (identity, token) = seed_identity(&k, "off@example.com").await;
-    let url = format!(
-        "{}/admin/identities/{}",
-        k.admin_url(),
-        identity["id"].as_str().unwrap()
-    );
-    let (status, _) = patch(
-        &url,
-        json!([{"op": "replace", "path": "/state", "value": "inactive"}]),
-    )
-    .await;
+    let url = format!("{}/admin/identities/{}", k.admin_url(), identity["id"].as_str().unwrap());
+    let (status, _) = patch(&url, json!([{"op": "replace", "path": "/state", "value": "inactive"}])).await;
     assert_eq!(status, 200);
     let whoami = format!("{}/sessions/whoami", k.public_url());
     let (status, _) = call(Method::GET, &whoami, None, &[("x-session-token", &token)]).await;

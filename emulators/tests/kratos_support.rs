@@ -23,10 +23,7 @@ use serde_json::{json, Value};
 pub async fn start(admin_token: Option<&str>) -> KratosEmulator {
     let options = KratosOptions {
         admin_token: admin_token.map(str::to_string),
-        hooks: HookOptions {
-            retry_backoff: Duration::from_millis(10),
-            ..HookOptions::default()
-        },
+        hooks: HookOptions { retry_backoff: Duration::from_millis(10), ..HookOptions::default() },
         ..KratosOptions::default()
     };
     kratos::start(options).await.expect("emulator starts")
@@ -34,12 +31,7 @@ pub async fn start(admin_token: Option<&str>) -> KratosEmulator {
 
 /// Sends `method url` with an optional JSON body and headers; returns the
 /// status and the body as JSON (`Null` when empty).
-pub async fn call(
-    method: reqwest::Method,
-    url: &str,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> (u16, Value) {
+pub async fn call(method: reqwest::Method, url: &str, body: Option<Value>, headers: &[(&str, &str)]) -> (u16, Value) {
     let mut req = reqwest::Client::new().request(method, url);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -50,11 +42,7 @@ pub async fn call(
     let resp = req.send().await.expect("request sent");
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("body read");
-    let json = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
+    let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
     (status, json)
 }
 
@@ -77,11 +65,8 @@ pub fn traits(email: &str) -> Value {
 
 /// Creates an identity (with a session) through the control API.
 pub async fn seed_identity(k: &KratosEmulator, email: &str) -> (Value, String) {
-    let (status, body) = post(
-        &format!("{}/_emulator/identities", k.admin_url()),
-        json!({ "traits": traits(email) }),
-    )
-    .await;
+    let (status, body) =
+        post(&format!("{}/_emulator/identities", k.admin_url()), json!({ "traits": traits(email) })).await;
     assert_eq!(status, 200, "{body}");
     let token = body["session_token"].as_str().expect("token").to_string();
     (body["identity"].clone(), token)
@@ -102,11 +87,7 @@ pub struct Reply {
 }
 
 pub fn reply(status: u16, body: Value) -> Reply {
-    Reply {
-        status,
-        body,
-        delay: Duration::ZERO,
-    }
+    Reply { status, body, delay: Duration::ZERO }
 }
 
 /// One request the receiver got.
@@ -139,9 +120,7 @@ impl Receiver {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
         });
-        let router = Router::new()
-            .route("/hook", routing::post(receive))
-            .with_state(state.clone());
+        let router = Router::new().route("/hook", routing::post(receive)).with_state(state.clone());
         let server = serve(router, 0).await.expect("receiver starts");
         Receiver { state, server }
     }
@@ -164,12 +143,7 @@ async fn receive(State(s): State<Arc<ReceiverState>>, headers: HeaderMap, body: 
     s.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
     s.calls.lock().unwrap().push(Received { headers, body });
-    let r = s
-        .script
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or_else(|| s.fallback.clone());
+    let r = s.script.lock().unwrap().pop_front().unwrap_or_else(|| s.fallback.clone());
     tokio::time::sleep(r.delay).await;
     s.in_flight.fetch_sub(1, Ordering::SeqCst);
     let status = StatusCode::from_u16(r.status).unwrap();

@@ -30,23 +30,13 @@ async fn a_session_for_a_new_customer_completes_into_customer_and_subscription()
     assert_eq!(session["customer_email"], "pay@example.com");
     assert_eq!(session["client_reference_id"], "identity-1");
     assert_eq!(session["url"], format!("{}/checkout/{id}", stripe.url()));
-    assert_eq!(
-        api.get(&format!("/v1/checkout/sessions/{id}")).await.body,
-        session
-    );
+    assert_eq!(api.get(&format!("/v1/checkout/sessions/{id}")).await.body, session);
 
-    let page = reqwest::get(session["url"].as_str().unwrap())
-        .await
-        .unwrap();
+    let page = reqwest::get(session["url"].as_str().unwrap()).await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("price_pro_monthly"));
 
-    let done = api
-        .control(
-            &format!("/_emulator/checkout/sessions/{id}/complete"),
-            json!({}),
-        )
-        .await;
+    let done = api.control(&format!("/_emulator/checkout/sessions/{id}/complete"), json!({})).await;
     assert_eq!(done.status, 200, "{}", done.body);
     let (session, sub) = (&done.body["session"], &done.body["subscription"]);
     assert_eq!(session["status"], "complete");
@@ -56,21 +46,13 @@ async fn a_session_for_a_new_customer_completes_into_customer_and_subscription()
     assert_eq!(sub["customer"], customer_id);
     assert_eq!(sub["status"], "active");
     assert_eq!(sub["metadata"], json!({"identity_id": "identity-1"}));
-    assert_eq!(
-        sub["items"]["data"][0]["price"]["lookup_key"],
-        "pro_monthly"
-    );
+    assert_eq!(sub["items"]["data"][0]["price"]["lookup_key"], "pro_monthly");
 
     let customer = api.get(&format!("/v1/customers/{customer_id}")).await.body;
     assert_eq!(customer["email"], "pay@example.com");
     assert_eq!(
         api.event_types().await,
-        vec![
-            "customer.created",
-            "customer.subscription.created",
-            "invoice.paid",
-            "checkout.session.completed"
-        ]
+        vec!["customer.created", "customer.subscription.created", "invoice.paid", "checkout.session.completed"]
     );
     let state = api.state().await;
     let completed = &state["events"][3]["data"]["object"];
@@ -79,19 +61,11 @@ async fn a_session_for_a_new_customer_completes_into_customer_and_subscription()
     let invoice = &state["events"][2]["data"]["object"];
     assert_eq!(invoice["customer"], customer_id);
     assert_eq!(invoice["subscription"], sub["id"]);
-    assert_eq!(
-        invoice["parent"]["subscription_details"]["subscription"],
-        sub["id"]
-    );
+    assert_eq!(invoice["parent"]["subscription_details"]["subscription"], sub["id"]);
     assert_eq!(invoice["status"], "paid");
     assert_eq!(invoice["amount_paid"], 1500);
 
-    let again = api
-        .control(
-            &format!("/_emulator/checkout/sessions/{id}/complete"),
-            json!({}),
-        )
-        .await;
+    let again = api.control(&format!("/_emulator/checkout/sessions/{id}/complete"), json!({})).await;
     assert_eq!(again.status, 400, "a session completes once");
 }
 
@@ -106,40 +80,19 @@ async fn a_session_for_an_existing_customer_with_a_trial() {
     );
     let session = api.post("/v1/checkout/sessions", &form).await.body;
     let id = session["id"].as_str().unwrap();
-    let done = api
-        .control(
-            &format!("/_emulator/checkout/sessions/{id}/complete"),
-            json!({}),
-        )
-        .await
-        .body;
+    let done = api.control(&format!("/_emulator/checkout/sessions/{id}/complete"), json!({})).await.body;
     let sub = &done["subscription"];
     assert_eq!(sub["customer"], cid);
     assert_eq!(sub["status"], "trialing");
     let trial_start = sub["trial_start"].as_i64().unwrap();
-    assert_eq!(
-        sub["trial_end"].as_i64().unwrap() - trial_start,
-        14 * 86_400
-    );
-    assert_eq!(
-        sub["items"]["data"][0]["current_period_end"],
-        sub["trial_end"]
-    );
+    assert_eq!(sub["trial_end"].as_i64().unwrap() - trial_start, 14 * 86_400);
+    assert_eq!(sub["items"]["data"][0]["current_period_end"], sub["trial_end"]);
     let types = api.event_types().await;
     assert_eq!(
         types,
-        vec![
-            "customer.created",
-            "customer.subscription.created",
-            "invoice.paid",
-            "checkout.session.completed"
-        ]
+        vec!["customer.created", "customer.subscription.created", "invoice.paid", "checkout.session.completed"]
     );
-    assert_eq!(
-        api.state().await["customers"].as_array().unwrap().len(),
-        1,
-        "no second customer"
-    );
+    assert_eq!(api.state().await["customers"].as_array().unwrap().len(), 1, "no second customer");
 }
 
 #[tokio::test]
@@ -154,20 +107,10 @@ async fn paying_on_the_hosted_page_redirects_to_the_success_url() {
         .await
         .body;
     let id = session["id"].as_str().unwrap();
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let paid = no_redirects
-        .post(format!("{}/pay", session["url"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let paid = no_redirects.post(format!("{}/pay", session["url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(paid.status(), 303);
-    assert_eq!(
-        paid.headers()["location"],
-        format!("http://app/ok?s={id}").as_str()
-    );
+    assert_eq!(paid.headers()["location"], format!("http://app/ok?s={id}").as_str());
     let after = api.get(&format!("/v1/checkout/sessions/{id}")).await.body;
     assert_eq!(after["status"], "complete");
     assert_eq!(after["url"], Value::Null);
@@ -176,37 +119,18 @@ async fn paying_on_the_hosted_page_redirects_to_the_success_url() {
 #[tokio::test]
 async fn invalid_sessions_are_refused_like_stripe() {
     let (_stripe, api) = started().await;
-    let no_mode = api
-        .post(
-            "/v1/checkout/sessions",
-            "line_items[0][price]=price_pro_monthly",
-        )
-        .await;
-    assert_eq!(
-        (no_mode.status, &no_mode.body["error"]["code"]),
-        (400, &json!("parameter_missing"))
-    );
+    let no_mode = api.post("/v1/checkout/sessions", "line_items[0][price]=price_pro_monthly").await;
+    assert_eq!((no_mode.status, &no_mode.body["error"]["code"]), (400, &json!("parameter_missing")));
     assert_eq!(no_mode.body["error"]["param"], "mode");
 
-    let bad_price = api
-        .post(
-            "/v1/checkout/sessions",
-            "mode=subscription&line_items[0][price]=price_nope",
-        )
-        .await;
+    let bad_price = api.post("/v1/checkout/sessions", "mode=subscription&line_items[0][price]=price_nope").await;
     assert_eq!(bad_price.status, 400);
     assert_eq!(bad_price.body["error"]["code"], "resource_missing");
-    assert_eq!(
-        bad_price.body["error"]["message"],
-        "No such price: 'price_nope'"
-    );
+    assert_eq!(bad_price.body["error"]["message"], "No such price: 'price_nope'");
     assert_eq!(bad_price.body["error"]["param"], "line_items[0][price]");
 
     let bad_customer = api
-        .post(
-            "/v1/checkout/sessions",
-            "mode=subscription&customer=cus_nope&line_items[0][price]=price_pro_monthly",
-        )
+        .post("/v1/checkout/sessions", "mode=subscription&customer=cus_nope&line_items[0][price]=price_pro_monthly")
         .await;
     assert_eq!(bad_customer.status, 400);
     assert_eq!(bad_customer.body["error"]["param"], "customer");
@@ -223,10 +147,7 @@ async fn billing_portal_sessions_point_at_the_emulator() {
     let cid = customer["id"].as_str().unwrap();
     api.create_subscription(cid, "").await;
     let portal = api
-        .post(
-            "/v1/billing_portal/sessions",
-            &format!("customer={cid}&return_url=http%3A%2F%2Fapp%2Fsettings"),
-        )
+        .post("/v1/billing_portal/sessions", &format!("customer={cid}&return_url=http%3A%2F%2Fapp%2Fsettings"))
         .await;
     assert_eq!(portal.status, 200, "{}", portal.body);
     let id = portal.body["id"].as_str().unwrap();
@@ -235,20 +156,11 @@ async fn billing_portal_sessions_point_at_the_emulator() {
     assert_eq!(portal.body["customer"], cid);
     assert_eq!(portal.body["return_url"], "http://app/settings");
     assert_eq!(portal.body["url"], format!("{}/portal/{id}", stripe.url()));
-    let page = reqwest::get(portal.body["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = reqwest::get(portal.body["url"].as_str().unwrap()).await.unwrap().text().await.unwrap();
     assert!(page.contains("Cancel at period end"));
 
-    let missing = api
-        .post("/v1/billing_portal/sessions", "return_url=http%3A%2F%2Fapp")
-        .await;
+    let missing = api.post("/v1/billing_portal/sessions", "return_url=http%3A%2F%2Fapp").await;
     assert_eq!(missing.body["error"]["code"], "parameter_missing");
-    let unknown = api
-        .post("/v1/billing_portal/sessions", "customer=cus_nope")
-        .await;
+    let unknown = api.post("/v1/billing_portal/sessions", "customer=cus_nope").await;
     assert_eq!(unknown.body["error"]["code"], "resource_missing");
 }

@@ -9,9 +9,7 @@ use stripe_support::started;
 #[tokio::test]
 async fn the_next_calls_fail_with_500_then_the_api_recovers() {
     let (_stripe, api) = started().await;
-    let armed = api
-        .control("/_emulator/faults", json!({"count": 2, "kind": "500"}))
-        .await;
+    let armed = api.control("/_emulator/faults", json!({"count": 2, "kind": "500"})).await;
     assert_eq!(armed.body["pending"], 2);
 
     for _ in 0..2 {
@@ -20,27 +18,14 @@ async fn the_next_calls_fail_with_500_then_the_api_recovers() {
         assert_eq!(failed.body["error"]["type"], "api_error");
         assert!(failed.headers.contains_key("request-id"));
     }
-    assert_eq!(
-        api.state().await["customers"],
-        json!([]),
-        "failed calls change nothing"
-    );
-    assert_eq!(
-        api.post("/v1/customers", "email=f%40example.com")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(api.state().await["customers"], json!([]), "failed calls change nothing");
+    assert_eq!(api.post("/v1/customers", "email=f%40example.com").await.status, 200);
 }
 
 #[tokio::test]
 async fn rate_limits_hit_only_the_matching_prefix() {
     let (_stripe, api) = started().await;
-    api.control(
-        "/_emulator/faults",
-        json!({"count": 1, "kind": "429", "path_prefix": "/v1/subscriptions"}),
-    )
-    .await;
+    api.control("/_emulator/faults", json!({"count": 1, "kind": "429", "path_prefix": "/v1/subscriptions"})).await;
 
     let customer = api.post("/v1/customers", "").await;
     assert_eq!(customer.status, 200, "other paths are untouched");
@@ -48,34 +33,21 @@ async fn rate_limits_hit_only_the_matching_prefix() {
     assert_eq!(limited.status, 429);
     assert_eq!(limited.body["error"]["type"], "rate_limit_error");
     assert_eq!(limited.body["error"]["code"], "rate_limit");
-    assert_eq!(
-        api.get("/v1/subscriptions").await.status,
-        200,
-        "the count is used up"
-    );
+    assert_eq!(api.get("/v1/subscriptions").await.status, 200, "the count is used up");
 }
 
 #[tokio::test]
 async fn clearing_faults_and_controls_are_never_affected() {
     let (_stripe, api) = started().await;
-    api.control("/_emulator/faults", json!({"count": 5, "kind": "500"}))
-        .await;
+    api.control("/_emulator/faults", json!({"count": 5, "kind": "500"})).await;
     // Controls keep working while faults are armed.
-    let state = reqwest::get(format!("{}/_emulator/state", api.base))
-        .await
-        .unwrap();
+    let state = reqwest::get(format!("{}/_emulator/state", api.base)).await.unwrap();
     assert_eq!(state.status(), 200);
-    let cleared = reqwest::Client::new()
-        .delete(format!("{}/_emulator/faults", api.base))
-        .send()
-        .await
-        .unwrap();
+    let cleared = reqwest::Client::new().delete(format!("{}/_emulator/faults", api.base)).send().await.unwrap();
     assert_eq!(cleared.status(), 200);
     assert_eq!(api.get("/v1/customers").await.status, 200);
 
-    let bad = api
-        .control("/_emulator/faults", json!({"count": 1, "kind": "418"}))
-        .await;
+    let bad = api.control("/_emulator/faults", json!({"count": 1, "kind": "418"})).await;
     assert_eq!(bad.status, 400);
 }
 
@@ -103,7 +75,9 @@ async fn a_slow_fault_answers_the_state_at_arrival_after_the_delay() {
     let started = std::time::Instant::now();
     let slow = {
         let (http, url) = (http.clone(), format!("{}/v1/customers/{id}", stripe.url()));
-        tokio::spawn(async move { http.get(url).bearer_auth(key).send().await.unwrap().json::<serde_json::Value>().await.unwrap() })
+        tokio::spawn(async move {
+            http.get(url).bearer_auth(key).send().await.unwrap().json::<serde_json::Value>().await.unwrap()
+        })
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let updated: serde_json::Value = http

@@ -29,10 +29,7 @@ fn nested_metadata_arrays_and_appends() {
 
 #[test]
 fn indices_with_gaps_keep_their_keys_and_order_does_not_matter() {
-    assert_eq!(
-        parse("metadata[7]=x&metadata[12]=y").unwrap(),
-        json!({"metadata": {"7": "x", "12": "y"}})
-    );
+    assert_eq!(parse("metadata[7]=x&metadata[12]=y").unwrap(), json!({"metadata": {"7": "x", "12": "y"}}));
     assert_eq!(
         parse("items[1][price]=b&items[0][price]=a").unwrap(),
         json!({"items": [{"price": "a"}, {"price": "b"}]})
@@ -43,19 +40,13 @@ fn indices_with_gaps_keep_their_keys_and_order_does_not_matter() {
 fn percent_decoding_handles_utf8_and_reserved_characters() {
     assert_eq!(decode("a%40b.c%26d%3De"), "a@b.c&d=e");
     assert_eq!(decode("caf%C3%A9+ok"), "café ok");
-    assert_eq!(
-        parse("metadata%5Bk%5D=v").unwrap(),
-        json!({"metadata": {"k": "v"}})
-    );
+    assert_eq!(parse("metadata%5Bk%5D=v").unwrap(), json!({"metadata": {"k": "v"}}));
     assert_eq!(parse("").unwrap(), json!({}));
 }
 
 #[test]
 fn malformed_keys_and_conflicts_are_errors() {
-    assert!(matches!(
-        parse("metadata[a=1"),
-        Err(FormError::MalformedKey(_))
-    ));
+    assert!(matches!(parse("metadata[a=1"), Err(FormError::MalformedKey(_))));
     assert!(matches!(parse("[a]=1"), Err(FormError::MalformedKey(_))));
     assert!(matches!(parse("a=1&a[b]=2"), Err(FormError::Conflict(_))));
 }
@@ -63,16 +54,10 @@ fn malformed_keys_and_conflicts_are_errors() {
 #[tokio::test]
 async fn the_api_applies_nested_parameters() {
     let (_stripe, api) = started().await;
-    let customer = api
-        .create_customer(
-            "email=ann%2Btag%40example.com&metadata[identity_id]=id%201&metadata[plan]=free",
-        )
-        .await;
+    let customer =
+        api.create_customer("email=ann%2Btag%40example.com&metadata[identity_id]=id%201&metadata[plan]=free").await;
     assert_eq!(customer["email"], "ann+tag@example.com");
-    assert_eq!(
-        customer["metadata"],
-        json!({"identity_id": "id 1", "plan": "free"})
-    );
+    assert_eq!(customer["metadata"], json!({"identity_id": "id 1", "plan": "free"}));
 
     let session = api
         .post(
@@ -89,16 +74,8 @@ async fn the_api_applies_nested_parameters() {
     assert_eq!(session.body["success_url"], "http://app/ok");
 
     let id = session.body["id"].as_str().unwrap();
-    let done = api
-        .control(
-            &format!("/_emulator/checkout/sessions/{id}/complete"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        done.body["subscription"]["metadata"],
-        json!({"identity_id": "id 1"})
-    );
+    let done = api.control(&format!("/_emulator/checkout/sessions/{id}/complete"), json!({})).await;
+    assert_eq!(done.body["subscription"]["metadata"], json!({"identity_id": "id 1"}));
     assert_eq!(done.body["subscription"]["items"]["data"][0]["quantity"], 3);
 }
 

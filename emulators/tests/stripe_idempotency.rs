@@ -18,13 +18,7 @@ async fn the_same_key_and_parameters_replay_the_first_answer() {
     assert!(first.headers.get("idempotent-replayed").is_none());
 
     // Same parameters in another order are the same request.
-    let again = api
-        .post_idem(
-            "/v1/customers",
-            "metadata[identity_id]=i1&email=once%40example.com",
-            "key-1",
-        )
-        .await;
+    let again = api.post_idem("/v1/customers", "metadata[identity_id]=i1&email=once%40example.com", "key-1").await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body, first.body);
     assert_eq!(again.headers["idempotent-replayed"], "true");
@@ -34,34 +28,19 @@ async fn the_same_key_and_parameters_replay_the_first_answer() {
     assert_eq!(state["customers"].as_array().unwrap().len(), 1);
     assert_eq!(api.event_types().await, vec!["customer.created"]);
     assert_eq!(state["events"][0]["request"]["idempotency_key"], "key-1");
-    assert_eq!(
-        state["events"][0]["request"]["id"],
-        first.headers["request-id"].to_str().unwrap()
-    );
+    assert_eq!(state["events"][0]["request"]["id"], first.headers["request-id"].to_str().unwrap());
 }
 
 #[tokio::test]
 async fn a_key_reused_with_other_parameters_or_endpoint_is_refused() {
     let (_stripe, api) = started().await;
-    api.post_idem("/v1/customers", "email=a%40example.com", "key-2")
-        .await;
-    let other = api
-        .post_idem("/v1/customers", "email=b%40example.com", "key-2")
-        .await;
+    api.post_idem("/v1/customers", "email=a%40example.com", "key-2").await;
+    let other = api.post_idem("/v1/customers", "email=b%40example.com", "key-2").await;
     assert_eq!(other.status, 400);
     assert_eq!(other.body["error"]["type"], "idempotency_error");
-    assert!(other.body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("same parameters"));
+    assert!(other.body["error"]["message"].as_str().unwrap().contains("same parameters"));
 
-    let elsewhere = api
-        .post_idem(
-            "/v1/billing_portal/sessions",
-            "email=a%40example.com",
-            "key-2",
-        )
-        .await;
+    let elsewhere = api.post_idem("/v1/billing_portal/sessions", "email=a%40example.com", "key-2").await;
     assert_eq!(elsewhere.status, 400);
     assert_eq!(elsewhere.body["error"]["type"], "idempotency_error");
     assert_eq!(api.state().await["customers"].as_array().unwrap().len(), 1);
@@ -80,14 +59,10 @@ async fn errors_after_execution_started_are_replayed_validation_failures_are_not
     assert_eq!(replay.headers["idempotent-replayed"], "true");
 
     // Validation failure: nothing saved, so the same key works once fixed.
-    let invalid = api
-        .post_idem("/v1/customers", "email=x%40example.com&bogus=1", "key-4")
-        .await;
+    let invalid = api.post_idem("/v1/customers", "email=x%40example.com&bogus=1", "key-4").await;
     assert_eq!(invalid.status, 400);
     assert_eq!(invalid.body["error"]["code"], "parameter_unknown");
-    let fixed = api
-        .post_idem("/v1/customers", "email=x%40example.com", "key-4")
-        .await;
+    let fixed = api.post_idem("/v1/customers", "email=x%40example.com", "key-4").await;
     assert_eq!(fixed.status, 200, "{}", fixed.body);
     assert!(fixed.headers.get("idempotent-replayed").is_none());
 }
@@ -104,16 +79,10 @@ async fn a_key_in_flight_gets_409_and_is_usable_after_a_transient_failure() {
     assert_eq!(armed.status, 200);
 
     let slow_api = stripe_support::Api::new(api.base.clone());
-    let slow = tokio::spawn(async move {
-        slow_api
-            .post_idem("/v1/customers", "email=c%40example.com", "key-5")
-            .await
-    });
+    let slow = tokio::spawn(async move { slow_api.post_idem("/v1/customers", "email=c%40example.com", "key-5").await });
     tokio::time::sleep(Duration::from_millis(150)).await;
 
-    let concurrent = api
-        .post_idem("/v1/customers", "email=c%40example.com", "key-5")
-        .await;
+    let concurrent = api.post_idem("/v1/customers", "email=c%40example.com", "key-5").await;
     assert_eq!(concurrent.status, 409);
     assert_eq!(concurrent.body["error"]["type"], "idempotency_error");
     assert_eq!(concurrent.body["error"]["code"], "idempotency_key_in_use");
@@ -124,13 +93,9 @@ async fn a_key_in_flight_gets_409_and_is_usable_after_a_transient_failure() {
     assert_eq!(hung.headers["stripe-should-retry"], "true");
 
     // The injected failure happened before execution: a retry with the key runs.
-    let retry = api
-        .post_idem("/v1/customers", "email=c%40example.com", "key-5")
-        .await;
+    let retry = api.post_idem("/v1/customers", "email=c%40example.com", "key-5").await;
     assert_eq!(retry.status, 200, "{}", retry.body);
-    let replay = api
-        .post_idem("/v1/customers", "email=c%40example.com", "key-5")
-        .await;
+    let replay = api.post_idem("/v1/customers", "email=c%40example.com", "key-5").await;
     assert_eq!(replay.body["id"], retry.body["id"]);
     assert_eq!(api.state().await["customers"].as_array().unwrap().len(), 1);
 }

@@ -48,10 +48,7 @@ pub fn plan_of<'p>(sub: &Subscription, plans: &'p Plans) -> Option<&'p str> {
 
 /// The subscriptions whose prices map to no plan, so the shell can say so
 /// in its logs (an operator forgot a price in `PLANS`).
-pub fn unmapped<'s>(
-    subs: &'s [Subscription],
-    plans: &'s Plans,
-) -> impl Iterator<Item = &'s Subscription> {
+pub fn unmapped<'s>(subs: &'s [Subscription], plans: &'s Plans) -> impl Iterator<Item = &'s Subscription> {
     subs.iter().filter(move |s| plan_of(s, plans).is_none())
 }
 
@@ -69,11 +66,7 @@ impl Candidate<'_> {
         self.rank
             .cmp(&other.rank)
             .then(strength(self.access).cmp(&strength(other.access)))
-            .then(
-                self.sub
-                    .current_period_end
-                    .cmp(&other.sub.current_period_end),
-            )
+            .then(self.sub.current_period_end.cmp(&other.sub.current_period_end))
             .then(self.sub.created.cmp(&other.sub.created))
             .then(self.sub.id.cmp(&other.sub.id))
     }
@@ -89,21 +82,13 @@ pub fn derive(
     plans: &Plans,
     now: i64,
 ) -> Entitlement {
-    let ours = || {
-        subs.iter()
-            .filter(|s| customer_id.is_none_or(|c| s.customer == c))
-    };
+    let ours = || subs.iter().filter(|s| customer_id.is_none_or(|c| s.customer == c));
     let winner = ours()
         .filter_map(|sub| {
             let access = subscription_access(sub, now);
             let plan = plan_of(sub, plans)?;
             let rank = plans.rank_of(plan)?;
-            (access != Access::None).then_some(Candidate {
-                sub,
-                plan,
-                rank,
-                access,
-            })
+            (access != Access::None).then_some(Candidate { sub, plan, rank, access })
         })
         .max_by(|a, b| a.order(b));
 
@@ -122,9 +107,10 @@ pub fn derive(
             features,
             current_period_end: c.sub.current_period_end,
             cancel_at_period_end: c.sub.cancel_at_period_end,
-            trial_end: c.sub.trial_end.filter(|_| {
-                status == EntitlementStatus::Subscription(SubscriptionStatus::Trialing)
-            }),
+            trial_end: c
+                .sub
+                .trial_end
+                .filter(|_| status == EntitlementStatus::Subscription(SubscriptionStatus::Trialing)),
             pending: false,
             synced_at: now,
             subscription_id: Some(c.sub.id.clone()),
@@ -222,7 +208,6 @@ mod tests {
     use crate::stripe::subscription::PriceRef;
     use SubscriptionStatus::*;
 
-
     fn sub(id: &str, status: SubscriptionStatus, lookup_key: &str) -> Subscription {
         Subscription {
             id: id.into(),
@@ -231,10 +216,7 @@ mod tests {
             cancel_at_period_end: false,
             current_period_end: Some(NOW + 30 * DAY),
             trial_end: None,
-            prices: vec![PriceRef {
-                id: format!("price_{id}"),
-                lookup_key: Some(lookup_key.into()),
-            }],
+            prices: vec![PriceRef { id: format!("price_{id}"), lookup_key: Some(lookup_key.into()) }],
             metadata: Default::default(),
             created: NOW - 60 * DAY,
         }
@@ -253,24 +235,14 @@ mod tests {
         let e = run(&[]);
         assert_eq!(summary(&e), ("free", EntitlementStatus::None, Access::None));
         assert_eq!(e.features, ["basic_feature"]);
-        assert_eq!(
-            (e.stripe_customer_id.as_deref(), e.synced_at, e.pending),
-            (Some("cus_1"), NOW, false)
-        );
+        assert_eq!((e.stripe_customer_id.as_deref(), e.synced_at, e.pending), (Some("cus_1"), NOW, false));
         assert_eq!(e, default_entitlement(&id1(), Some("cus_1"), &plans(), NOW));
     }
 
     #[test]
     fn active_subscription_grants_its_plan_fully() {
         let e = run(&[sub("a", Active, "pro_monthly")]);
-        assert_eq!(
-            summary(&e),
-            (
-                "pro",
-                EntitlementStatus::Subscription(SubscriptionStatus::Active),
-                Access::Full
-            )
-        );
+        assert_eq!(summary(&e), ("pro", EntitlementStatus::Subscription(SubscriptionStatus::Active), Access::Full));
         assert_eq!(e.features, ["basic_feature", "premium_feature"]);
         assert_eq!(e.current_period_end, Some(NOW + 30 * DAY));
         assert_eq!(e.subscription_id.as_deref(), Some("a"));
@@ -293,14 +265,7 @@ mod tests {
         let mut s = sub("t", Trialing, "pro_yearly");
         s.trial_end = Some(NOW + 5 * DAY);
         let e = run(&[s]);
-        assert_eq!(
-            summary(&e),
-            (
-                "pro",
-                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
-                Access::Full
-            )
-        );
+        assert_eq!(summary(&e), ("pro", EntitlementStatus::Subscription(SubscriptionStatus::Trialing), Access::Full));
         assert_eq!(e.trial_end, Some(NOW + 5 * DAY));
         // trial_end of a non-trialing subscription is history, not reported.
         let mut s = sub("a", Active, "pro_yearly");
@@ -313,11 +278,7 @@ mod tests {
         let e = run(&[sub("p", PastDue, "enterprise_monthly")]);
         assert_eq!(
             summary(&e),
-            (
-                "enterprise",
-                EntitlementStatus::Subscription(SubscriptionStatus::PastDue),
-                Access::Limited
-            )
+            ("enterprise", EntitlementStatus::Subscription(SubscriptionStatus::PastDue), Access::Limited)
         );
         assert_eq!(e.features, ["basic_feature"]);
     }
@@ -328,22 +289,11 @@ mod tests {
         s.current_period_end = Some(NOW + 1);
         assert_eq!(
             summary(&run(&[s.clone()])),
-            (
-                "pro",
-                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
-                Access::Full
-            )
+            ("pro", EntitlementStatus::Subscription(SubscriptionStatus::Canceled), Access::Full)
         );
         s.current_period_end = Some(NOW);
         let e = run(&[s.clone()]);
-        assert_eq!(
-            summary(&e),
-            (
-                "free",
-                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
-                Access::None
-            )
-        );
+        assert_eq!(summary(&e), ("free", EntitlementStatus::Subscription(SubscriptionStatus::Canceled), Access::None));
         assert_eq!(e.features, ["basic_feature"]);
         s.current_period_end = None;
         assert_eq!(run(&[s]).access, Access::None);
@@ -355,23 +305,12 @@ mod tests {
         s.cancel_at_period_end = true;
         s.current_period_end = Some(NOW + DAY);
         let e = run(&[s.clone()]);
-        assert_eq!(
-            summary(&e),
-            (
-                "pro",
-                EntitlementStatus::Subscription(SubscriptionStatus::Active),
-                Access::Full
-            )
-        );
+        assert_eq!(summary(&e), ("pro", EntitlementStatus::Subscription(SubscriptionStatus::Active), Access::Full));
         assert!(e.cancel_at_period_end);
         s.current_period_end = Some(NOW - 1);
         assert_eq!(
             summary(&run(&[s])),
-            (
-                "free",
-                EntitlementStatus::Subscription(SubscriptionStatus::Active),
-                Access::None
-            )
+            ("free", EntitlementStatus::Subscription(SubscriptionStatus::Active), Access::None)
         );
     }
 
@@ -389,23 +328,13 @@ mod tests {
     fn an_unknown_price_grants_no_paid_plan() {
         let subs = [sub("u", Active, "legacy_gold")];
         let e = run(&subs);
-        assert_eq!(
-            summary(&e),
-            (
-                "free",
-                EntitlementStatus::Subscription(SubscriptionStatus::Active),
-                Access::None
-            )
-        );
+        assert_eq!(summary(&e), ("free", EntitlementStatus::Subscription(SubscriptionStatus::Active), Access::None));
         let p = plans();
         let ids: Vec<_> = unmapped(&subs, &p).map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["u"]);
         // An unmapped add-on next to a mapped price does not hide the plan.
         let mut s = sub("m", Active, "pro_monthly");
-        s.prices.push(PriceRef {
-            id: "price_addon".into(),
-            lookup_key: None,
-        });
+        s.prices.push(PriceRef { id: "price_addon".into(), lookup_key: None });
         assert_eq!(run(&[s.clone()]).plan, "pro");
         assert_eq!(unmapped(&[s], &p).count(), 0);
     }
@@ -420,11 +349,7 @@ mod tests {
         let e = run(&subs);
         assert_eq!(
             summary(&e),
-            (
-                "enterprise",
-                EntitlementStatus::Subscription(SubscriptionStatus::PastDue),
-                Access::Limited
-            )
+            ("enterprise", EntitlementStatus::Subscription(SubscriptionStatus::PastDue), Access::Limited)
         );
         assert_eq!(e.subscription_id.as_deref(), Some("ent"));
         // Order of the list does not matter.
@@ -433,10 +358,7 @@ mod tests {
         assert_eq!(run(&reversed), e);
         // Several items on one subscription: the best-ranked price counts.
         let mut multi = sub("multi", Active, "pro_monthly");
-        multi.prices.push(PriceRef {
-            id: "price_e".into(),
-            lookup_key: Some("enterprise_monthly".into()),
-        });
+        multi.prices.push(PriceRef { id: "price_e".into(), lookup_key: Some("enterprise_monthly".into()) });
         assert_eq!(run(&[multi]).plan, "enterprise");
     }
 
@@ -445,25 +367,14 @@ mod tests {
         let limited = sub("limited", PastDue, "pro_monthly");
         let mut full = sub("full", Active, "pro_yearly");
         full.current_period_end = Some(NOW + DAY);
-        assert_eq!(
-            run(&[limited.clone(), full.clone()])
-                .subscription_id
-                .as_deref(),
-            Some("full")
-        );
-        assert_eq!(
-            run(&[full.clone(), limited]).subscription_id.as_deref(),
-            Some("full")
-        );
+        assert_eq!(run(&[limited.clone(), full.clone()]).subscription_id.as_deref(), Some("full"));
+        assert_eq!(run(&[full.clone(), limited]).subscription_id.as_deref(), Some("full"));
         let mut later = sub("later", Active, "pro_monthly");
         later.current_period_end = Some(NOW + 300 * DAY);
         let e = run(&[full.clone(), later.clone()]);
         assert_eq!(e.subscription_id.as_deref(), Some("later"));
         assert_eq!(e.current_period_end, Some(NOW + 300 * DAY));
-        assert_eq!(
-            run(&[later, full]).subscription_id.as_deref(),
-            Some("later")
-        );
+        assert_eq!(run(&[later, full]).subscription_id.as_deref(), Some("later"));
     }
 
     #[test]
@@ -476,11 +387,7 @@ mod tests {
         let e = run(&[new, old]);
         assert_eq!(
             summary(&e),
-            (
-                "free",
-                EntitlementStatus::Subscription(SubscriptionStatus::Incomplete),
-                Access::None
-            )
+            ("free", EntitlementStatus::Subscription(SubscriptionStatus::Incomplete), Access::None)
         );
         assert_eq!(e.subscription_id.as_deref(), Some("new"));
     }
@@ -490,10 +397,7 @@ mod tests {
         let mut other = sub("x", Active, "enterprise_monthly");
         other.customer = "cus_other".into();
         assert_eq!(run(&[other.clone()]).access, Access::None);
-        assert_eq!(
-            derive(&id1(), None, &[other], &plans(), NOW).plan,
-            "enterprise"
-        );
+        assert_eq!(derive(&id1(), None, &[other], &plans(), NOW).plan, "enterprise");
     }
 
     #[test]
@@ -501,21 +405,13 @@ mod tests {
         let p = plans();
         let start = NOW - 13 * DAY;
         let t = app_trial(&id1(), None, &p, start, NOW).unwrap();
-        assert_eq!(
-            summary(&t),
-            (
-                "pro",
-                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
-                Access::Full
-            )
-        );
+        assert_eq!(summary(&t), ("pro", EntitlementStatus::Subscription(SubscriptionStatus::Trialing), Access::Full));
         assert_eq!(t.trial_end, Some(start + 14 * DAY));
         assert_eq!(t.features, ["basic_feature", "premium_feature"]);
         assert!(t.is_app_trial());
         assert!(app_trial(&id1(), None, &p, start, start + 14 * DAY - 1).is_some());
         assert!(app_trial(&id1(), None, &p, start, start + 14 * DAY).is_none());
-        let no_trial =
-            Plans::parse(r#"{"default_plan":"free","plans":{"free":{"rank":0}}}"#).unwrap();
+        let no_trial = Plans::parse(r#"{"default_plan":"free","plans":{"free":{"rank":0}}}"#).unwrap();
         assert!(app_trial(&id1(), None, &no_trial, NOW, NOW).is_none());
     }
 
@@ -528,23 +424,13 @@ mod tests {
         let combined = with_app_trial(free, trial.clone(), &p);
         assert_eq!(
             summary(&combined),
-            (
-                "pro",
-                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
-                Access::Full
-            )
+            ("pro", EntitlementStatus::Subscription(SubscriptionStatus::Trialing), Access::Full)
         );
         assert!(combined.pending);
         let enterprise = run(&[sub("e", Active, "enterprise_monthly")]);
-        assert_eq!(
-            with_app_trial(enterprise.clone(), trial.clone(), &p),
-            enterprise
-        );
+        assert_eq!(with_app_trial(enterprise.clone(), trial.clone(), &p), enterprise);
         let paid_pro = run(&[sub("p", Active, "pro_monthly")]);
-        assert_eq!(
-            with_app_trial(paid_pro.clone(), trial.clone(), &p),
-            paid_pro
-        );
+        assert_eq!(with_app_trial(paid_pro.clone(), trial.clone(), &p), paid_pro);
         let limited_pro = run(&[sub("p", PastDue, "pro_monthly")]);
         assert!(with_app_trial(limited_pro, trial, &p).is_app_trial());
         assert_eq!(with_app_trial(paid_pro.clone(), None, &p), paid_pro);

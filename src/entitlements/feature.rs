@@ -110,9 +110,7 @@ fn view<'a>(e: &'a Entitlement, plans: &'a Plans, now: i64) -> View<'a> {
         expired,
     };
     match (expired, e.access) {
-        (Some(Expiry::PeriodEnded), _) => fallback(EntitlementStatus::Subscription(
-            SubscriptionStatus::Canceled,
-        )),
+        (Some(Expiry::PeriodEnded), _) => fallback(EntitlementStatus::Subscription(SubscriptionStatus::Canceled)),
         // The app trial has no subscription behind it: back to none. A
         // Stripe trial's outcome (paid or not) is for the next sync to say.
         (Some(Expiry::TrialEnded), _) if e.is_app_trial() => fallback(EntitlementStatus::None),
@@ -130,9 +128,7 @@ fn view<'a>(e: &'a Entitlement, plans: &'a Plans, now: i64) -> View<'a> {
             plan: &e.plan,
             status: e.status,
             access: Access::Full,
-            features: plans
-                .plan(&e.plan)
-                .map_or(e.features.as_slice(), |p| p.features.as_slice()),
+            features: plans.plan(&e.plan).map_or(e.features.as_slice(), |p| p.features.as_slice()),
             expired,
         },
     }
@@ -148,20 +144,13 @@ pub fn check(e: &Entitlement, feature: &str, plans: &Plans, now: i64) -> Feature
         match (v.expired, v.access) {
             (Some(Expiry::PeriodEnded), _) => Reason::PeriodEnded,
             (Some(Expiry::TrialEnded), _) => Reason::TrialEnded,
-            (None, Access::Limited) if grants(plans.features_of(v.plan), feature) => {
-                Reason::PastDueLimited
-            }
+            (None, Access::Limited) if grants(plans.features_of(v.plan), feature) => Reason::PastDueLimited,
             (None, Access::Limited | Access::Full) => Reason::NotInPlan,
             (None, Access::None) if v.status == EntitlementStatus::None => Reason::NoSubscription,
             (None, Access::None) => Reason::SubscriptionInactive,
         }
     };
-    FeatureDecision {
-        allowed,
-        plan: v.plan.to_owned(),
-        status: v.status,
-        reason,
-    }
+    FeatureDecision { allowed, plan: v.plan.to_owned(), status: v.status, reason }
 }
 
 /// The record as it stands at `now` (read-time expiry applied, features from
@@ -185,13 +174,7 @@ mod tests {
     use crate::entitlements::plans::tests::{example as plans, id1, DAY, NOW};
     use crate::stripe::subscription::{PriceRef, Subscription};
 
-
-    fn record(
-        status: SubscriptionStatus,
-        key: &str,
-        period_end: i64,
-        cancel_at_period_end: bool,
-    ) -> Entitlement {
+    fn record(status: SubscriptionStatus, key: &str, period_end: i64, cancel_at_period_end: bool) -> Entitlement {
         let sub = Subscription {
             id: "sub_1".into(),
             customer: "cus_1".into(),
@@ -199,21 +182,14 @@ mod tests {
             cancel_at_period_end,
             current_period_end: Some(period_end),
             trial_end: (status == SubscriptionStatus::Trialing).then_some(period_end),
-            prices: vec![PriceRef {
-                id: "price_1".into(),
-                lookup_key: Some(key.into()),
-            }],
+            prices: vec![PriceRef { id: "price_1".into(), lookup_key: Some(key.into()) }],
             metadata: Default::default(),
             created: NOW - 100 * DAY,
         };
         derive(&id1(), Some("cus_1"), &[sub], &plans(), NOW)
     }
 
-    fn decide(
-        e: &Entitlement,
-        feature: &str,
-        now: i64,
-    ) -> (bool, String, EntitlementStatus, Reason) {
+    fn decide(e: &Entitlement, feature: &str, now: i64) -> (bool, String, EntitlementStatus, Reason) {
         let d = check(e, feature, &plans(), now);
         (d.allowed, d.plan, d.status, d.reason)
     }
@@ -223,12 +199,7 @@ mod tests {
         let e = record(SubscriptionStatus::Active, "pro_monthly", NOW + DAY, false);
         assert_eq!(
             decide(&e, "premium_feature", NOW),
-            (
-                true,
-                "pro".into(),
-                EntitlementStatus::Subscription(SubscriptionStatus::Active),
-                Reason::Included
-            )
+            (true, "pro".into(), EntitlementStatus::Subscription(SubscriptionStatus::Active), Reason::Included)
         );
         assert_eq!(decide(&e, "sso", NOW).3, Reason::NotInPlan);
         // An active, renewing record is not expired by a passed period end
@@ -238,12 +209,7 @@ mod tests {
 
     #[test]
     fn star_grants_every_feature() {
-        let e = record(
-            SubscriptionStatus::Active,
-            "enterprise_monthly",
-            NOW + DAY,
-            false,
-        );
+        let e = record(SubscriptionStatus::Active, "enterprise_monthly", NOW + DAY, false);
         for f in ["basic_feature", "premium_feature", "anything-at-all"] {
             assert_eq!(decide(&e, f, NOW).3, Reason::Included, "{f}");
         }
@@ -254,12 +220,7 @@ mod tests {
         let e = record(SubscriptionStatus::PastDue, "pro_monthly", NOW + DAY, false);
         assert_eq!(
             decide(&e, "basic_feature", NOW),
-            (
-                true,
-                "pro".into(),
-                EntitlementStatus::Subscription(SubscriptionStatus::PastDue),
-                Reason::Included
-            )
+            (true, "pro".into(), EntitlementStatus::Subscription(SubscriptionStatus::PastDue), Reason::Included)
         );
         assert_eq!(decide(&e, "premium_feature", NOW).3, Reason::PastDueLimited);
         assert_eq!(decide(&e, "sso", NOW).3, Reason::NotInPlan);
@@ -267,21 +228,11 @@ mod tests {
 
     #[test]
     fn a_stale_canceled_record_expires_at_period_end() {
-        let e = record(
-            SubscriptionStatus::Canceled,
-            "pro_monthly",
-            NOW + DAY,
-            false,
-        );
+        let e = record(SubscriptionStatus::Canceled, "pro_monthly", NOW + DAY, false);
         assert!(check(&e, "premium_feature", &plans(), NOW + DAY - 1).allowed);
         assert_eq!(
             decide(&e, "premium_feature", NOW + DAY),
-            (
-                false,
-                "free".into(),
-                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
-                Reason::PeriodEnded
-            )
+            (false, "free".into(), EntitlementStatus::Subscription(SubscriptionStatus::Canceled), Reason::PeriodEnded)
         );
         // The default plan's features still apply.
         assert_eq!(decide(&e, "basic_feature", NOW + DAY).3, Reason::Included);
@@ -294,18 +245,11 @@ mod tests {
         let late = effective(&e, &plans(), NOW + DAY);
         assert_eq!(
             (late.plan.as_str(), late.status, late.access),
-            (
-                "free",
-                EntitlementStatus::Subscription(SubscriptionStatus::Canceled),
-                Access::None
-            )
+            ("free", EntitlementStatus::Subscription(SubscriptionStatus::Canceled), Access::None)
         );
         assert_eq!(late.features, ["basic_feature"]);
         assert_eq!(late.current_period_end, Some(NOW + DAY));
-        assert_eq!(
-            decide(&e, "premium_feature", NOW + DAY).3,
-            Reason::PeriodEnded
-        );
+        assert_eq!(decide(&e, "premium_feature", NOW + DAY).3, Reason::PeriodEnded);
     }
 
     #[test]
@@ -316,29 +260,14 @@ mod tests {
         assert_eq!(decide(&t, "premium_feature", end - 1).3, Reason::Included);
         assert_eq!(
             decide(&t, "premium_feature", end),
-            (
-                false,
-                "free".into(),
-                EntitlementStatus::None,
-                Reason::TrialEnded
-            )
+            (false, "free".into(), EntitlementStatus::None, Reason::TrialEnded)
         );
-        let stripe_trial = record(
-            SubscriptionStatus::Trialing,
-            "pro_monthly",
-            NOW + DAY,
-            false,
-        );
+        let stripe_trial = record(SubscriptionStatus::Trialing, "pro_monthly", NOW + DAY, false);
         assert_eq!(stripe_trial.trial_end, Some(NOW + DAY));
         assert!(check(&stripe_trial, "premium_feature", &p, NOW).allowed);
         assert_eq!(
             decide(&stripe_trial, "premium_feature", NOW + DAY),
-            (
-                false,
-                "free".into(),
-                EntitlementStatus::Subscription(SubscriptionStatus::Trialing),
-                Reason::TrialEnded
-            )
+            (false, "free".into(), EntitlementStatus::Subscription(SubscriptionStatus::Trialing), Reason::TrialEnded)
         );
     }
 
@@ -347,31 +276,14 @@ mod tests {
         let none = default_entitlement(&id1(), None, &plans(), NOW);
         assert_eq!(
             decide(&none, "basic_feature", NOW),
-            (
-                true,
-                "free".into(),
-                EntitlementStatus::None,
-                Reason::Included
-            )
+            (true, "free".into(), EntitlementStatus::None, Reason::Included)
         );
-        assert_eq!(
-            decide(&none, "premium_feature", NOW).3,
-            Reason::NoSubscription
-        );
-        for st in [
-            SubscriptionStatus::Unpaid,
-            SubscriptionStatus::Incomplete,
-            SubscriptionStatus::Paused,
-        ] {
+        assert_eq!(decide(&none, "premium_feature", NOW).3, Reason::NoSubscription);
+        for st in [SubscriptionStatus::Unpaid, SubscriptionStatus::Incomplete, SubscriptionStatus::Paused] {
             let e = record(st, "enterprise_monthly", NOW + DAY, false);
             assert_eq!(
                 decide(&e, "premium_feature", NOW),
-                (
-                    false,
-                    "free".into(),
-                    st.into(),
-                    Reason::SubscriptionInactive
-                )
+                (false, "free".into(), st.into(), Reason::SubscriptionInactive)
             );
             assert!(check(&e, "basic_feature", &plans(), NOW).allowed);
         }
@@ -385,15 +297,9 @@ mod tests {
         )
         .unwrap();
         assert!(check(&e, "new_feature", &wider, NOW).allowed);
-        assert_eq!(
-            effective(&e, &wider, NOW).features,
-            ["premium_feature", "new_feature"]
-        );
+        assert_eq!(effective(&e, &wider, NOW).features, ["premium_feature", "new_feature"]);
         // A plan removed from PLANS keeps the features stored with the record.
-        let renamed = Plans::parse(
-            r#"{"default_plan":"free","plans":{"free":{"rank":0},"gold":{"rank":1}}}"#,
-        )
-        .unwrap();
+        let renamed = Plans::parse(r#"{"default_plan":"free","plans":{"free":{"rank":0},"gold":{"rank":1}}}"#).unwrap();
         assert!(check(&e, "premium_feature", &renamed, NOW).allowed);
     }
 

@@ -128,44 +128,21 @@ impl fmt::Display for PlansError {
             Self::InvalidJson(m) => write!(f, "is not a valid plan catalogue: {m}"),
             Self::NoPlans => f.write_str("\"plans\" is empty; define at least the default plan"),
             Self::UnknownDefaultPlan { name, known } => {
-                write!(
-                    f,
-                    "default_plan \"{name}\" is not one of the plans ({})",
-                    known.join(", ")
-                )
+                write!(f, "default_plan \"{name}\" is not one of the plans ({})", known.join(", "))
             }
             Self::UnknownTrialPlan { name, known } => {
-                write!(
-                    f,
-                    "trial.plan \"{name}\" is not one of the plans ({})",
-                    known.join(", ")
-                )
+                write!(f, "trial.plan \"{name}\" is not one of the plans ({})", known.join(", "))
             }
-            Self::ZeroTrialDays => f.write_str(
-                "trial.days must be at least 1 (remove \"trial\" to disable the app trial)",
-            ),
-            Self::DuplicatePrice {
-                price,
-                first,
-                second,
-            } if first == second => {
+            Self::ZeroTrialDays => {
+                f.write_str("trial.days must be at least 1 (remove \"trial\" to disable the app trial)")
+            }
+            Self::DuplicatePrice { price, first, second } if first == second => {
                 write!(f, "price \"{price}\" is listed twice in plan \"{first}\"")
             }
-            Self::DuplicatePrice {
-                price,
-                first,
-                second,
-            } => {
-                write!(
-                    f,
-                    "price \"{price}\" is mapped to two plans: \"{first}\" and \"{second}\""
-                )
+            Self::DuplicatePrice { price, first, second } => {
+                write!(f, "price \"{price}\" is mapped to two plans: \"{first}\" and \"{second}\"")
             }
-            Self::DuplicateRank {
-                rank,
-                first,
-                second,
-            } => {
+            Self::DuplicateRank { rank, first, second } => {
                 write!(f, "plans \"{first}\" and \"{second}\" have the same rank {rank}; ranks must be unique")
             }
             Self::EmptyName { plan, field } if plan.is_empty() => {
@@ -195,24 +172,17 @@ impl Plans {
     /// Parses and validates a `PLANS` JSON value. When `past_due_features` is
     /// absent, a past-due customer keeps the default plan's features.
     pub fn parse(json: &str) -> Result<Plans, PlansError> {
-        let raw: RawPlans =
-            serde_json::from_str(json).map_err(|e| PlansError::InvalidJson(e.to_string()))?;
+        let raw: RawPlans = serde_json::from_str(json).map_err(|e| PlansError::InvalidJson(e.to_string()))?;
         if raw.plans.is_empty() {
             return Err(PlansError::NoPlans);
         }
         let known = || raw.plans.keys().cloned().collect::<Vec<_>>();
         if !raw.plans.contains_key(&raw.default_plan) {
-            return Err(PlansError::UnknownDefaultPlan {
-                name: raw.default_plan.clone(),
-                known: known(),
-            });
+            return Err(PlansError::UnknownDefaultPlan { name: raw.default_plan.clone(), known: known() });
         }
         if let Some(trial) = &raw.trial {
             if !raw.plans.contains_key(&trial.plan) {
-                return Err(PlansError::UnknownTrialPlan {
-                    name: trial.plan.clone(),
-                    known: known(),
-                });
+                return Err(PlansError::UnknownTrialPlan { name: trial.plan.clone(), known: known() });
             }
             if trial.days == 0 {
                 return Err(PlansError::ZeroTrialDays);
@@ -221,10 +191,7 @@ impl Plans {
         let mut by_rank: BTreeMap<u32, &str> = BTreeMap::new();
         let mut by_price: HashMap<String, String> = HashMap::new();
         for (name, plan) in &raw.plans {
-            let empty = |field| PlansError::EmptyName {
-                plan: name.clone(),
-                field,
-            };
+            let empty = |field| PlansError::EmptyName { plan: name.clone(), field };
             if name.trim().is_empty() {
                 return Err(empty("plans"));
             }
@@ -243,33 +210,20 @@ impl Plans {
                     return Err(empty("prices"));
                 }
                 if let Some(first) = by_price.insert(price.clone(), name.clone()) {
-                    return Err(PlansError::DuplicatePrice {
-                        price: price.clone(),
-                        first,
-                        second: name.clone(),
-                    });
+                    return Err(PlansError::DuplicatePrice { price: price.clone(), first, second: name.clone() });
                 }
             }
         }
         if let Some(f) = &raw.past_due_features {
             if f.iter().any(|f| f.trim().is_empty()) {
-                return Err(PlansError::EmptyName {
-                    plan: "past_due_features".into(),
-                    field: "past_due_features",
-                });
+                return Err(PlansError::EmptyName { plan: "past_due_features".into(), field: "past_due_features" });
             }
         }
         let past_due_features = match raw.past_due_features {
             Some(f) => f,
             None => raw.plans[&raw.default_plan].features.clone(),
         };
-        Ok(Plans {
-            default_plan: raw.default_plan,
-            plans: raw.plans,
-            past_due_features,
-            trial: raw.trial,
-            by_price,
-        })
+        Ok(Plans { default_plan: raw.default_plan, plans: raw.plans, past_due_features, trial: raw.trial, by_price })
     }
 
     /// The plan whoever has no granting subscription is on.
@@ -284,10 +238,7 @@ impl Plans {
 
     /// The features of a plan; empty for an unknown name.
     pub fn features_of(&self, name: &str) -> &[String] {
-        self.plans
-            .get(name)
-            .map(|p| p.features.as_slice())
-            .unwrap_or(&[])
+        self.plans.get(name).map(|p| p.features.as_slice()).unwrap_or(&[])
     }
 
     /// The features of the default plan.
@@ -318,10 +269,7 @@ impl Plans {
     /// The plan a Stripe price buys: its lookup key is tried first, then its
     /// id. `None` for a price the catalogue does not know.
     pub fn plan_for_price(&self, price_id: &str, lookup_key: Option<&str>) -> Option<&str> {
-        lookup_key
-            .and_then(|k| self.by_price.get(k))
-            .or_else(|| self.by_price.get(price_id))
-            .map(String::as_str)
+        lookup_key.and_then(|k| self.by_price.get(k)).or_else(|| self.by_price.get(price_id)).map(String::as_str)
     }
 }
 
@@ -369,11 +317,7 @@ pub(crate) mod tests {
         assert_eq!(p.features_of("pro"), ["basic_feature", "premium_feature"]);
         assert_eq!(p.rank_of("enterprise"), Some(2));
         assert_eq!(p.past_due_features(), ["basic_feature"]);
-        assert_eq!(
-            p.trial()
-                .map(|t| (t.days, t.plan.as_str(), t.duration_secs())),
-            Some((14, "pro", 14 * 86_400))
-        );
+        assert_eq!(p.trial().map(|t| (t.days, t.plan.as_str(), t.duration_secs())), Some((14, "pro", 14 * 86_400)));
         assert!(p.plan("enterprise").unwrap().grants("anything"));
         assert!(!p.plan("free").unwrap().grants("premium_feature"));
         assert!(p.features_of("nope").is_empty());
@@ -387,16 +331,10 @@ pub(crate) mod tests {
                 "team":{"rank":2,"prices":["price_123"]}}}"#,
         )
         .unwrap();
-        assert_eq!(
-            p.plan_for_price("price_999", Some("pro_monthly")),
-            Some("pro")
-        );
+        assert_eq!(p.plan_for_price("price_999", Some("pro_monthly")), Some("pro"));
         assert_eq!(p.plan_for_price("price_123", None), Some("team"));
         // The lookup key wins over the id.
-        assert_eq!(
-            p.plan_for_price("price_123", Some("pro_monthly")),
-            Some("pro")
-        );
+        assert_eq!(p.plan_for_price("price_123", Some("pro_monthly")), Some("pro"));
         // An unknown lookup key still falls back to the id.
         assert_eq!(p.plan_for_price("price_123", Some("legacy")), Some("team"));
         assert_eq!(p.plan_for_price("price_999", Some("legacy")), None);
@@ -404,9 +342,7 @@ pub(crate) mod tests {
 
     #[test]
     fn past_due_features_default_to_the_default_plan() {
-        let p =
-            Plans::parse(r#"{"default_plan":"free","plans":{"free":{"rank":0,"features":["a"]}}}"#)
-                .unwrap();
+        let p = Plans::parse(r#"{"default_plan":"free","plans":{"free":{"rank":0,"features":["a"]}}}"#).unwrap();
         assert_eq!(p.past_due_features(), ["a"]);
         assert!(p.trial().is_none());
     }
@@ -426,9 +362,8 @@ pub(crate) mod tests {
         assert!(top.contains("unknown field `plan`"), "{top}");
         let inner = err(r#"{"default_plan":"free","plans":{"free":{"rank":0,"feature":["a"]}}}"#);
         assert!(inner.contains("unknown field `feature`"), "{inner}");
-        let trial = err(
-            r#"{"default_plan":"free","plans":{"free":{"rank":0}},"trial":{"days":3,"plan":"free","len":1}}"#,
-        );
+        let trial =
+            err(r#"{"default_plan":"free","plans":{"free":{"rank":0}},"trial":{"days":3,"plan":"free","len":1}}"#);
         assert!(trial.contains("unknown field `len`"), "{trial}");
     }
 
@@ -443,9 +378,7 @@ pub(crate) mod tests {
             "default_plan \"gold\" is not one of the plans (free, pro)"
         );
         assert_eq!(
-            err(
-                r#"{"default_plan":"free","plans":{"free":{"rank":0}},"trial":{"days":14,"plan":"pro"}}"#
-            ),
+            err(r#"{"default_plan":"free","plans":{"free":{"rank":0}},"trial":{"days":14,"plan":"pro"}}"#),
             "trial.plan \"pro\" is not one of the plans (free)"
         );
         assert_eq!(
@@ -465,9 +398,7 @@ pub(crate) mod tests {
             "price \"p1\" is mapped to two plans: \"pro\" and \"team\""
         );
         assert_eq!(
-            err(
-                r#"{"default_plan":"free","plans":{"free":{"rank":0},"pro":{"rank":1,"prices":["p1","p1"]}}}"#
-            ),
+            err(r#"{"default_plan":"free","plans":{"free":{"rank":0},"pro":{"rank":1,"prices":["p1","p1"]}}}"#),
             "price \"p1\" is listed twice in plan \"pro\""
         );
         assert_eq!(

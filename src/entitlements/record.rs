@@ -103,8 +103,7 @@ pub struct Entitlement {
 impl Entitlement {
     /// Whether this record comes from the app trial (no Stripe subscription).
     pub fn is_app_trial(&self) -> bool {
-        self.status == EntitlementStatus::Subscription(SubscriptionStatus::Trialing)
-            && self.subscription_id.is_none()
+        self.status == EntitlementStatus::Subscription(SubscriptionStatus::Trialing) && self.subscription_id.is_none()
     }
 }
 
@@ -119,19 +118,10 @@ mod tests {
             let status = EntitlementStatus::from(st);
             let text = serde_json::to_string(&status).unwrap();
             assert_eq!(text, format!("\"{}\"", st.as_str()));
-            assert_eq!(
-                serde_json::from_str::<EntitlementStatus>(&text).unwrap(),
-                status
-            );
+            assert_eq!(serde_json::from_str::<EntitlementStatus>(&text).unwrap(), status);
         }
-        assert_eq!(
-            serde_json::to_string(&EntitlementStatus::None).unwrap(),
-            "\"none\""
-        );
-        assert_eq!(
-            serde_json::from_str::<EntitlementStatus>("\"none\"").unwrap(),
-            EntitlementStatus::None
-        );
+        assert_eq!(serde_json::to_string(&EntitlementStatus::None).unwrap(), "\"none\"");
+        assert_eq!(serde_json::from_str::<EntitlementStatus>("\"none\"").unwrap(), EntitlementStatus::None);
         assert!(serde_json::from_str::<EntitlementStatus>("\"gone\"").is_err());
     }
 
@@ -175,14 +165,9 @@ mod tests {
             assert_eq!(e.as_str(), st.as_str());
             assert_eq!(serde_json::to_value(e).unwrap(), st.as_str());
         }
-        assert_eq!(
-            serde_json::to_value(EntitlementStatus::None).unwrap(),
-            "none"
-        );
-        let access: Vec<_> = [Access::Full, Access::Limited, Access::None]
-            .iter()
-            .map(|a| serde_json::to_value(a).unwrap())
-            .collect();
+        assert_eq!(serde_json::to_value(EntitlementStatus::None).unwrap(), "none");
+        let access: Vec<_> =
+            [Access::Full, Access::Limited, Access::None].iter().map(|a| serde_json::to_value(a).unwrap()).collect();
         assert_eq!(access, [json!("full"), json!("limited"), json!("none")]);
     }
 

@@ -39,9 +39,8 @@ pub fn config(env: &Env) -> Loaded {
                 return parsed.clone();
             }
         }
-        let parsed = Rc::new(Config::from_lookup(|name| {
-            SETTINGS.iter().position(|s| *s == name).and_then(|i| raw[i].clone())
-        }));
+        let parsed =
+            Rc::new(Config::from_lookup(|name| SETTINGS.iter().position(|s| *s == name).and_then(|i| raw[i].clone())));
         *cache.borrow_mut() = Some((raw, parsed.clone()));
         parsed
     })

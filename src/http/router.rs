@@ -74,7 +74,10 @@ fn require_api_token(config: &Config, req: &Request) -> std::result::Result<(), 
 fn answer(route: &str, result: std::result::Result<Response, ApiError>, duration_ms: u64) -> Result<Response> {
     match result {
         Ok(r) => {
-            log::line("request", &[("route", json!(route)), ("status", json!(r.status_code())), ("duration_ms", json!(duration_ms))]);
+            log::line(
+                "request",
+                &[("route", json!(route)), ("status", json!(r.status_code())), ("duration_ms", json!(duration_ms))],
+            );
             Ok(r)
         }
         Err(e) => {

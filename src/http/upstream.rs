@@ -42,7 +42,12 @@ fn method(m: core::Method) -> Method {
 }
 
 /// Sends one request: its answer's status and body, or why none came.
-pub async fn send(m: core::Method, url: &str, headers: Headers, body: Option<String>) -> Result<(u16, Vec<u8>), Transport> {
+pub async fn send(
+    m: core::Method,
+    url: &str,
+    headers: Headers,
+    body: Option<String>,
+) -> Result<(u16, Vec<u8>), Transport> {
     let mut init = RequestInit::new();
     init.with_method(method(m)).with_headers(headers);
     if let Some(body) = body {

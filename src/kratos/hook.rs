@@ -112,11 +112,7 @@ pub fn parse_hook(body: &[u8]) -> Result<HookIdentity, HookError> {
         EmailError::Missing => HookError::MissingEmail,
         EmailError::Invalid => HookError::InvalidEmail,
     })?;
-    Ok(HookIdentity {
-        id,
-        email,
-        name: traits::name(traits),
-    })
+    Ok(HookIdentity { id, email, name: traits::name(traits) })
 }
 
 #[cfg(test)]

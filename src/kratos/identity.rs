@@ -71,7 +71,6 @@ impl Identity {
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty())
     }
-
 }
 
 /// Reads one identity (`GET /admin/identities/{id}`).
@@ -141,5 +140,4 @@ mod tests {
         assert_eq!(parse_identity(br#"{"traits":{}}"#), Err(IdentityError::InvalidJson));
         assert_eq!(parse_identity(br#"{"id":"../x"}"#), Err(IdentityError::InvalidId));
     }
-
 }

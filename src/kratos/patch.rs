@@ -210,7 +210,10 @@ mod tests {
         let ops = link_customer(Some(&admin), "cus_2").unwrap();
         assert_eq!(doc(&ops), json!([{"op": "add", "path": "/metadata_admin/stripe_customer_id", "value": "cus_2"}]));
         let ops = link_customer(None, "cus_2").unwrap();
-        assert_eq!(doc(&ops), json!([{"op": "add", "path": "/metadata_admin", "value": {"stripe_customer_id": "cus_2"}}]));
+        assert_eq!(
+            doc(&ops),
+            json!([{"op": "add", "path": "/metadata_admin", "value": {"stripe_customer_id": "cus_2"}}])
+        );
         let public = json!({"plan": "pro"});
         assert_eq!(mirror_plan(Some(&public), "pro"), None);
         let ops = mirror_plan(Some(&public), "free").unwrap();

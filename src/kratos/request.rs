@@ -140,12 +140,7 @@ impl KratosRequest<Option<SessionIdentity>> {
 }
 
 impl<T> KratosRequest<T> {
-    fn admin(
-        method: Method,
-        path: String,
-        json: Option<String>,
-        read: Reader<T>,
-    ) -> Self {
+    fn admin(method: Method, path: String, json: Option<String>, read: Reader<T>) -> Self {
         Self { api: Api::Admin, method, path, json, credentials: None, read }
     }
 
@@ -256,8 +251,12 @@ mod tests {
     #[test]
     fn identity_reads_found_and_missing() {
         let r = KratosRequest::identity(&id());
-        assert_eq!((r.api, r.method, r.url("http://k:4434/")), (Api::Admin, Method::Get, format!("http://k:4434/admin/identities/{ID}")));
-        let found = r.read(200, format!(r#"{{"id":"{ID}","metadata_admin":{{"stripe_customer_id":"cus_1"}}}}"#).as_bytes());
+        assert_eq!(
+            (r.api, r.method, r.url("http://k:4434/")),
+            (Api::Admin, Method::Get, format!("http://k:4434/admin/identities/{ID}"))
+        );
+        let found =
+            r.read(200, format!(r#"{{"id":"{ID}","metadata_admin":{{"stripe_customer_id":"cus_1"}}}}"#).as_bytes());
         assert_eq!(found.unwrap().unwrap().stripe_customer_id(), Some("cus_1"));
         assert_eq!(r.read(404, b"{}").unwrap(), None);
         let e = r.read(200, b"<html>").unwrap_err();
@@ -300,11 +299,17 @@ mod tests {
         assert_eq!((e.kind, e.said.code.as_deref()), (KratosErrorKind::Auth, Some("forbidden")));
         let api = ApiError::from(e);
         assert_eq!((api.status, api.code), (502, "kratos_auth"));
-        assert_eq!(api.message, format!("Kratos answered GET /admin/identities/{ID} with 403 (forbidden); check KRATOS_ADMIN_TOKEN"));
+        assert_eq!(
+            api.message,
+            format!("Kratos answered GET /admin/identities/{ID} with 403 (forbidden); check KRATOS_ADMIN_TOKEN")
+        );
         let detail = api.upstream.as_deref().unwrap();
         assert_eq!(detail.message.as_deref(), Some("The token for <redacted> is not valid"));
         assert_eq!(classify_kratos_error(429, b"").kind, KratosErrorKind::Server);
-        assert_eq!(classify_kratos_error(422, br#"{"error":{"status":"Unprocessable Entity"}}"#).said.code.as_deref(), Some("Unprocessable Entity"));
+        assert_eq!(
+            classify_kratos_error(422, br#"{"error":{"status":"Unprocessable Entity"}}"#).said.code.as_deref(),
+            Some("Unprocessable Entity")
+        );
         assert_eq!(ApiError::from(classify_kratos_error(502, b"")).status, 503);
     }
 

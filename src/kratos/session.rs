@@ -127,10 +127,7 @@ pub fn parse_whoami(json: &[u8]) -> Result<SessionIdentity, SessionError> {
         .and_then(Value::as_str)
         .and_then(|id| IdentityId::parse(id).ok())
         .ok_or(SessionError::InvalidIdentityId)?;
-    Ok(SessionIdentity {
-        identity_id: id,
-        active: session.get("active").and_then(Value::as_bool).unwrap_or(false),
-    })
+    Ok(SessionIdentity { identity_id: id, active: session.get("active").and_then(Value::as_bool).unwrap_or(false) })
 }
 
 #[cfg(test)]

@@ -87,7 +87,8 @@ mod tests {
     fn keys_of_different_kinds_never_collide() {
         let raw = "9f1c0000-0000-4000-8000-000000000001";
         let id = &IdentityId::parse(raw).unwrap();
-        let keys = [entitlement(id), identity_link(id), trial(id), tombstone(id), customer_link(raw), processed_event(raw)];
+        let keys =
+            [entitlement(id), identity_link(id), trial(id), tombstone(id), customer_link(raw), processed_event(raw)];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {
                 assert_ne!(a, b);

@@ -212,7 +212,10 @@ mod tests {
     #[test]
     fn the_identitys_own_customer_syncs() {
         let linked = Subject::Sync { identity: id(ID), found_by: FoundBy::Link };
-        assert_eq!(decide("cus_1", linked, live(Some("cus_1"))), Action::Sync { identity: id(ID), link: LinkWrite::Keep });
+        assert_eq!(
+            decide("cus_1", linked, live(Some("cus_1"))),
+            Action::Sync { identity: id(ID), link: LinkWrite::Keep }
+        );
         let by_metadata = Subject::Sync { identity: id(ID), found_by: FoundBy::Metadata };
         assert_eq!(
             decide("cus_1", by_metadata.clone(), live(Some("cus_1"))),
@@ -243,7 +246,10 @@ mod tests {
     #[test]
     fn a_gone_customer_resets_and_unlinks_only_its_own_identity() {
         let gone = Subject::Gone { identity: id(ID) };
-        assert_eq!(decide("cus_1", gone.clone(), live(Some("cus_1"))), Action::Reset { identity: id(ID), link: LinkWrite::Remove });
+        assert_eq!(
+            decide("cus_1", gone.clone(), live(Some("cus_1"))),
+            Action::Reset { identity: id(ID), link: LinkWrite::Remove }
+        );
         assert_eq!(decide("cus_1", gone, live(None)), Action::Reset { identity: id(ID), link: LinkWrite::Keep });
     }
 
@@ -252,6 +258,9 @@ mod tests {
         let deleted = IdentityState { customer: Some("cus_1"), deleted: true };
         let s = Subject::Sync { identity: id(ID), found_by: FoundBy::Link };
         assert_eq!(decide("cus_1", s, deleted), Action::Skip { identity: Some(id(ID)), reason: Skip::IdentityDeleted });
-        assert_eq!(decide("cus_1", Subject::Unknown, live(None)), Action::Skip { identity: None, reason: Skip::Unlinked });
+        assert_eq!(
+            decide("cus_1", Subject::Unknown, live(None)),
+            Action::Skip { identity: None, reason: Skip::Unlinked }
+        );
     }
 }

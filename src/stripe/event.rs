@@ -8,9 +8,7 @@
 
 use std::fmt;
 
-use serde::de::{
-    self, value::MapAccessDeserializer, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, value::MapAccessDeserializer, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::subscription::{expandable_id, json_error};
@@ -54,10 +52,7 @@ impl EventKind {
         ("customer.subscription.deleted", Self::SubscriptionDeleted),
         ("customer.subscription.paused", Self::SubscriptionPaused),
         ("customer.subscription.resumed", Self::SubscriptionResumed),
-        (
-            "customer.subscription.trial_will_end",
-            Self::SubscriptionTrialWillEnd,
-        ),
+        ("customer.subscription.trial_will_end", Self::SubscriptionTrialWillEnd),
         ("invoice.paid", Self::InvoicePaid),
         ("invoice.payment_failed", Self::InvoicePaymentFailed),
         ("customer.updated", Self::CustomerUpdated),
@@ -77,11 +72,7 @@ impl EventKind {
     pub fn as_str(&self) -> &str {
         match self {
             Self::Other(s) => s,
-            known => Self::KNOWN
-                .iter()
-                .find(|(_, k)| k == known)
-                .map(|(n, _)| *n)
-                .unwrap_or(""),
+            known => Self::KNOWN.iter().find(|(_, k)| k == known).map(|(n, _)| *n).unwrap_or(""),
         }
     }
 
@@ -158,29 +149,18 @@ impl From<EventError> for ApiError {
 
 /// Reads the signal out of a (verified) webhook body.
 pub fn parse_event(body: &[u8]) -> Result<EventSignal, EventError> {
-    let raw: RawEvent =
-        serde_json::from_slice(body).map_err(|e| EventError::InvalidJson(json_error(&e)))?;
+    let raw: RawEvent = serde_json::from_slice(body).map_err(|e| EventError::InvalidJson(json_error(&e)))?;
     let id = raw.id.ok_or(EventError::MissingField("id"))?;
     let kind = EventKind::parse(&raw.kind.ok_or(EventError::MissingField("type"))?);
     let livemode = raw.livemode.ok_or(EventError::MissingField("livemode"))?;
     let created = raw.created.ok_or(EventError::MissingField("created"))?;
-    let object = raw
-        .data
-        .and_then(|d| d.object)
-        .ok_or(EventError::MissingField("data.object"))?;
+    let object = raw.data.and_then(|d| d.object).ok_or(EventError::MissingField("data.object"))?;
 
     let is_customer = match object.object.as_deref() {
         Some(o) => o == "customer",
-        None => matches!(
-            kind,
-            EventKind::CustomerUpdated | EventKind::CustomerDeleted
-        ),
+        None => matches!(kind, EventKind::CustomerUpdated | EventKind::CustomerDeleted),
     };
-    let customer_id = if is_customer {
-        object.id.clone()
-    } else {
-        object.customer
-    };
+    let customer_id = if is_customer { object.id.clone() } else { object.customer };
     let identity_hint = [
         object.client_reference_id,
         object.metadata.and_then(|m| m.identity),
@@ -287,9 +267,7 @@ struct RawSubscriptionDetails {
 
 /// Deserializes `T` from a JSON object; any other value (null, string,
 /// number, array) is skipped and gives `None` instead of failing the event.
-fn object_or_none<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
+fn object_or_none<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     struct V<T>(std::marker::PhantomData<T>);
     impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
         type Value = Option<T>;
@@ -460,25 +438,17 @@ mod tests {
     #[test]
     fn missing_fields_and_bad_json_are_named_without_quoting_the_body() {
         let full = json!({"id": "evt_1", "type": "invoice.paid", "livemode": false, "created": 1, "data": {"object": {"id": "in_1"}}});
-        for (field, path) in [
-            ("id", "id"),
-            ("type", "type"),
-            ("livemode", "livemode"),
-            ("created", "created"),
-            ("data", "data.object"),
-        ] {
+        for (field, path) in
+            [("id", "id"), ("type", "type"), ("livemode", "livemode"), ("created", "created"), ("data", "data.object")]
+        {
             let mut v = full.clone();
             v.as_object_mut().unwrap().remove(field);
             let e = parse_event(&serde_json::to_vec(&v).unwrap()).unwrap_err();
             assert_eq!(e, EventError::MissingField(path));
         }
-        assert!(matches!(
-            parse_event(b"not json"),
-            Err(EventError::InvalidJson(_))
-        ));
+        assert!(matches!(parse_event(b"not json"), Err(EventError::InvalidJson(_))));
         assert!(matches!(parse_event(b""), Err(EventError::InvalidJson(_))));
-        let e = parse_event(br#"{"id":"evt_1","type":"invoice.paid","livemode":"a@example.com"}"#)
-            .unwrap_err();
+        let e = parse_event(br#"{"id":"evt_1","type":"invoice.paid","livemode":"a@example.com"}"#).unwrap_err();
         assert!(!e.to_string().contains("example.com"), "{e}");
         assert_eq!(e.code(), "invalid_event");
     }

@@ -1,10 +1,10 @@
 //! Stripe: webhook signatures, events, the subscription model and API request building.
 
+pub mod attribution;
+pub mod cancel;
+pub mod customer;
+pub mod event;
 pub mod form;
+pub mod request;
 pub mod signature;
 pub mod subscription;
-pub mod event;
-pub mod customer;
-pub mod request;
-pub mod cancel;
-pub mod attribution;

@@ -321,7 +321,11 @@ mod tests {
     const ID: &str = "9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
 
     fn profile() -> CustomerProfile {
-        CustomerProfile { identity_id: IdentityId::parse(ID).unwrap(), email: "ada+x@example.com".into(), name: Some("Ada".into()) }
+        CustomerProfile {
+            identity_id: IdentityId::parse(ID).unwrap(),
+            email: "ada+x@example.com".into(),
+            name: Some("Ada".into()),
+        }
     }
 
     #[test]
@@ -405,7 +409,8 @@ mod tests {
         let e = r.read(404, br#"{"error":{"type":"invalid_request_error","code":"resource_missing"}}"#).unwrap_err();
         assert!(e.is_not_found());
         assert_eq!(e.call.as_deref(), Some("GET /v1/customers/cus_1"));
-        let page = StripeRequest::list_subscriptions("cus_1", None).read(200, br#"{"object":"list","data":[],"has_more":false}"#);
+        let page = StripeRequest::list_subscriptions("cus_1", None)
+            .read(200, br#"{"object":"list","data":[],"has_more":false}"#);
         assert!(page.unwrap().data.is_empty());
         assert_eq!(StripeRequest::cancel_subscription("sub_1").read(200, b"{}").unwrap(), Done);
     }
@@ -467,7 +472,13 @@ mod tests {
         assert_eq!(api.message, "Stripe answered GET /v1/subscriptions with 400 (parameter_unknown)");
         let detail = api.upstream.as_deref().unwrap();
         assert_eq!(
-            (detail.service, detail.status, detail.error_type.as_deref(), detail.code.as_deref(), detail.param.as_deref()),
+            (
+                detail.service,
+                detail.status,
+                detail.error_type.as_deref(),
+                detail.code.as_deref(),
+                detail.param.as_deref()
+            ),
             ("stripe", Some(400), Some("invalid_request_error"), Some("parameter_unknown"), Some("expand[0]"))
         );
         assert_eq!(detail.message.as_deref(), Some("This property cannot be expanded (data.items.data.price)."));

@@ -63,9 +63,7 @@ impl fmt::Display for SignatureError {
             Self::MissingHeader => "No stripe-signature header value was provided",
             Self::MalformedHeader => "Unable to extract timestamp and signatures from header",
             Self::NoSignatures => "No signatures found with expected scheme v1",
-            Self::NoMatchingSignature => {
-                "No signatures found matching the expected signature for payload"
-            }
+            Self::NoMatchingSignature => "No signatures found matching the expected signature for payload",
             Self::TimestampTooOld => "Timestamp outside the tolerance zone (too old)",
             Self::TimestampInFuture => "Timestamp outside the tolerance zone (in the future)",
         })
@@ -107,15 +105,11 @@ impl SignatureHeader {
             if pair.is_empty() {
                 continue;
             }
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or(SignatureError::MalformedHeader)?;
+            let (key, value) = pair.split_once('=').ok_or(SignatureError::MalformedHeader)?;
             let value = value.trim();
             match key.trim() {
                 "t" => {
-                    let t = value
-                        .parse::<i64>()
-                        .map_err(|_| SignatureError::MalformedHeader)?;
+                    let t = value.parse::<i64>().map_err(|_| SignatureError::MalformedHeader)?;
                     if timestamp.replace(t).is_some() {
                         return Err(SignatureError::MalformedHeader);
                     }
@@ -147,9 +141,7 @@ pub enum WebhookSecretsError {
 impl fmt::Display for WebhookSecretsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Empty => f.write_str(
-                "holds no secret; expected one or more whsec_... values, comma-separated",
-            ),
+            Self::Empty => f.write_str("holds no secret; expected one or more whsec_... values, comma-separated"),
         }
     }
 }
@@ -169,12 +161,8 @@ impl WebhookSecrets {
     /// trimmed, empty entries are skipped, and at least one must remain. The
     /// whole `whsec_...` string is the HMAC key, as in Stripe's libraries.
     pub fn parse(value: &str) -> Result<WebhookSecrets, WebhookSecretsError> {
-        let keyed: Vec<HmacSha256> = value
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| keyed_mac(s.as_bytes()))
-            .collect();
+        let keyed: Vec<HmacSha256> =
+            value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| keyed_mac(s.as_bytes())).collect();
         if keyed.is_empty() {
             return Err(WebhookSecretsError::Empty);
         }
@@ -194,9 +182,7 @@ impl WebhookSecrets {
 
 impl fmt::Debug for WebhookSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookSecrets")
-            .field("count", &self.keyed.len())
-            .finish()
+        f.debug_struct("WebhookSecrets").field("count", &self.keyed.len()).finish()
     }
 }
 
@@ -256,10 +242,7 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<i64, SignatureError> {
-    let header = header
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(SignatureError::MissingHeader)?;
+    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(SignatureError::MissingHeader)?;
     let parsed = SignatureHeader::parse(header)?;
     let mut matched = false;
     for mac in &secrets.keyed {
@@ -307,25 +290,13 @@ mod tests {
     }
 
     fn check(header: &str, secret: &str, now: i64) -> Result<i64, SignatureError> {
-        verify(
-            Some(header),
-            BODY,
-            &secrets(secret),
-            now,
-            DEFAULT_TOLERANCE_SECS,
-        )
+        verify(Some(header), BODY, &secrets(secret), now, DEFAULT_TOLERANCE_SECS)
     }
 
     #[test]
     fn sign_matches_an_independently_computed_vector() {
-        assert_eq!(
-            sign("whsec_test_secret", T, BODY),
-            format!("t={T},v1={SIG_TEST}")
-        );
-        assert_eq!(
-            sign("whsec_rolled_new", T, BODY),
-            format!("t={T},v1={SIG_NEW}")
-        );
+        assert_eq!(sign("whsec_test_secret", T, BODY), format!("t={T},v1={SIG_TEST}"));
+        assert_eq!(sign("whsec_rolled_new", T, BODY), format!("t={T},v1={SIG_NEW}"));
     }
 
     #[test]
@@ -344,9 +315,7 @@ mod tests {
         ] {
             assert_eq!(check(&h, "whsec_test_secret", T), Ok(T), "{h}");
         }
-        let parsed =
-            SignatureHeader::parse(&format!("t={T},v1={bogus},v1={SIG_TEST},v1={SIG_NEW}"))
-                .unwrap();
+        let parsed = SignatureHeader::parse(&format!("t={T},v1={bogus},v1={SIG_TEST},v1={SIG_NEW}")).unwrap();
         assert_eq!(parsed.v1.len(), 3);
     }
 
@@ -356,14 +325,7 @@ mod tests {
         assert_eq!(check(&format!("t={T},v1={SIG_TEST}"), both, T), Ok(T));
         assert_eq!(check(&format!("t={T},v1={SIG_NEW}"), both, T), Ok(T));
         // Stripe's own rolling header: both signatures at once.
-        assert_eq!(
-            check(
-                &format!("t={T},v1={SIG_NEW},v1={SIG_TEST}"),
-                "whsec_rolled_new",
-                T
-            ),
-            Ok(T)
-        );
+        assert_eq!(check(&format!("t={T},v1={SIG_NEW},v1={SIG_TEST}"), "whsec_rolled_new", T), Ok(T));
         // Only the new secret configured: an old-secret header is refused.
         assert_eq!(
             check(&format!("t={T},v1={SIG_TEST}"), "whsec_rolled_new", T),
@@ -376,21 +338,12 @@ mod tests {
         let s = secrets("whsec_test_secret");
         let h = format!("t={T},v1={SIG_TEST}");
         let tampered = br#"{"id":"evt_2","object":"event"}"#;
-        assert_eq!(
-            verify(Some(&h), tampered, &s, T, 300),
-            Err(SignatureError::NoMatchingSignature)
-        );
+        assert_eq!(verify(Some(&h), tampered, &s, T, 300), Err(SignatureError::NoMatchingSignature));
         let shifted = format!("t={},v1={SIG_TEST}", T + 1);
-        assert_eq!(
-            verify(Some(&shifted), BODY, &s, T, 300),
-            Err(SignatureError::NoMatchingSignature)
-        );
+        assert_eq!(verify(Some(&shifted), BODY, &s, T, 300), Err(SignatureError::NoMatchingSignature));
         // A re-serialised body (extra whitespace) is a different payload.
         let spaced = br#"{"id": "evt_1", "object": "event"}"#;
-        assert_eq!(
-            verify(Some(&h), spaced, &s, T, 300),
-            Err(SignatureError::NoMatchingSignature)
-        );
+        assert_eq!(verify(Some(&h), spaced, &s, T, 300), Err(SignatureError::NoMatchingSignature));
     }
 
     #[test]
@@ -398,15 +351,9 @@ mod tests {
         let h = format!("t={T},v1={SIG_TEST}");
         let sec = "whsec_test_secret";
         assert_eq!(check(&h, sec, T + 300), Ok(T));
-        assert_eq!(
-            check(&h, sec, T + 301),
-            Err(SignatureError::TimestampTooOld)
-        );
+        assert_eq!(check(&h, sec, T + 301), Err(SignatureError::TimestampTooOld));
         assert_eq!(check(&h, sec, T - 300), Ok(T));
-        assert_eq!(
-            check(&h, sec, T - 301),
-            Err(SignatureError::TimestampInFuture)
-        );
+        assert_eq!(check(&h, sec, T - 301), Err(SignatureError::TimestampInFuture));
         let s = secrets(sec);
         assert_eq!(verify(Some(&h), BODY, &s, T + 1000, 2000), Ok(T));
     }
@@ -414,50 +361,26 @@ mod tests {
     #[test]
     fn a_forged_signature_reports_mismatch_not_age() {
         let forged = format!("t=1,v1={}", "00".repeat(32));
-        assert_eq!(
-            check(&forged, "whsec_test_secret", T),
-            Err(SignatureError::NoMatchingSignature)
-        );
+        assert_eq!(check(&forged, "whsec_test_secret", T), Err(SignatureError::NoMatchingSignature));
     }
 
     #[test]
     fn missing_and_malformed_headers_are_named() {
         let s = secrets("whsec_test_secret");
-        assert_eq!(
-            verify(None, BODY, &s, T, 300),
-            Err(SignatureError::MissingHeader)
-        );
-        assert_eq!(
-            verify(Some(""), BODY, &s, T, 300),
-            Err(SignatureError::MissingHeader)
-        );
-        assert_eq!(
-            verify(Some("   "), BODY, &s, T, 300),
-            Err(SignatureError::MissingHeader)
-        );
+        assert_eq!(verify(None, BODY, &s, T, 300), Err(SignatureError::MissingHeader));
+        assert_eq!(verify(Some(""), BODY, &s, T, 300), Err(SignatureError::MissingHeader));
+        assert_eq!(verify(Some("   "), BODY, &s, T, 300), Err(SignatureError::MissingHeader));
         let cases = [
             (format!("v1={SIG_TEST}"), SignatureError::MalformedHeader),
-            (
-                format!("t=abc,v1={SIG_TEST}"),
-                SignatureError::MalformedHeader,
-            ),
+            (format!("t=abc,v1={SIG_TEST}"), SignatureError::MalformedHeader),
             (format!("t=,v1={SIG_TEST}"), SignatureError::MalformedHeader),
-            (
-                format!("t={T},t={T},v1={SIG_TEST}"),
-                SignatureError::MalformedHeader,
-            ),
+            (format!("t={T},t={T},v1={SIG_TEST}"), SignatureError::MalformedHeader),
             ("garbage".to_string(), SignatureError::MalformedHeader),
-            (
-                format!("t={T},garbage,v1={SIG_TEST}"),
-                SignatureError::MalformedHeader,
-            ),
+            (format!("t={T},garbage,v1={SIG_TEST}"), SignatureError::MalformedHeader),
             (format!("t={T}"), SignatureError::NoSignatures),
             (format!("t={T},v0={SIG_TEST}"), SignatureError::NoSignatures),
             (format!("t={T},v1=nothex"), SignatureError::NoSignatures),
-            (
-                format!("t={T},v1={}", &SIG_TEST[..62]),
-                SignatureError::NoSignatures,
-            ),
+            (format!("t={T},v1={}", &SIG_TEST[..62]), SignatureError::NoSignatures),
         ];
         for (h, want) in cases {
             assert_eq!(verify(Some(&h), BODY, &s, T, 300), Err(want), "{h}");
@@ -479,14 +402,8 @@ mod tests {
         assert_eq!(s.len(), 2);
         let shown = format!("{s:?}");
         assert!(!shown.contains("whsec"), "{shown}");
-        assert_eq!(
-            WebhookSecrets::parse(" , ,").unwrap_err(),
-            WebhookSecretsError::Empty
-        );
-        assert_eq!(
-            WebhookSecrets::parse("").unwrap_err(),
-            WebhookSecretsError::Empty
-        );
+        assert_eq!(WebhookSecrets::parse(" , ,").unwrap_err(), WebhookSecretsError::Empty);
+        assert_eq!(WebhookSecrets::parse("").unwrap_err(), WebhookSecretsError::Empty);
         // Trimming matters: the key is the secret without the spaces.
         let h = sign("whsec_a", T, BODY);
         assert_eq!(verify(Some(&h), BODY, &s, T, 300), Ok(T));
@@ -503,20 +420,11 @@ mod tests {
     #[test]
     fn codes_are_stable_and_distinct() {
         use SignatureError::*;
-        let all = [
-            MissingHeader,
-            MalformedHeader,
-            NoSignatures,
-            NoMatchingSignature,
-            TimestampTooOld,
-            TimestampInFuture,
-        ];
+        let all =
+            [MissingHeader, MalformedHeader, NoSignatures, NoMatchingSignature, TimestampTooOld, TimestampInFuture];
         let codes: std::collections::BTreeSet<_> = all.iter().map(|e| e.code()).collect();
         assert_eq!(codes.len(), all.len());
         assert_eq!(NoMatchingSignature.code(), "signature_mismatch");
-        assert_eq!(
-            MissingHeader.to_string(),
-            "No stripe-signature header value was provided"
-        );
+        assert_eq!(MissingHeader.to_string(), "No stripe-signature header value was provided");
     }
 }

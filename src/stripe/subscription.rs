@@ -136,14 +136,8 @@ impl fmt::Display for SubscriptionError {
             Self::MissingCustomer { subscription_id } => {
                 write!(f, "Stripe subscription {subscription_id} has no customer")
             }
-            Self::UnknownStatus {
-                subscription_id,
-                status,
-            } => {
-                write!(
-                    f,
-                    "Stripe subscription {subscription_id} has unknown status \"{status}\""
-                )
+            Self::UnknownStatus { subscription_id, status } => {
+                write!(f, "Stripe subscription {subscription_id} has unknown status \"{status}\"")
             }
         }
     }
@@ -153,17 +147,9 @@ impl std::error::Error for SubscriptionError {}
 
 /// Parses one page of `GET /v1/subscriptions?customer=..&status=all&expand[]=data.items.data.price`.
 pub fn parse_subscription_list(json: &[u8]) -> Result<SubscriptionPage, SubscriptionError> {
-    let raw: RawList =
-        serde_json::from_slice(json).map_err(|e| SubscriptionError::InvalidJson(json_error(&e)))?;
-    let data = raw
-        .data
-        .into_iter()
-        .map(Subscription::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(SubscriptionPage {
-        data,
-        has_more: raw.has_more,
-    })
+    let raw: RawList = serde_json::from_slice(json).map_err(|e| SubscriptionError::InvalidJson(json_error(&e)))?;
+    let data = raw.data.into_iter().map(Subscription::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(SubscriptionPage { data, has_more: raw.has_more })
 }
 
 /// Parses one subscription (`GET /v1/subscriptions/{id}` or an event's object).
@@ -225,25 +211,17 @@ impl TryFrom<RawSubscription> for Subscription {
 
     fn try_from(raw: RawSubscription) -> Result<Self, Self::Error> {
         let Some(status) = SubscriptionStatus::parse(&raw.status) else {
-            return Err(SubscriptionError::UnknownStatus {
-                subscription_id: raw.id,
-                status: raw.status,
-            });
+            return Err(SubscriptionError::UnknownStatus { subscription_id: raw.id, status: raw.status });
         };
         let Some(customer) = raw.customer else {
-            return Err(SubscriptionError::MissingCustomer {
-                subscription_id: raw.id,
-            });
+            return Err(SubscriptionError::MissingCustomer { subscription_id: raw.id });
         };
         let items = raw.items.map(|i| i.data).unwrap_or_default();
         let item_period_end = items.iter().filter_map(|i| i.current_period_end).max();
         let prices = items
             .into_iter()
             .filter_map(|i| i.price)
-            .map(|p| PriceRef {
-                id: p.id,
-                lookup_key: p.lookup_key,
-            })
+            .map(|p| PriceRef { id: p.id, lookup_key: p.lookup_key })
             .collect();
         Ok(Subscription {
             id: raw.id,
@@ -372,13 +350,7 @@ mod tests {
         // The fixture has no top-level period: it comes from the item.
         assert_eq!(s.current_period_end, Some(976287773));
         assert_eq!(s.trial_end, Some(1234567890));
-        assert_eq!(
-            s.prices,
-            [PriceRef {
-                id: "price_1PgafmB7WZ01zgkW6dKueIc5".into(),
-                lookup_key: None
-            }]
-        );
+        assert_eq!(s.prices, [PriceRef { id: "price_1PgafmB7WZ01zgkW6dKueIc5".into(), lookup_key: None }]);
         assert!(s.metadata.is_empty());
         assert_eq!(s.created, 1234567890);
     }
@@ -394,30 +366,18 @@ mod tests {
         v["items"]["data"].as_array_mut().unwrap().push(second);
         let s = parse_subscription(&bytes(&v)).unwrap();
         assert_eq!(s.current_period_end, Some(2_000_000_000));
-        assert_eq!(
-            s.prices[1],
-            PriceRef {
-                id: "price_2".into(),
-                lookup_key: Some("pro_monthly".into())
-            }
-        );
+        assert_eq!(s.prices[1], PriceRef { id: "price_2".into(), lookup_key: Some("pro_monthly".into()) });
 
         // An older API version: only the top-level field.
         for item in v["items"]["data"].as_array_mut().unwrap() {
             item.as_object_mut().unwrap().remove("current_period_end");
         }
         v["current_period_end"] = 1_767_225_600.into();
-        assert_eq!(
-            parse_subscription(&bytes(&v)).unwrap().current_period_end,
-            Some(1_767_225_600)
-        );
+        assert_eq!(parse_subscription(&bytes(&v)).unwrap().current_period_end, Some(1_767_225_600));
 
         // Neither: unknown.
         v.as_object_mut().unwrap().remove("current_period_end");
-        assert_eq!(
-            parse_subscription(&bytes(&v)).unwrap().current_period_end,
-            None
-        );
+        assert_eq!(parse_subscription(&bytes(&v)).unwrap().current_period_end, None);
     }
 
     #[test]
@@ -426,21 +386,15 @@ mod tests {
         v["customer"] = serde_json::json!({"id": "cus_X", "object": "customer", "email": "a@example.com", "metadata": {"id": "not it"}});
         v["metadata"] = serde_json::json!({"olympus_identity_id": "9f1c"});
         v["status"] = "past_due".into();
-        let list = serde_json::json!({"object": "list", "data": [v, fixture()], "has_more": true, "url": "/v1/subscriptions"});
+        let list =
+            serde_json::json!({"object": "list", "data": [v, fixture()], "has_more": true, "url": "/v1/subscriptions"});
         let page = parse_subscription_list(&bytes(&list)).unwrap();
         assert!(page.has_more);
         assert_eq!(page.data.len(), 2);
         assert_eq!(page.data[0].customer, "cus_X");
         assert_eq!(page.data[0].status, SubscriptionStatus::PastDue);
-        assert_eq!(
-            page.data[0]
-                .metadata
-                .get("olympus_identity_id")
-                .map(String::as_str),
-            Some("9f1c")
-        );
-        let empty =
-            parse_subscription_list(br#"{"object":"list","data":[],"has_more":false}"#).unwrap();
+        assert_eq!(page.data[0].metadata.get("olympus_identity_id").map(String::as_str), Some("9f1c"));
+        let empty = parse_subscription_list(br#"{"object":"list","data":[],"has_more":false}"#).unwrap();
         assert!(empty.data.is_empty() && !empty.has_more);
     }
 
@@ -470,28 +424,16 @@ mod tests {
     fn bad_answers_are_errors_that_quote_no_values() {
         let mut v = fixture();
         v["customer"] = serde_json::Value::Null;
-        assert!(matches!(
-            parse_subscription(&bytes(&v)),
-            Err(SubscriptionError::MissingCustomer { .. })
-        ));
+        assert!(matches!(parse_subscription(&bytes(&v)), Err(SubscriptionError::MissingCustomer { .. })));
         assert!(
             matches!(parse_subscription(b"{\"id\":"), Err(SubscriptionError::InvalidJson(m)) if m.starts_with("truncated JSON"))
         );
         let e = parse_subscription(br#"{"id":"sub_1","status":"active","created":1}"#).unwrap_err();
-        assert!(
-            matches!(&e, SubscriptionError::MissingCustomer { .. }),
-            "{e}"
-        );
-        let e = parse_subscription(br#"{"id":"sub_1","customer":"cus_1","status":"active"}"#)
+        assert!(matches!(&e, SubscriptionError::MissingCustomer { .. }), "{e}");
+        let e = parse_subscription(br#"{"id":"sub_1","customer":"cus_1","status":"active"}"#).unwrap_err();
+        assert_eq!(e, SubscriptionError::InvalidJson("missing field `created` at line 1 column 51".into()));
+        let e = parse_subscription(br#"{"id":"sub_1","customer":"cus_1","status":"active","created":"a@example.com"}"#)
             .unwrap_err();
-        assert_eq!(
-            e,
-            SubscriptionError::InvalidJson("missing field `created` at line 1 column 51".into())
-        );
-        let e = parse_subscription(
-            br#"{"id":"sub_1","customer":"cus_1","status":"active","created":"a@example.com"}"#,
-        )
-        .unwrap_err();
         assert!(!e.to_string().contains("example.com"), "{e}");
     }
 }

@@ -65,21 +65,11 @@ fn build() -> Fixture {
     // wrap it as serde_json writes the list page (sorted keys).
     let open = r#""data":{"object":"#;
     let start = text.find(open).expect("data.object") + open.len();
-    let end = text
-        .find(r#","previous_attributes":"#)
-        .expect("previous_attributes");
-    let subscription_list = format!(
-        r#"{{"data":[{}],"has_more":false,"object":"list","url":"/v1/subscriptions"}}"#,
-        &text[start..end]
-    )
-    .into_bytes();
-    Fixture {
-        body,
-        header,
-        secrets,
-        rotated,
-        subscription_list,
-    }
+    let end = text.find(r#","previous_attributes":"#).expect("previous_attributes");
+    let subscription_list =
+        format!(r#"{{"data":[{}],"has_more":false,"object":"list","url":"/v1/subscriptions"}}"#, &text[start..end])
+            .into_bytes();
+    Fixture { body, header, secrets, rotated, subscription_list }
 }
 
 /// The shared fixture (built on first use).
@@ -128,8 +118,7 @@ pub extern "C" fn run_hmac(iterations: u32) -> u32 {
     let f = fixture();
     let mut n = 0u32;
     for _ in 0..iterations {
-        let mut mac =
-            HmacSha256::new_from_slice(black_box(SECRET).as_bytes()).expect("any key length");
+        let mut mac = HmacSha256::new_from_slice(black_box(SECRET).as_bytes()).expect("any key length");
         mac.update(TIMESTAMP.to_string().as_bytes());
         mac.update(b".");
         mac.update(black_box(f.body));
@@ -144,9 +133,7 @@ pub extern "C" fn run_hmac(iterations: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn run_verify(iterations: u32) -> u32 {
     let secrets = &fixture().secrets;
-    (0..iterations)
-        .map(|_| u32::from(black_box(verify_with(secrets))))
-        .sum()
+    (0..iterations).map(|_| u32::from(black_box(verify_with(secrets)))).sum()
 }
 
 /// `verify` during a rotation: two secrets, the header signed by the second
@@ -154,9 +141,7 @@ pub extern "C" fn run_verify(iterations: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn run_verify_rotated(iterations: u32) -> u32 {
     let secrets = &fixture().rotated;
-    (0..iterations)
-        .map(|_| u32::from(black_box(verify_with(secrets))))
-        .sum()
+    (0..iterations).map(|_| u32::from(black_box(verify_with(secrets)))).sum()
 }
 
 fn json_value(bytes: &[u8], iterations: u32) -> u32 {
@@ -230,44 +215,12 @@ pub struct Op {
 /// Every workload, in the order the tables print them (the same names and
 /// order as `OPS` in `run.mjs`, and the rows of `benches/webhook.rs`).
 pub const OPS: [Op; 8] = [
-    Op {
-        name: "hmac_sha256",
-        run: run_hmac,
-        baseline: None,
-    },
-    Op {
-        name: "verify",
-        run: run_verify,
-        baseline: Some("hmac_sha256"),
-    },
-    Op {
-        name: "verify_2_secrets",
-        run: run_verify_rotated,
-        baseline: Some("hmac_sha256"),
-    },
-    Op {
-        name: "json_value_event",
-        run: run_json_value,
-        baseline: None,
-    },
-    Op {
-        name: "parse_event",
-        run: run_parse,
-        baseline: Some("json_value_event"),
-    },
-    Op {
-        name: "json_value_list",
-        run: run_json_value_list,
-        baseline: None,
-    },
-    Op {
-        name: "parse_subscription_list",
-        run: run_parse_subscriptions,
-        baseline: Some("json_value_list"),
-    },
-    Op {
-        name: "verify+parse_event",
-        run: run_verify_parse,
-        baseline: Some("hmac_sha256"),
-    },
+    Op { name: "hmac_sha256", run: run_hmac, baseline: None },
+    Op { name: "verify", run: run_verify, baseline: Some("hmac_sha256") },
+    Op { name: "verify_2_secrets", run: run_verify_rotated, baseline: Some("hmac_sha256") },
+    Op { name: "json_value_event", run: run_json_value, baseline: None },
+    Op { name: "parse_event", run: run_parse, baseline: Some("json_value_event") },
+    Op { name: "json_value_list", run: run_json_value_list, baseline: None },
+    Op { name: "parse_subscription_list", run: run_parse_subscriptions, baseline: Some("json_value_list") },
+    Op { name: "verify+parse_event", run: run_verify_parse, baseline: Some("hmac_sha256") },
 ];

@@ -11,11 +11,7 @@ use super::errors::KratosError;
 use super::state::AppState;
 
 /// Middleware on the admin API routes (not on `/_emulator/`).
-pub async fn require_admin_token(
-    State(app): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn require_admin_token(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let Some(expected) = app.admin_token.as_deref() else {
         return next.run(req).await;
     };
@@ -23,17 +19,10 @@ pub async fn require_admin_token(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     match presented {
-        Some(token) if constant_time_eq(token.trim().as_bytes(), expected.as_bytes()) => {
-            next.run(req).await
-        }
-        Some(_) => {
-            KratosError::unauthorized("The provided access token is invalid.").into_response()
-        }
+        Some(token) if constant_time_eq(token.trim().as_bytes(), expected.as_bytes()) => next.run(req).await,
+        Some(_) => KratosError::unauthorized("The provided access token is invalid.").into_response(),
         None => KratosError::unauthorized("Access credentials are missing.").into_response(),
     }
 }

@@ -30,10 +30,7 @@ pub async fn get_identity(State(app): State<AppState>, Path(id): Path<String>) -
 }
 
 /// `GET /admin/identities/by/external/{external_id}`.
-pub async fn get_by_external_id(
-    State(app): State<AppState>,
-    Path(external_id): Path<String>,
-) -> Response {
+pub async fn get_by_external_id(State(app): State<AppState>, Path(external_id): Path<String>) -> Response {
     let store = app.lock();
     let found = store
         .identities()
@@ -72,40 +69,25 @@ pub async fn list_identities(State(app): State<AppState>, RawQuery(query): RawQu
     let page_size = match first(&pairs, "page_size").map(str::parse::<usize>) {
         None => DEFAULT_PAGE_SIZE,
         Some(Ok(n)) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-        Some(_) => {
-            return KratosError::bad_request("page_size must be between 1 and 500").into_response()
-        }
+        Some(_) => return KratosError::bad_request("page_size must be between 1 and 500").into_response(),
     };
     let after = match first(&pairs, "page_token").filter(|t| !t.is_empty()) {
         None => None,
-        Some(token) => match hex::decode(token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-        {
+        Some(token) => match hex::decode(token).ok().and_then(|b| String::from_utf8(b).ok()) {
             Some(id) => Some(id),
             None => return KratosError::bad_request("The page token is invalid.").into_response(),
         },
     };
-    let mut rest = store
-        .identities()
-        .filter(|i| after.as_ref().is_none_or(|a| i.id > *a));
+    let mut rest = store.identities().filter(|i| after.as_ref().is_none_or(|a| i.id > *a));
     let page: Vec<&Identity> = rest.by_ref().take(page_size).collect();
     let has_more = rest.next().is_some();
-    let base = format!(
-        "{}/admin/identities?page_size={page_size}",
-        app.admin_url.get().map(String::as_str).unwrap_or("")
-    );
+    let base =
+        format!("{}/admin/identities?page_size={page_size}", app.admin_url.get().map(String::as_str).unwrap_or(""));
     let mut link = format!("<{base}>; rel=\"first\"");
     if let (true, Some(last)) = (has_more, page.last()) {
-        link.push_str(&format!(
-            ",<{base}&page_token={}>; rel=\"next\"",
-            hex::encode(&last.id)
-        ));
+        link.push_str(&format!(",<{base}&page_token={}>; rel=\"next\"", hex::encode(&last.id)));
     }
-    let body: Vec<Value> = page
-        .iter()
-        .map(|i| i.to_json(View::Admin, public_url))
-        .collect();
+    let body: Vec<Value> = page.iter().map(|i| i.to_json(View::Admin, public_url)).collect();
     ([(LINK, link)], Json(body)).into_response()
 }
 
@@ -123,26 +105,18 @@ struct CreateIdentityBody {
 /// `POST /admin/identities` -> 201 with the identity and a `Location`.
 pub async fn create_identity(State(app): State<AppState>, body: Bytes) -> Response {
     match create(&app, &body) {
-        Ok((id, json)) => (
-            StatusCode::CREATED,
-            [(LOCATION, format!("/admin/identities/{id}"))],
-            Json(json),
-        )
-            .into_response(),
+        Ok((id, json)) => {
+            (StatusCode::CREATED, [(LOCATION, format!("/admin/identities/{id}"))], Json(json)).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }
 
 fn create(app: &AppState, body: &[u8]) -> Result<(String, Value), KratosError> {
     let req: CreateIdentityBody = parse_json(body)?;
-    let schema_id = req
-        .schema_id
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT_SCHEMA_ID.to_string());
+    let schema_id = req.schema_id.filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_SCHEMA_ID.to_string());
     if schema_id != DEFAULT_SCHEMA_ID {
-        return Err(KratosError::bad_request(format!(
-            "unable to find JSON Schema ID: {schema_id}"
-        )));
+        return Err(KratosError::bad_request(format!("unable to find JSON Schema ID: {schema_id}")));
     }
     let traits = req.traits.unwrap_or(Value::Null);
     validate_traits(&traits).map_err(KratosError::bad_request)?;
@@ -174,10 +148,7 @@ pub async fn delete_identity(State(app): State<AppState>, Path(id): Path<String>
 }
 
 /// `DELETE /admin/identities/{id}/sessions` -> 204, or 404.
-pub async fn delete_identity_sessions(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn delete_identity_sessions(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     if app.lock().delete_sessions(&id) {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -24,19 +24,10 @@ use super::state::AppState;
 const ALLOWED_OPS: [OpKind; 3] = [OpKind::Add, OpKind::Remove, OpKind::Replace];
 
 /// Paths (and, for `/credentials`, sub-paths) a patch may not touch.
-const DENIED_PATHS: [&str; 4] = [
-    "/id",
-    "/stateChangedAt",
-    "/state_changed_at",
-    "/credentials",
-];
+const DENIED_PATHS: [&str; 4] = ["/id", "/stateChangedAt", "/state_changed_at", "/credentials"];
 
 /// `PATCH /admin/identities/{id}` -> 200 with the patched identity.
-pub async fn patch_identity(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+pub async fn patch_identity(State(app): State<AppState>, Path(id): Path<String>, body: Bytes) -> Response {
     match patch(&app, &id, &body) {
         Ok(json) => Json(json).into_response(),
         Err(e) => e.into_response(),
@@ -45,10 +36,7 @@ pub async fn patch_identity(
 
 fn patch(app: &AppState, id: &str, body: &[u8]) -> Result<Value, KratosError> {
     let mut store = app.lock();
-    let current = store
-        .identity(id)
-        .cloned()
-        .ok_or_else(KratosError::not_found)?;
+    let current = store.identity(id).cloned().ok_or_else(KratosError::not_found)?;
     let document: Value = parse_json(body)?;
     let ops = parse_patch(&document).map_err(patch_failed)?;
     check_policy(&ops).map_err(patch_failed)?;
@@ -68,10 +56,7 @@ fn patch_failed(e: PatchError) -> KratosError {
 fn check_policy(ops: &[PatchOp]) -> Result<(), PatchError> {
     for op in ops {
         if !ALLOWED_OPS.contains(&op.kind) {
-            return Err(PatchError(format!(
-                "unsupported operation: {}",
-                op.kind.as_str()
-            )));
+            return Err(PatchError(format!("unsupported operation: {}", op.kind.as_str())));
         }
         let path = op.path.as_str();
         let denied = DENIED_PATHS.contains(&path) || path.starts_with("/credentials/");
@@ -88,20 +73,15 @@ fn from_patched(mut identity: Identity, doc: &Value) -> Result<Identity, KratosE
     let field = |name: &str| doc.get(name).cloned().unwrap_or(Value::Null);
     let schema_id = field("schema_id");
     if schema_id.as_str() != Some(DEFAULT_SCHEMA_ID) {
-        return Err(KratosError::bad_request(format!(
-            "unable to find JSON Schema ID: {schema_id}"
-        )));
+        return Err(KratosError::bad_request(format!("unable to find JSON Schema ID: {schema_id}")));
     }
     let state = field("state");
-    let state = state
-        .as_str()
-        .and_then(IdentityState::parse)
-        .ok_or_else(|| {
-            KratosError::bad_request(format!(
-                "The supplied state ('{}') was not valid. Valid states are ('active', 'inactive').",
-                state.as_str().unwrap_or_default()
-            ))
-        })?;
+    let state = state.as_str().and_then(IdentityState::parse).ok_or_else(|| {
+        KratosError::bad_request(format!(
+            "The supplied state ('{}') was not valid. Valid states are ('active', 'inactive').",
+            state.as_str().unwrap_or_default()
+        ))
+    })?;
     let traits = field("traits");
     validate_traits(&traits).map_err(KratosError::bad_request)?;
     let external_id = match field("external_id") {
@@ -135,14 +115,10 @@ mod tests {
     #[test]
     fn refuses_what_kratos_refuses() {
         assert!(policy(json!([{"op": "replace", "path": "/id", "value": "x"}])).is_err());
-        assert!(
-            policy(json!([{"op": "add", "path": "/credentials/password", "value": {}}])).is_err()
-        );
+        assert!(policy(json!([{"op": "add", "path": "/credentials/password", "value": {}}])).is_err());
         assert!(policy(json!([{"op": "remove", "path": "/state_changed_at"}])).is_err());
         assert!(policy(json!([{"op": "test", "path": "/traits", "value": {}}])).is_err());
-        assert!(
-            policy(json!([{"op": "copy", "from": "/traits", "path": "/metadata_public"}])).is_err()
-        );
+        assert!(policy(json!([{"op": "copy", "from": "/traits", "path": "/metadata_public"}])).is_err());
         assert!(policy(json!([{"op": "add", "path": "/metadata_admin", "value": {}}])).is_ok());
         assert!(policy(json!([{"op": "add", "path": "/identity", "value": 1}])).is_ok());
     }

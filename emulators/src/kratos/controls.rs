@@ -65,12 +65,9 @@ async fn set_hooks(State(app): State<AppState>, body: Bytes) -> Response {
     answer((|| {
         let req: HooksRequest = parse_json(&body)?;
         if let Some(a) = &req.auth {
-            let valid = HeaderName::from_bytes(a.name.as_bytes()).is_ok()
-                && HeaderValue::from_str(&a.value).is_ok();
+            let valid = HeaderName::from_bytes(a.name.as_bytes()).is_ok() && HeaderValue::from_str(&a.value).is_ok();
             if !valid {
-                return Err(KratosError::bad_request(
-                    "auth.name/auth.value is not a valid HTTP header",
-                ));
+                return Err(KratosError::bad_request("auth.name/auth.value is not a valid HTTP header"));
             }
         }
         let mut store = app.lock();
@@ -80,14 +77,8 @@ async fn set_hooks(State(app): State<AppState>, body: Bytes) -> Response {
             settings_url: req.settings_url,
             auth: req.auth.map(|a| (a.name, a.value)),
             parse: req.parse,
-            timeout: req
-                .timeout_ms
-                .map(Duration::from_millis)
-                .unwrap_or(old.timeout),
-            retry_backoff: req
-                .retry_backoff_ms
-                .map(Duration::from_millis)
-                .unwrap_or(old.retry_backoff),
+            timeout: req.timeout_ms.map(Duration::from_millis).unwrap_or(old.timeout),
+            retry_backoff: req.retry_backoff_ms.map(Duration::from_millis).unwrap_or(old.retry_backoff),
         };
         let summary = json!({
             "registration_url": hooks.registration_url,
@@ -164,11 +155,7 @@ async fn settings_flow(State(app): State<AppState>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    answer(
-        settings(&app, &req.identity_id, req.traits)
-            .await
-            .map(|o| o.to_json()),
-    )
+    answer(settings(&app, &req.identity_id, req.traits).await.map(|o| o.to_json()))
 }
 
 #[derive(Deserialize)]
@@ -186,17 +173,9 @@ async fn fire_hooks(State(app): State<AppState>, body: Bytes) -> Response {
         Err(e) => return e.into_response(),
     };
     let Some(flow) = HookFlow::parse(&req.flow) else {
-        return KratosError::bad_request("flow must be \"registration\" or \"settings\"")
-            .into_response();
+        return KratosError::bad_request("flow must be \"registration\" or \"settings\"").into_response();
     };
-    let results = fire(
-        &app,
-        flow,
-        &req.identity_id,
-        req.times.unwrap_or(1),
-        req.concurrent,
-    )
-    .await;
+    let results = fire(&app, flow, &req.identity_id, req.times.unwrap_or(1), req.concurrent).await;
     answer(results.map(|r| Value::Array(r.iter().map(HookResult::to_json).collect())))
 }
 
@@ -217,10 +196,7 @@ async fn clear_faults(State(app): State<AppState>) -> StatusCode {
 /// Everything stored: identities (admin view), sessions, every hook attempt.
 async fn state(State(app): State<AppState>) -> Json<Value> {
     let store = app.lock();
-    let identities: Vec<Value> = store
-        .identities()
-        .map(|i| i.to_json(View::Admin, app.public_url()))
-        .collect();
+    let identities: Vec<Value> = store.identities().map(|i| i.to_json(View::Admin, app.public_url())).collect();
     let sessions: Vec<Value> = store.sessions().iter().map(|s| s.to_state_json()).collect();
     Json(json!({ "identities": identities, "sessions": sessions, "hook_calls": store.hook_calls }))
 }

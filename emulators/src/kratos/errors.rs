@@ -16,11 +16,7 @@ pub struct KratosError {
 
 impl KratosError {
     fn new(status: StatusCode, message: &str) -> Self {
-        KratosError {
-            status,
-            message: message.to_string(),
-            reason: None,
-        }
+        KratosError { status, message: message.to_string(), reason: None }
     }
 
     /// Adds the human-readable `reason`.
@@ -37,35 +33,24 @@ impl KratosError {
 
     /// 404 as Kratos answers for a missing row.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Unable to locate the resource")
-            .with_reason("Unable to locate the resource")
+        Self::new(StatusCode::NOT_FOUND, "Unable to locate the resource").with_reason("Unable to locate the resource")
     }
 
     /// 400 with herodot's standard message.
     pub fn bad_request(reason: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "The request was malformed or contained invalid parameters",
-        )
-        .with_reason(reason)
+        Self::new(StatusCode::BAD_REQUEST, "The request was malformed or contained invalid parameters")
+            .with_reason(reason)
     }
 
     /// 401 with herodot's standard message.
     pub fn unauthorized(reason: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "The request could not be authorized",
-        )
-        .with_reason(reason)
+        Self::new(StatusCode::UNAUTHORIZED, "The request could not be authorized").with_reason(reason)
     }
 
     /// 409 as Kratos answers for a duplicate identifier.
     pub fn conflict() -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            "The resource could not be created due to a conflict",
-        )
-        .with_reason("This identity conflicts with another identity that already exists.")
+        Self::new(StatusCode::CONFLICT, "The resource could not be created due to a conflict")
+            .with_reason("This identity conflicts with another identity that already exists.")
     }
 
     /// 500 with herodot's standard message.
@@ -80,10 +65,7 @@ impl KratosError {
     pub fn body(&self) -> Value {
         let mut e = Map::new();
         e.insert("code".into(), json!(self.status.as_u16()));
-        e.insert(
-            "status".into(),
-            json!(self.status.canonical_reason().unwrap_or("")),
-        );
+        e.insert("status".into(), json!(self.status.canonical_reason().unwrap_or("")));
         if let Some(reason) = &self.reason {
             e.insert("reason".into(), json!(reason));
         }
@@ -94,9 +76,8 @@ impl KratosError {
 
 /// Decodes a JSON request body, answering Kratos' 400 when it is not valid.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, KratosError> {
-    serde_json::from_slice(body).map_err(|e| {
-        KratosError::bad_request(format!("Unable to decode the request body as JSON: {e}"))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| KratosError::bad_request(format!("Unable to decode the request body as JSON: {e}")))
 }
 
 impl IntoResponse for KratosError {

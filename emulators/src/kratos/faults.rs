@@ -47,17 +47,12 @@ impl FaultRule {
         let kind = match req.kind.as_str() {
             "500" => FaultKind::ServerError,
             "hang" => FaultKind::Hang,
-            other => {
-                return Err(format!(
-                    "unknown fault kind {other:?}: use \"500\" or \"hang\""
-                ))
-            }
+            other => return Err(format!("unknown fault kind {other:?}: use \"500\" or \"hang\"")),
         };
         let method = match req.method {
-            Some(m) => Some(
-                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                    .map_err(|_| format!("bad method {m:?}"))?,
-            ),
+            Some(m) => {
+                Some(Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| format!("bad method {m:?}"))?)
+            }
             None => None,
         };
         Ok(FaultRule {
@@ -72,10 +67,7 @@ impl FaultRule {
     fn matches(&self, method: &Method, path: &str) -> bool {
         self.remaining > 0
             && self.method.as_ref().is_none_or(|m| m == method)
-            && self
-                .path_prefix
-                .as_deref()
-                .is_none_or(|p| path.starts_with(p))
+            && self.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
     }
 }
 
@@ -149,13 +141,7 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_refused() {
-        let req = FaultRequest {
-            count: None,
-            kind: "503".into(),
-            path_prefix: None,
-            method: None,
-            hang_ms: None,
-        };
+        let req = FaultRequest { count: None, kind: "503".into(), path_prefix: None, method: None, hang_ms: None };
         assert!(FaultRule::from_request(req).is_err());
     }
 }

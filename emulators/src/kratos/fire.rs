@@ -23,9 +23,7 @@ pub async fn fire(
     concurrent: bool,
 ) -> Result<Vec<HookResult>, KratosError> {
     if times == 0 || times > MAX_TIMES {
-        return Err(KratosError::bad_request(format!(
-            "times must be between 1 and {MAX_TIMES}"
-        )));
+        return Err(KratosError::bad_request(format!("times must be between 1 and {MAX_TIMES}")));
     }
     let (url, body) = {
         let store = app.lock();
@@ -33,12 +31,8 @@ pub async fn fire(
             HookFlow::Registration => store.hooks.registration_url.clone(),
             HookFlow::Settings => store.hooks.settings_url.clone(),
         }
-        .ok_or_else(|| {
-            KratosError::bad_request(format!("no {} hook URL is configured", flow.as_str()))
-        })?;
-        let identity = store
-            .identity(identity_id)
-            .ok_or_else(KratosError::not_found)?;
+        .ok_or_else(|| KratosError::bad_request(format!("no {} hook URL is configured", flow.as_str())))?;
+        let identity = store.identity(identity_id).ok_or_else(KratosError::not_found)?;
         let mut public = identity.to_json(View::Public, app.public_url());
         if flow == HookFlow::Registration && store.hooks.parse {
             public["id"] = json!(NIL_UUID);
@@ -60,10 +54,7 @@ pub async fn fire(
         .collect();
     let mut results = Vec::new();
     for task in tasks {
-        results.push(
-            task.await
-                .map_err(|_| KratosError::internal().with_reason("a hook delivery task failed"))?,
-        );
+        results.push(task.await.map_err(|_| KratosError::internal().with_reason("a hook delivery task failed"))?);
     }
     Ok(results)
 }

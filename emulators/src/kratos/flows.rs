@@ -50,12 +50,7 @@ pub async fn registration(app: &Shared, traits: Value) -> Result<FlowOutcome, Kr
     let flow_id = new_uuid();
     let Some(url) = hooks.registration_url else {
         let (identity, token) = persist_with_session(app, candidate)?;
-        return Ok(FlowOutcome {
-            identity: Some(identity),
-            session_token: Some(token),
-            hook: None,
-            error: None,
-        });
+        return Ok(FlowOutcome { identity: Some(identity), session_token: Some(token), hook: None, error: None });
     };
     if !hooks.parse {
         let identity = persist(app, candidate.clone())?;
@@ -66,100 +61,55 @@ pub async fn registration(app: &Shared, traits: Value) -> Result<FlowOutcome, Kr
             false => (None, Some(failed_hook_error(&hook))),
         };
         let identity = current_json(app, &candidate.id).unwrap_or(identity);
-        return Ok(FlowOutcome {
-            identity: Some(identity),
-            session_token,
-            hook: Some(hook),
-            error,
-        });
+        return Ok(FlowOutcome { identity: Some(identity), session_token, hook: Some(hook), error });
     }
     let mut pre = candidate.to_json(View::Public, app.public_url());
     pre["id"] = json!(NIL_UUID);
     let hook = deliver(app, HookFlow::Registration, &url, &hook_body(pre, &flow_id)).await;
     let mut changes = Changes::traits(traits);
     if let Err(error) = check_ok(&hook).and_then(|_| changes.absorb(&hook)) {
-        return Ok(FlowOutcome {
-            identity: None,
-            session_token: None,
-            hook: Some(hook),
-            error: Some(error),
-        });
+        return Ok(FlowOutcome { identity: None, session_token: None, hook: Some(hook), error: Some(error) });
     }
     changes.apply_to(&mut candidate);
     candidate.updated_at = candidate.created_at.clone();
     let (identity, token) = persist_with_session(app, candidate)?;
-    Ok(FlowOutcome {
-        identity: Some(identity),
-        session_token: Some(token),
-        hook: Some(hook),
-        error: None,
-    })
+    Ok(FlowOutcome { identity: Some(identity), session_token: Some(token), hook: Some(hook), error: None })
 }
 
 /// Changes an identity's traits through the settings (profile) flow.
 /// Without parse: apply, then fire. With parse: fire with the new traits
 /// first; a failure leaves the identity untouched.
-pub async fn settings(
-    app: &Shared,
-    identity_id: &str,
-    traits: Value,
-) -> Result<FlowOutcome, KratosError> {
+pub async fn settings(app: &Shared, identity_id: &str, traits: Value) -> Result<FlowOutcome, KratosError> {
     validate_traits(&traits).map_err(KratosError::bad_request)?;
     let hooks = app.lock().hooks.clone();
     let mut changes = Changes::traits(traits);
-    let mut preview = app
-        .lock()
-        .identity(identity_id)
-        .cloned()
-        .ok_or_else(KratosError::not_found)?;
+    let mut preview = app.lock().identity(identity_id).cloned().ok_or_else(KratosError::not_found)?;
     changes.apply_to(&mut preview);
     app.lock().check_unique(&preview)?;
     let flow_id = new_uuid();
     let Some(url) = hooks.settings_url else {
         let identity = update(app, identity_id, &changes)?;
-        return Ok(FlowOutcome {
-            identity: Some(identity),
-            session_token: None,
-            hook: None,
-            error: None,
-        });
+        return Ok(FlowOutcome { identity: Some(identity), session_token: None, hook: None, error: None });
     };
     if !hooks.parse {
         let identity = update(app, identity_id, &changes)?;
         let body = {
             let store = app.lock();
-            let current = store
-                .identity(identity_id)
-                .ok_or_else(KratosError::not_found)?;
+            let current = store.identity(identity_id).ok_or_else(KratosError::not_found)?;
             hook_body(current.to_json(View::Public, app.public_url()), &flow_id)
         };
         let hook = deliver(app, HookFlow::Settings, &url, &body).await;
         let error = (!hook.ok()).then(|| failed_hook_error(&hook));
         let identity = current_json(app, identity_id).unwrap_or(identity);
-        return Ok(FlowOutcome {
-            identity: Some(identity),
-            session_token: None,
-            hook: Some(hook),
-            error,
-        });
+        return Ok(FlowOutcome { identity: Some(identity), session_token: None, hook: Some(hook), error });
     }
     let body = hook_body(preview.to_json(View::Public, app.public_url()), &flow_id);
     let hook = deliver(app, HookFlow::Settings, &url, &body).await;
     if let Err(error) = check_ok(&hook).and_then(|_| changes.absorb(&hook)) {
-        return Ok(FlowOutcome {
-            identity: None,
-            session_token: None,
-            hook: Some(hook),
-            error: Some(error),
-        });
+        return Ok(FlowOutcome { identity: None, session_token: None, hook: Some(hook), error: Some(error) });
     }
     let identity = update(app, identity_id, &changes)?;
-    Ok(FlowOutcome {
-        identity: Some(identity),
-        session_token: None,
-        hook: Some(hook),
-        error: None,
-    })
+    Ok(FlowOutcome { identity: Some(identity), session_token: None, hook: Some(hook), error: None })
 }
 
 fn check_ok(hook: &HookResult) -> Result<(), KratosError> {
@@ -176,8 +126,7 @@ fn failed_hook_error(hook: &HookResult) -> KratosError {
         Some((status, _)) if (400..500).contains(&status) => {
             KratosError::bad_request(format!("web hook failed with status code {status}"))
         }
-        Some((status, _)) => KratosError::internal()
-            .with_reason(format!("web hook failed with status code {status}")),
+        Some((status, _)) => KratosError::internal().with_reason(format!("web hook failed with status code {status}")),
         None => KratosError::internal().with_reason("web hook could not be delivered"),
     }
 }
@@ -199,18 +148,13 @@ fn persist_with_session(app: &Shared, identity: Identity) -> Result<(Value, Stri
 
 /// The identity as stored now (admin view), if it still exists.
 fn current_json(app: &Shared, id: &str) -> Option<Value> {
-    app.lock()
-        .identity(id)
-        .map(|i| i.to_json(View::Admin, app.public_url()))
+    app.lock().identity(id).map(|i| i.to_json(View::Admin, app.public_url()))
 }
 
 /// Applies `changes` to the identity as stored now (not to a stale copy).
 fn update(app: &Shared, identity_id: &str, changes: &Changes) -> Result<Value, KratosError> {
     let mut store = app.lock();
-    let mut identity = store
-        .identity(identity_id)
-        .cloned()
-        .ok_or_else(KratosError::not_found)?;
+    let mut identity = store.identity(identity_id).cloned().ok_or_else(KratosError::not_found)?;
     changes.apply_to(&mut identity);
     let json = identity.to_json(View::Admin, app.public_url());
     store.update(identity)?;

@@ -24,11 +24,7 @@ pub struct Changes {
 impl Changes {
     /// Only new traits.
     pub fn traits(traits: Value) -> Changes {
-        Changes {
-            traits,
-            metadata_public: None,
-            metadata_admin: None,
-        }
+        Changes { traits, metadata_public: None, metadata_admin: None }
     }
 
     /// Writes the changes into `identity`, re-deriving its addresses and
@@ -51,16 +47,15 @@ impl Changes {
             return Err(KratosError::internal().with_reason("the web hook could not be reached"));
         };
         if status >= 400 {
-            return Err(KratosError::bad_request(format!(
-                "the web hook refused the flow with status {status}"
-            )));
+            return Err(KratosError::bad_request(format!("the web hook refused the flow with status {status}")));
         }
         if status != 200 {
             return Ok(());
         }
         let Some(answer) = body.as_object() else {
-            return Err(KratosError::internal()
-                .with_reason("webhook response could not be unmarshalled properly from JSON"));
+            return Err(
+                KratosError::internal().with_reason("webhook response could not be unmarshalled properly from JSON")
+            );
         };
         let Some(identity) = answer.get("identity").and_then(Value::as_object) else {
             return Ok(());
@@ -86,9 +81,7 @@ mod tests {
     use serde_json::json;
 
     fn answer(status: u16, body: Value) -> HookResult {
-        HookResult {
-            attempts: vec![Attempt::Answered { status, body }],
-        }
+        HookResult { attempts: vec![Attempt::Answered { status, body }] }
     }
 
     #[test]
@@ -108,11 +101,6 @@ mod tests {
         assert_eq!(c.traits["email"], "a@b.c");
         assert!(c.absorb(&answer(400, json!({"messages": []}))).is_err());
         assert!(c.absorb(&answer(200, json!("not json"))).is_err());
-        assert!(c
-            .absorb(&answer(
-                200,
-                json!({"identity": {"traits": {"email": "bad"}}})
-            ))
-            .is_err());
+        assert!(c.absorb(&answer(200, json!({"identity": {"traits": {"email": "bad"}}}))).is_err());
     }
 }

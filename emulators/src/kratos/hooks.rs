@@ -99,9 +99,7 @@ impl Attempt {
         match self {
             Attempt::Failed(TransportError::Invalid | TransportError::Cancelled) => false,
             Attempt::Failed(_) => true,
-            Attempt::Answered { status, .. } => {
-                *status == 429 || (*status >= 500 && *status != 501)
-            }
+            Attempt::Answered { status, .. } => *status == 429 || (*status >= 500 && *status != 501),
         }
     }
 
@@ -169,15 +167,7 @@ pub async fn deliver(app: &Shared, flow: HookFlow, url: &str, body: &Value) -> H
             a = send(request) => a,
             _ = app.stopping() => Attempt::Failed(TransportError::Cancelled),
         };
-        log_attempt(
-            app,
-            flow,
-            url,
-            n,
-            body,
-            &attempt,
-            options.auth.as_ref().map(|(name, _)| name.as_str()),
-        );
+        log_attempt(app, flow, url, n, body, &attempt, options.auth.as_ref().map(|(name, _)| name.as_str()));
         let retry = attempt.should_retry();
         attempts.push(attempt);
         if !retry {
@@ -245,10 +235,7 @@ mod tests {
     use super::*;
 
     fn answered(status: u16) -> Attempt {
-        Attempt::Answered {
-            status,
-            body: Value::Null,
-        }
+        Attempt::Answered { status, body: Value::Null }
     }
 
     #[test]
@@ -267,18 +254,9 @@ mod tests {
 
     #[test]
     fn ok_depends_on_the_final_attempt() {
-        assert!(HookResult {
-            attempts: vec![answered(500), answered(204)]
-        }
-        .ok());
-        assert!(!HookResult {
-            attempts: vec![answered(200), answered(400)]
-        }
-        .ok());
-        assert!(!HookResult {
-            attempts: vec![Attempt::Failed(TransportError::Timeout)]
-        }
-        .ok());
+        assert!(HookResult { attempts: vec![answered(500), answered(204)] }.ok());
+        assert!(!HookResult { attempts: vec![answered(200), answered(400)] }.ok());
+        assert!(!HookResult { attempts: vec![Attempt::Failed(TransportError::Timeout)] }.ok());
         assert!(!HookResult { attempts: vec![] }.ok());
     }
 }

@@ -127,10 +127,7 @@ impl Identity {
 
     /// The lowercased login identifier, from `traits.email`.
     pub fn identifier(&self) -> Option<String> {
-        self.traits
-            .get("email")
-            .and_then(Value::as_str)
-            .map(str::to_lowercase)
+        self.traits.get("email").and_then(Value::as_str).map(str::to_lowercase)
     }
 
     /// Keeps the email address record in step with `traits.email`, as Kratos
@@ -230,16 +227,10 @@ mod tests {
         let admin = i.to_json(View::Admin, "http://k");
         let public = i.to_json(View::Public, "http://k");
         assert_eq!(admin["metadata_admin"]["stripe_customer_id"], "cus_1");
-        assert_eq!(
-            admin["credentials"]["password"]["identifiers"][0],
-            "ann@example.com"
-        );
+        assert_eq!(admin["credentials"]["password"]["identifiers"][0], "ann@example.com");
         assert!(public.get("metadata_admin").is_none());
         assert!(public.get("credentials").is_none());
-        assert_eq!(
-            public["verifiable_addresses"][0]["value"],
-            "ann@example.com"
-        );
+        assert_eq!(public["verifiable_addresses"][0]["value"], "ann@example.com");
         assert_eq!(public["schema_url"], "http://k/schemas/ZGVmYXVsdA");
     }
 
@@ -248,10 +239,7 @@ mod tests {
         let mut i = Identity::new(json!({"email": "a@x.io"}), AddressStatus::Sent);
         let first = i.to_json(View::Admin, "")["verifiable_addresses"][0]["id"].clone();
         i.sync_email(AddressStatus::Sent);
-        assert_eq!(
-            i.to_json(View::Admin, "")["verifiable_addresses"][0]["id"],
-            first
-        );
+        assert_eq!(i.to_json(View::Admin, "")["verifiable_addresses"][0]["id"], first);
         i.traits = json!({"email": "b@x.io"});
         i.sync_email(AddressStatus::Sent);
         let now = i.to_json(View::Admin, "");

@@ -15,23 +15,14 @@ pub fn new_uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// A fresh session token in Ory Network's `ory_st_` form.
 pub fn new_session_token() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let token: String = random_bytes::<32>()
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect();
+    let token: String =
+        random_bytes::<32>().iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
     format!("ory_st_{token}")
 }
 
@@ -43,17 +34,11 @@ fn random_bytes<const N: usize>() -> [u8; N] {
         return buf;
     }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let mut filled = 0;
     while filled < N {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let digest = Sha256::new()
-            .chain_update(nanos.to_le_bytes())
-            .chain_update(n.to_le_bytes())
-            .finalize();
+        let digest = Sha256::new().chain_update(nanos.to_le_bytes()).chain_update(n.to_le_bytes()).finalize();
         let take = (N - filled).min(digest.len());
         buf[filled..filled + take].copy_from_slice(&digest[..take]);
         filled += take;

@@ -32,24 +32,13 @@ impl Pointer {
     /// Parses `""` (the whole document) or `/a/b~1c`.
     pub fn parse(raw: &str) -> Result<Pointer, PatchError> {
         if raw.is_empty() {
-            return Ok(Pointer {
-                raw: String::new(),
-                tokens: Vec::new(),
-            });
+            return Ok(Pointer { raw: String::new(), tokens: Vec::new() });
         }
         let Some(rest) = raw.strip_prefix('/') else {
-            return Err(PatchError(format!(
-                "JSON pointer must be empty or start with a \"/\": {raw:?}"
-            )));
+            return Err(PatchError(format!("JSON pointer must be empty or start with a \"/\": {raw:?}")));
         };
-        let tokens = rest
-            .split('/')
-            .map(unescape)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Pointer {
-            raw: raw.to_string(),
-            tokens,
-        })
+        let tokens = rest.split('/').map(unescape).collect::<Result<Vec<_>, _>>()?;
+        Ok(Pointer { raw: raw.to_string(), tokens })
     }
 
     /// The pointer as written.
@@ -78,11 +67,7 @@ fn unescape(token: &str) -> Result<String, PatchError> {
         match chars.next() {
             Some('0') => out.push('~'),
             Some('1') => out.push('/'),
-            _ => {
-                return Err(PatchError(format!(
-                    "invalid escape in JSON pointer token {token:?}"
-                )))
-            }
+            _ => return Err(PatchError(format!("invalid escape in JSON pointer token {token:?}"))),
         }
     }
     Ok(out)
@@ -147,17 +132,13 @@ pub struct PatchOp {
 /// Parses a JSON Patch document (an array of operation objects).
 pub fn parse_patch(doc: &Value) -> Result<Vec<PatchOp>, PatchError> {
     let Some(items) = doc.as_array() else {
-        return Err(PatchError(
-            "a JSON patch document must be an array of operations".into(),
-        ));
+        return Err(PatchError("a JSON patch document must be an array of operations".into()));
     };
     items.iter().map(parse_op).collect()
 }
 
 fn parse_op(item: &Value) -> Result<PatchOp, PatchError> {
-    let obj = item
-        .as_object()
-        .ok_or_else(|| PatchError("a JSON patch operation must be an object".into()))?;
+    let obj = item.as_object().ok_or_else(|| PatchError("a JSON patch operation must be an object".into()))?;
     let op = obj.get("op").and_then(Value::as_str).unwrap_or("");
     let kind = OpKind::parse(op).ok_or_else(|| PatchError(format!("Unexpected kind: {op}")))?;
     let path = pointer_field(obj, "path")?;
@@ -166,25 +147,17 @@ fn parse_op(item: &Value) -> Result<PatchOp, PatchError> {
         _ => None,
     };
     let value = match kind {
-        OpKind::Add | OpKind::Replace | OpKind::Test => obj
-            .get("value")
-            .cloned()
-            .ok_or_else(|| PatchError(format!("{op} operation, missing value field")))?,
+        OpKind::Add | OpKind::Replace | OpKind::Test => {
+            obj.get("value").cloned().ok_or_else(|| PatchError(format!("{op} operation, missing value field")))?
+        }
         _ => Value::Null,
     };
-    Ok(PatchOp {
-        kind,
-        path,
-        from,
-        value,
-    })
+    Ok(PatchOp { kind, path, from, value })
 }
 
 fn pointer_field(obj: &Map<String, Value>, name: &str) -> Result<Pointer, PatchError> {
-    let raw = obj
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| PatchError(format!("operation missing {name} field")))?;
+    let raw =
+        obj.get(name).and_then(Value::as_str).ok_or_else(|| PatchError(format!("operation missing {name} field")))?;
     Pointer::parse(raw)
 }
 
@@ -205,58 +178,35 @@ fn apply_op(doc: &mut Value, op: &PatchOp) -> Result<(), PatchError> {
         OpKind::Remove => remove(doc, path).map(|_| ()),
         OpKind::Replace => {
             let slot = get_mut(doc, path.tokens()).ok_or_else(|| {
-                PatchError(format!(
-                    "replace operation does not apply: doc is missing key: {}",
-                    path.as_str()
-                ))
+                PatchError(format!("replace operation does not apply: doc is missing key: {}", path.as_str()))
             })?;
             *slot = op.value.clone();
             Ok(())
         }
         OpKind::Move => {
-            let from = op
-                .from
-                .as_ref()
-                .ok_or_else(|| PatchError("move operation missing from".into()))?;
+            let from = op.from.as_ref().ok_or_else(|| PatchError("move operation missing from".into()))?;
             if from.is_proper_prefix_of(path) {
-                return Err(PatchError(format!(
-                    "move operation cannot move {} into its own child",
-                    from.as_str()
-                )));
+                return Err(PatchError(format!("move operation cannot move {} into its own child", from.as_str())));
             }
             let value = remove(doc, from)?;
             add(doc, path, value)
         }
         OpKind::Copy => {
-            let from = op
-                .from
-                .as_ref()
-                .ok_or_else(|| PatchError("copy operation missing from".into()))?;
+            let from = op.from.as_ref().ok_or_else(|| PatchError("copy operation missing from".into()))?;
             let value = get(doc, from.tokens()).cloned().ok_or_else(|| {
-                PatchError(format!(
-                    "copy operation does not apply: doc is missing from path: {}",
-                    from.as_str()
-                ))
+                PatchError(format!("copy operation does not apply: doc is missing from path: {}", from.as_str()))
             })?;
             add(doc, path, value)
         }
         OpKind::Test => match get(doc, path.tokens()) {
             Some(actual) if json_equal(actual, &op.value) => Ok(()),
-            _ => Err(PatchError(format!(
-                "testing value {} failed: test failed",
-                path.as_str()
-            ))),
+            _ => Err(PatchError(format!("testing value {} failed: test failed", path.as_str()))),
         },
     }
 }
 
 fn add(doc: &mut Value, path: &Pointer, value: Value) -> Result<(), PatchError> {
-    let missing = || {
-        PatchError(format!(
-            "add operation does not apply: doc is missing path: {:?}",
-            path.as_str()
-        ))
-    };
+    let missing = || PatchError(format!("add operation does not apply: doc is missing path: {:?}", path.as_str()));
     let Some((last, parent_tokens)) = path.tokens().split_last() else {
         *doc = value;
         return Ok(());
@@ -267,11 +217,7 @@ fn add(doc: &mut Value, path: &Pointer, value: Value) -> Result<(), PatchError> 
             Ok(())
         }
         Value::Array(items) => {
-            let index = if last == "-" {
-                items.len()
-            } else {
-                array_index(last).ok_or_else(missing)?
-            };
+            let index = if last == "-" { items.len() } else { array_index(last).ok_or_else(missing)? };
             if index > items.len() {
                 return Err(missing());
             }
@@ -283,19 +229,12 @@ fn add(doc: &mut Value, path: &Pointer, value: Value) -> Result<(), PatchError> 
 }
 
 fn remove(doc: &mut Value, path: &Pointer) -> Result<Value, PatchError> {
-    let missing = || {
-        PatchError(format!(
-            "remove operation does not apply: doc is missing path: {:?}",
-            path.as_str()
-        ))
-    };
+    let missing = || PatchError(format!("remove operation does not apply: doc is missing path: {:?}", path.as_str()));
     let (last, parent_tokens) = path.tokens().split_last().ok_or_else(missing)?;
     match get_mut(doc, parent_tokens).ok_or_else(missing)? {
         Value::Object(map) => map.remove(last).ok_or_else(missing),
         Value::Array(items) => {
-            let index = array_index(last)
-                .filter(|i| *i < items.len())
-                .ok_or_else(missing)?;
+            let index = array_index(last).filter(|i| *i < items.len()).ok_or_else(missing)?;
             Ok(items.remove(index))
         }
         _ => Err(missing()),
@@ -331,20 +270,14 @@ fn get_mut<'a>(doc: &'a mut Value, tokens: &[String]) -> Option<&'a mut Value> {
 /// ignore member order, arrays compare element-wise.
 pub fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-                (Some(i), Some(j), _, _) => i == j,
-                (_, _, Some(i), Some(j)) => i == j,
-                _ => x.as_f64() == y.as_f64(),
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
-        }
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(i), Some(j), _, _) => i == j,
+            (_, _, Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }
@@ -361,20 +294,13 @@ mod tests {
 
     #[test]
     fn add_into_null_parent_fails() {
-        let err = run(
-            json!({"m": null}),
-            json!([{"op": "add", "path": "/m/x", "value": 1}]),
-        );
+        let err = run(json!({"m": null}), json!([{"op": "add", "path": "/m/x", "value": 1}]));
         assert!(err.is_err());
     }
 
     #[test]
     fn add_whole_object_replaces_null() {
-        let out = run(
-            json!({"m": null}),
-            json!([{"op": "add", "path": "/m", "value": {"x": 1}}]),
-        )
-        .unwrap();
+        let out = run(json!({"m": null}), json!([{"op": "add", "path": "/m", "value": {"x": 1}}])).unwrap();
         assert_eq!(out, json!({"m": {"x": 1}}));
     }
 
@@ -390,31 +316,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, json!({"a": [0, 2, 3]}));
-        assert!(run(
-            json!({"a": [1]}),
-            json!([{"op": "add", "path": "/a/01", "value": 0}])
-        )
-        .is_err());
-        assert!(run(
-            json!({"a": [1]}),
-            json!([{"op": "add", "path": "/a/2", "value": 0}])
-        )
-        .is_err());
+        assert!(run(json!({"a": [1]}), json!([{"op": "add", "path": "/a/01", "value": 0}])).is_err());
+        assert!(run(json!({"a": [1]}), json!([{"op": "add", "path": "/a/2", "value": 0}])).is_err());
     }
 
     #[test]
     fn replace_and_remove_need_existing_member() {
-        assert!(run(
-            json!({}),
-            json!([{"op": "replace", "path": "/x", "value": 1}])
-        )
-        .is_err());
+        assert!(run(json!({}), json!([{"op": "replace", "path": "/x", "value": 1}])).is_err());
         assert!(run(json!({}), json!([{"op": "remove", "path": "/x"}])).is_err());
-        let out = run(
-            json!({"x": 1}),
-            json!([{"op": "replace", "path": "/x", "value": 2}]),
-        )
-        .unwrap();
+        let out = run(json!({"x": 1}), json!([{"op": "replace", "path": "/x", "value": 2}])).unwrap();
         assert_eq!(out, json!({"x": 2}));
     }
 
@@ -429,11 +339,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, json!({"a/b": {"c": 1}, "d": 1, "e": 2}));
-        assert!(run(
-            json!({"a": {}}),
-            json!([{"op": "move", "from": "/a", "path": "/a/b"}])
-        )
-        .is_err());
+        assert!(run(json!({"a": {}}), json!([{"op": "move", "from": "/a", "path": "/a/b"}])).is_err());
     }
 
     #[test]
@@ -443,11 +349,7 @@ mod tests {
         assert!(run(doc.clone(), ok).is_ok());
         let bad = json!([{"op": "add", "path": "/z", "value": 1}, {"op": "test", "path": "/n", "value": 2}]);
         assert!(run(doc.clone(), bad).is_err());
-        assert!(run(
-            doc,
-            json!([{"op": "test", "path": "/missing", "value": null}])
-        )
-        .is_err());
+        assert!(run(doc, json!([{"op": "test", "path": "/missing", "value": null}])).is_err());
     }
 
     #[test]

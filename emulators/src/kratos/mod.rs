@@ -56,12 +56,8 @@ pub struct KratosEmulator {
 /// Binds the public and admin listeners on loopback and starts serving.
 pub async fn start(options: KratosOptions) -> io::Result<KratosEmulator> {
     if let Some((name, value)) = &options.hooks.auth {
-        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "hooks.auth is not a valid HTTP header",
-            ));
+        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "hooks.auth is not a valid HTTP header"));
         }
     }
     let (stop, stopping) = watch::channel(false);
@@ -70,11 +66,7 @@ pub async fn start(options: KratosOptions) -> io::Result<KratosEmulator> {
     let _ = state.public_url.set(public.url());
     let admin = serve(admin_router(state.clone()), options.admin_port).await?;
     let _ = state.admin_url.set(admin.url());
-    Ok(KratosEmulator {
-        admin,
-        public,
-        stop,
-    })
+    Ok(KratosEmulator { admin, public, stop })
 }
 
 impl KratosEmulator {
@@ -98,51 +90,29 @@ impl KratosEmulator {
 
 fn admin_router(state: AppState) -> Router {
     let api = Router::new()
-        .route(
-            "/admin/identities",
-            get(admin::list_identities).post(admin::create_identity),
-        )
+        .route("/admin/identities", get(admin::list_identities).post(admin::create_identity))
         .route(
             "/admin/identities/{id}",
-            get(admin::get_identity)
-                .patch(admin_patch::patch_identity)
-                .delete(admin::delete_identity),
+            get(admin::get_identity).patch(admin_patch::patch_identity).delete(admin::delete_identity),
         )
-        .route(
-            "/admin/identities/{id}/sessions",
-            delete(admin::delete_identity_sessions),
-        )
-        .route(
-            "/admin/identities/by/external/{external_id}",
-            get(admin::get_by_external_id),
-        )
-        .route_layer(from_fn_with_state(
-            state.clone(),
-            access::require_admin_token,
-        ))
+        .route("/admin/identities/{id}/sessions", delete(admin::delete_identity_sessions))
+        .route("/admin/identities/by/external/{external_id}", get(admin::get_by_external_id))
+        .route_layer(from_fn_with_state(state.clone(), access::require_admin_token))
         .route_layer(from_fn_with_state(state.clone(), faults::inject_faults));
-    api.merge(controls::routes())
-        .merge(health())
-        .fallback(not_found)
-        .with_state(state)
+    api.merge(controls::routes()).merge(health()).fallback(not_found).with_state(state)
 }
 
 fn public_router(state: AppState) -> Router {
     let api = Router::new()
         .route("/sessions/whoami", get(public::whoami))
         .route_layer(from_fn_with_state(state.clone(), faults::inject_faults));
-    api.route("/schemas/{id}", get(public::get_schema))
-        .merge(health())
-        .fallback(not_found)
-        .with_state(state)
+    api.route("/schemas/{id}", get(public::get_schema)).merge(health()).fallback(not_found).with_state(state)
 }
 
 /// `/health/alive` and `/health/ready`, as on both Kratos ports.
 fn health() -> Router<AppState> {
     let ok = || async { Json(json!({ "status": "ok" })) };
-    Router::new()
-        .route("/health/alive", get(ok))
-        .route("/health/ready", get(ok))
+    Router::new().route("/health/alive", get(ok)).route("/health/ready", get(ok))
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -25,16 +25,12 @@ pub async fn whoami(State(app): State<AppState>, headers: HeaderMap) -> Response
         .find_map(|token| store.session_by_token(&token))
         .filter(|(_, identity)| identity.state == IdentityState::Active);
     let Some((session, identity)) = found else {
-        return KratosError::unauthorized("No valid session credentials found in the request.")
-            .into_response();
+        return KratosError::unauthorized("No valid session credentials found in the request.").into_response();
     };
     let body = session.to_json(identity, app.public_url());
     let mut response = Json(body).into_response();
     if let Ok(id) = HeaderValue::from_str(&identity.id) {
-        response.headers_mut().insert(
-            HeaderName::from_static("x-kratos-authenticated-identity-id"),
-            id,
-        );
+        response.headers_mut().insert(HeaderName::from_static("x-kratos-authenticated-identity-id"), id);
     }
     response
 }
@@ -51,25 +47,15 @@ pub async fn get_schema(Path(id): Path<String>) -> Response {
 /// Every session token the request carries, in Kratos' order of precedence.
 fn presented_tokens(headers: &HeaderMap) -> Vec<String> {
     let mut tokens = Vec::new();
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
+    let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     if let Some(t) = header(HeaderName::from_static("x-session-token")) {
         tokens.push(t.trim().to_string());
     }
-    if let Some(t) = header(AUTHORIZATION).and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-    }) {
+    if let Some(t) = header(AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+    {
         tokens.push(t.trim().to_string());
     }
-    for cookie_header in headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-    {
+    for cookie_header in headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()) {
         for pair in cookie_header.split(';') {
             if let Some((name, value)) = pair.trim().split_once('=') {
                 if name == SESSION_COOKIE || name.starts_with(NETWORK_COOKIE_PREFIX) {
@@ -89,10 +75,7 @@ mod tests {
     #[test]
     fn finds_tokens_in_headers_and_cookies() {
         let mut h = HeaderMap::new();
-        h.insert(
-            COOKIE,
-            HeaderValue::from_static("a=b; ory_kratos_session=tok1; c=d"),
-        );
+        h.insert(COOKIE, HeaderValue::from_static("a=b; ory_kratos_session=tok1; c=d"));
         h.append(COOKIE, HeaderValue::from_static("ory_session_proj=tok2"));
         h.insert("x-session-token", HeaderValue::from_static("tok0"));
         assert_eq!(presented_tokens(&h), vec!["tok0", "tok1", "tok2"]);

@@ -15,19 +15,12 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
 
 /// The first value of `key`.
 pub fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// Every value of `key`.
 pub fn all<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .collect()
+    pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
 }
 
 /// Percent-decoding with `+` as space; malformed escapes are kept literally.
@@ -39,10 +32,7 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(b) => {
                         out.push(b);
                         i += 2;
@@ -63,13 +53,8 @@ mod tests {
 
     #[test]
     fn decodes_emails_and_repeats() {
-        let q = parse_query(
-            "credentials_identifier=ann%2Btest%40example.com&ids=a&ids=b&x=1+2&bad=%zz&end=%4",
-        );
-        assert_eq!(
-            first(&q, "credentials_identifier"),
-            Some("ann+test@example.com")
-        );
+        let q = parse_query("credentials_identifier=ann%2Btest%40example.com&ids=a&ids=b&x=1+2&bad=%zz&end=%4");
+        assert_eq!(first(&q, "credentials_identifier"), Some("ann+test@example.com"));
         assert_eq!(all(&q, "ids"), vec!["a", "b"]);
         assert_eq!(first(&q, "x"), Some("1 2"));
         assert_eq!(first(&q, "bad"), Some("%zz"));

@@ -50,10 +50,7 @@ pub fn validate_traits(traits: &Value) -> Result<(), String> {
         return Err(r#"I[#/traits] S[#/properties/traits/type] expected object"#.to_string());
     };
     let Some(email) = obj.get("email") else {
-        return Err(
-            r#"I[#/traits] S[#/properties/traits/required] missing properties: "email""#
-                .to_string(),
-        );
+        return Err(r#"I[#/traits] S[#/properties/traits/required] missing properties: "email""#.to_string());
     };
     let valid_email = email.as_str().is_some_and(|e| {
         let mut parts = e.split('@');
@@ -61,7 +58,7 @@ pub fn validate_traits(traits: &Value) -> Result<(), String> {
     });
     if !valid_email {
         return Err(
-            r#"I[#/traits/email] S[#/properties/traits/properties/email/format] is not valid "email""#.to_string(),
+            r#"I[#/traits/email] S[#/properties/traits/properties/email/format] is not valid "email""#.to_string()
         );
     }
     Ok(())
@@ -73,10 +70,7 @@ mod tests {
 
     #[test]
     fn accepts_the_test_traits_and_refuses_bad_ones() {
-        assert!(
-            validate_traits(&json!({"email": "a@b.c", "name": {"first": "A", "last": "B"}}))
-                .is_ok()
-        );
+        assert!(validate_traits(&json!({"email": "a@b.c", "name": {"first": "A", "last": "B"}})).is_ok());
         assert!(validate_traits(&json!({"email": "a@b.c"})).is_ok());
         assert!(validate_traits(&json!({"email": "nope"})).is_err());
         assert!(validate_traits(&json!({"name": {"first": "A"}})).is_err());

@@ -93,14 +93,10 @@ impl Store {
     /// Refuses (409) a candidate whose email or external id another identity has.
     pub fn check_unique(&self, candidate: &Identity) -> Result<(), KratosError> {
         let identifier = candidate.identifier();
-        let clash = self
-            .identities
-            .values()
-            .filter(|i| i.id != candidate.id)
-            .any(|i| {
-                (identifier.is_some() && i.identifier() == identifier)
-                    || (candidate.external_id.is_some() && i.external_id == candidate.external_id)
-            });
+        let clash = self.identities.values().filter(|i| i.id != candidate.id).any(|i| {
+            (identifier.is_some() && i.identifier() == identifier)
+                || (candidate.external_id.is_some() && i.external_id == candidate.external_id)
+        });
         if clash {
             Err(KratosError::conflict())
         } else {
@@ -129,34 +125,22 @@ pub type AppState = Arc<Shared>;
 
 impl Shared {
     /// Fresh state; `shutdown` flips to true when the emulator stops.
-    pub fn new(
-        admin_token: Option<String>,
-        hooks: HookOptions,
-        shutdown: watch::Receiver<bool>,
-    ) -> Shared {
-        let store = Store {
-            hooks,
-            ..Store::default()
-        };
+    pub fn new(admin_token: Option<String>, hooks: HookOptions, shutdown: watch::Receiver<bool>) -> Shared {
+        let store = Store { hooks, ..Store::default() };
         Shared {
             store: Mutex::new(store),
             public_url: OnceLock::new(),
             admin_url: OnceLock::new(),
             admin_token,
             // Hooks go to loopback receivers: never through an environment proxy.
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .unwrap_or_default(),
+            http: reqwest::Client::builder().no_proxy().build().unwrap_or_default(),
             shutdown,
         }
     }
 
     /// Locks the store (a poisoned lock is still usable: data is plain).
     pub fn lock(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The public base URL used in `schema_url`.

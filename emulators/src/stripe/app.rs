@@ -21,17 +21,12 @@ impl App {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        App {
-            state: Arc::new(Mutex::new(State::new(options))),
-            client,
-        }
+        App { state: Arc::new(Mutex::new(State::new(options))), client }
     }
 
     /// Locks the state (a panic in another handler does not poison it for good).
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -47,10 +42,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Notes an event to deliver once the response is out.
     pub(crate) fn push_event(&self, event_id: String) {
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(event_id);
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner()).push(event_id);
     }
 
     /// Takes the events noted so far.

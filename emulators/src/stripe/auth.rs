@@ -10,10 +10,7 @@ pub(crate) fn authorize(headers: &HeaderMap, api_key: &str) -> Result<(), ApiErr
     let provided = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|v| !v.is_empty());
     match provided {
@@ -30,12 +27,10 @@ pub(crate) fn authorize(headers: &HeaderMap, api_key: &str) -> Result<(), ApiErr
 
 /// `sk_test_****...abcd`: the well-known prefix and, for long keys, the last 4 characters.
 pub(crate) fn mask(key: &str) -> String {
-    let prefix = [
-        "sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_",
-    ]
-    .into_iter()
-    .find(|p| key.starts_with(p))
-    .unwrap_or("");
+    let prefix = ["sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_"]
+        .into_iter()
+        .find(|p| key.starts_with(p))
+        .unwrap_or("");
     let rest: Vec<char> = key[prefix.len()..].chars().collect();
     let shown = if rest.len() >= 16 { 4 } else { 0 };
     let stars = "*".repeat(rest.len() - shown);
@@ -49,10 +44,7 @@ mod tests {
 
     #[test]
     fn masks_all_but_prefix_and_tail() {
-        assert_eq!(
-            mask("sk_test_abcdefghijklmnopqrstuvwx"),
-            "sk_test_********************uvwx"
-        );
+        assert_eq!(mask("sk_test_abcdefghijklmnopqrstuvwx"), "sk_test_********************uvwx");
         assert_eq!(mask("sk_test_short"), "sk_test_*****");
         assert_eq!(mask("whatever"), "********");
     }

@@ -51,11 +51,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
-    days_from_civil(
-        if m == 12 { y + 1 } else { y },
-        if m == 12 { 1 } else { m + 1 },
-        1,
-    ) - days_from_civil(y, m, 1)
+    days_from_civil(if m == 12 { y + 1 } else { y }, if m == 12 { 1 } else { m + 1 }, 1) - days_from_civil(y, m, 1)
 }
 
 /// `ts` moved forward by one interval, clamping the day like Stripe does

@@ -46,20 +46,8 @@ pub(crate) struct ApiError {
 pub(crate) type ApiResult = Result<Json<Value>, ApiError>;
 
 impl ApiError {
-    fn new(
-        status: StatusCode,
-        kind: ErrorType,
-        code: Option<&'static str>,
-        message: String,
-    ) -> Self {
-        ApiError {
-            status,
-            kind,
-            code,
-            message,
-            param: None,
-            before_execution: false,
-        }
+    fn new(status: StatusCode, kind: ErrorType, code: Option<&'static str>, message: String) -> Self {
+        ApiError { status, kind, code, message, param: None, before_execution: false }
     }
 
     /// Names the offending parameter.
@@ -77,95 +65,49 @@ impl ApiError {
     /// `Missing required param: x.`
     pub(crate) fn missing(param: &str) -> Self {
         let msg = format!("Missing required param: {param}.");
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InvalidRequest,
-            Some("parameter_missing"),
-            msg,
-        )
-        .param(param)
-        .validation()
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, Some("parameter_missing"), msg)
+            .param(param)
+            .validation()
     }
 
     /// A parameter with a value of the wrong kind.
     pub(crate) fn invalid(param: &str, code: &'static str, message: String) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InvalidRequest,
-            Some(code),
-            message,
-        )
-        .param(param)
-        .validation()
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, Some(code), message).param(param).validation()
     }
 
     /// `Received unknown parameter: x`
     pub(crate) fn unknown_param(param: &str) -> Self {
         let msg = format!("Received unknown parameter: {param}");
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InvalidRequest,
-            Some("parameter_unknown"),
-            msg,
-        )
-        .param(param)
-        .validation()
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, Some("parameter_unknown"), msg)
+            .param(param)
+            .validation()
     }
 
     /// A generic invalid request that is detected before anything executes.
     pub(crate) fn bad_request(message: String) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InvalidRequest,
-            None,
-            message,
-        )
-        .validation()
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, None, message).validation()
     }
 
     /// `No such customer: 'cus_x'` for the object named in the URL (404).
     pub(crate) fn no_such(noun: &str, id: &str) -> Self {
         let msg = format!("No such {noun}: '{id}'");
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ErrorType::InvalidRequest,
-            Some("resource_missing"),
-            msg,
-        )
-        .param("id")
+        Self::new(StatusCode::NOT_FOUND, ErrorType::InvalidRequest, Some("resource_missing"), msg).param("id")
     }
 
     /// `No such price: 'x'` for an object referenced by a parameter (400).
     pub(crate) fn no_such_param(noun: &str, id: &str, param: &str) -> Self {
         let msg = format!("No such {noun}: '{id}'");
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InvalidRequest,
-            Some("resource_missing"),
-            msg,
-        )
-        .param(param)
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, Some("resource_missing"), msg).param(param)
     }
 
     /// A request that is well-formed but not allowed in the object's state.
     pub(crate) fn state(message: String) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InvalidRequest,
-            None,
-            message,
-        )
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, None, message)
     }
 
     /// 401 for a missing or wrong API key.
     pub(crate) fn unauthorized(message: String) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorType::InvalidRequest,
-            None,
-            message,
-        )
-        .validation()
+        Self::new(StatusCode::UNAUTHORIZED, ErrorType::InvalidRequest, None, message).validation()
     }
 
     /// 404 for an unknown URL.
@@ -186,24 +128,12 @@ impl ApiError {
     pub(crate) fn rate_limited() -> Self {
         let msg = "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."
             .to_string();
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorType::RateLimit,
-            Some("rate_limit"),
-            msg,
-        )
-        .validation()
+        Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorType::RateLimit, Some("rate_limit"), msg).validation()
     }
 
     /// 400 `idempotency_error` for a key reused with another request.
     pub(crate) fn idempotency_mismatch(message: String) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::Idempotency,
-            None,
-            message,
-        )
-        .validation()
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::Idempotency, None, message).validation()
     }
 
     /// 409 `idempotency_key_in_use` while the first request still executes.
@@ -211,13 +141,7 @@ impl ApiError {
         let msg = "There is currently another in-progress request using this Stripe token (probably means you \
                    are sending the same request twice). Please try again later."
             .to_string();
-        Self::new(
-            StatusCode::CONFLICT,
-            ErrorType::Idempotency,
-            Some("idempotency_key_in_use"),
-            msg,
-        )
-        .validation()
+        Self::new(StatusCode::CONFLICT, ErrorType::Idempotency, Some("idempotency_key_in_use"), msg).validation()
     }
 
     /// The wire JSON.

@@ -26,9 +26,7 @@ fn expand_path(state: &State, value: &mut Value, segments: &[&str]) {
         return;
     }
     match child {
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|item| expand_path(state, item, rest)),
+        Value::Array(items) => items.iter_mut().for_each(|item| expand_path(state, item, rest)),
         other => expand_path(state, other, rest),
     }
 }
@@ -38,16 +36,9 @@ fn lookup(state: &State, id: &str) -> Option<Value> {
     let live = state.livemode;
     if id.starts_with("cus_") {
         let customer = state.customers.get(id)?;
-        Some(if customer.deleted {
-            customer.deleted_json()
-        } else {
-            state.customer_json(customer)
-        })
+        Some(if customer.deleted { customer.deleted_json() } else { state.customer_json(customer) })
     } else if id.starts_with("sub_") {
-        state
-            .subscriptions
-            .get(id)
-            .map(|s| state.subscription_json(s))
+        state.subscriptions.get(id).map(|s| state.subscription_json(s))
     } else if id.starts_with("in_") {
         state.invoices.get(id).map(|i| i.to_json(live))
     } else if id.starts_with("price_") {

@@ -51,11 +51,8 @@ impl Faults {
 
     /// Consumes one failure for a call to `path`, if a rule matches.
     pub(crate) fn take(&mut self, path: &str) -> Option<FaultKind> {
-        let index = self.rules.iter().position(|r| {
-            r.path_prefix
-                .as_deref()
-                .is_none_or(|prefix| path.starts_with(prefix))
-        })?;
+        let index =
+            self.rules.iter().position(|r| r.path_prefix.as_deref().is_none_or(|prefix| path.starts_with(prefix)))?;
         let rule = &mut self.rules[index];
         let kind = rule.kind;
         rule.remaining -= 1;

@@ -51,14 +51,10 @@ pub fn parse(input: &str) -> Result<Value, FormError> {
         let key = decode(raw_key);
         let value = decode(raw_value);
         let (name, segments) = split_key(&key)?;
-        let slot = root
-            .entry(name)
-            .or_insert_with(|| empty_for(segments.first()));
+        let slot = root.entry(name).or_insert_with(|| empty_for(segments.first()));
         insert(slot, &segments, value, &key)?;
     }
-    Ok(Value::Object(
-        root.into_iter().map(|(k, v)| (k, to_value(v))).collect(),
-    ))
+    Ok(Value::Object(root.into_iter().map(|(k, v)| (k, to_value(v))).collect()))
 }
 
 /// Percent-decoding with `+` as a space; invalid escapes are kept literally.
@@ -126,12 +122,7 @@ fn empty_for(segment: Option<&Segment>) -> Node {
     }
 }
 
-fn insert(
-    node: &mut Node,
-    segments: &[Segment],
-    value: String,
-    key: &str,
-) -> Result<(), FormError> {
+fn insert(node: &mut Node, segments: &[Segment], value: String, key: &str) -> Result<(), FormError> {
     let conflict = || FormError::Conflict(key.to_string());
     let Some((first, rest)) = segments.split_first() else {
         return match node {
@@ -143,15 +134,9 @@ fn insert(
         };
     };
     let child = match (node, first) {
-        (Node::Map(map), Segment::Key(k)) => map
-            .entry(k.clone())
-            .or_insert_with(|| empty_for(rest.first())),
-        (Node::Map(map), Segment::Index(i)) => map
-            .entry(i.to_string())
-            .or_insert_with(|| empty_for(rest.first())),
-        (Node::List(list), Segment::Index(i)) => {
-            list.entry(*i).or_insert_with(|| empty_for(rest.first()))
-        }
+        (Node::Map(map), Segment::Key(k)) => map.entry(k.clone()).or_insert_with(|| empty_for(rest.first())),
+        (Node::Map(map), Segment::Index(i)) => map.entry(i.to_string()).or_insert_with(|| empty_for(rest.first())),
+        (Node::List(list), Segment::Index(i)) => list.entry(*i).or_insert_with(|| empty_for(rest.first())),
         (Node::List(list), Segment::Append) => {
             let next = list.keys().next_back().map_or(0, |k| k + 1);
             list.entry(next).or_insert_with(|| empty_for(rest.first()))
@@ -170,11 +155,7 @@ fn to_value(node: Node) -> Value {
             if contiguous {
                 Value::Array(list.into_values().map(to_value).collect())
             } else {
-                Value::Object(
-                    list.into_iter()
-                        .map(|(k, v)| (k.to_string(), to_value(v)))
-                        .collect::<Map<_, _>>(),
-                )
+                Value::Object(list.into_iter().map(|(k, v)| (k.to_string(), to_value(v))).collect::<Map<_, _>>())
             }
         }
     }
@@ -193,8 +174,7 @@ mod tests {
 
     #[test]
     fn nests_brackets() {
-        let v = parse("items[0][price]=p&items[0][quantity]=2&expand[]=a&expand[]=b&metadata[k]=v")
-            .unwrap();
+        let v = parse("items[0][price]=p&items[0][quantity]=2&expand[]=a&expand[]=b&metadata[k]=v").unwrap();
         assert_eq!(
             v,
             json!({"items": [{"price": "p", "quantity": "2"}], "expand": ["a", "b"], "metadata": {"k": "v"}})

@@ -59,11 +59,7 @@ impl IdempotencyStore {
     pub(crate) fn begin(&mut self, key: &str, fingerprint: Fingerprint) -> Begin {
         self.entries.retain(|_, e| e.created.elapsed() < RETENTION);
         let Some(entry) = self.entries.get(key) else {
-            let entry = Entry {
-                fingerprint,
-                created: Instant::now(),
-                outcome: Outcome::InFlight,
-            };
+            let entry = Entry { fingerprint, created: Instant::now(), outcome: Outcome::InFlight };
             self.entries.insert(key.to_string(), entry);
             return Begin::Proceed;
         };
@@ -96,13 +92,7 @@ impl IdempotencyStore {
 
     /// Forgets a key whose request did not execute (so a retry runs it).
     pub(crate) fn release(&mut self, key: &str) {
-        if matches!(
-            self.entries.get(key),
-            Some(Entry {
-                outcome: Outcome::InFlight,
-                ..
-            })
-        ) {
+        if matches!(self.entries.get(key), Some(Entry { outcome: Outcome::InFlight, .. })) {
             self.entries.remove(key);
         }
     }

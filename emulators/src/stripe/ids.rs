@@ -12,10 +12,7 @@ fn random_bytes(buf: &mut [u8]) {
         return;
     }
     static FALLBACK: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     let mut x = nanos ^ FALLBACK.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
     for b in buf.iter_mut() {
         x = splitmix(x);
@@ -35,9 +32,7 @@ pub(crate) fn splitmix(state: u64) -> u64 {
 pub(crate) fn random_alphanumeric(n: usize) -> String {
     let mut buf = vec![0u8; n];
     random_bytes(&mut buf);
-    buf.iter()
-        .map(|b| ALPHANUMERIC[(*b as usize) % ALPHANUMERIC.len()] as char)
-        .collect()
+    buf.iter().map(|b| ALPHANUMERIC[(*b as usize) % ALPHANUMERIC.len()] as char).collect()
 }
 
 /// A fresh id such as `cus_QXg1o8vcGmoR32`.
@@ -54,8 +49,5 @@ pub(crate) fn invoice_prefix() -> String {
 
 /// Unix seconds of the real clock.
 pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

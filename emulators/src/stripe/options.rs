@@ -57,12 +57,7 @@ impl Default for StripeOptions {
             prices: vec![
                 PriceSeed::new("price_pro_monthly", "pro_monthly", 1500, "month"),
                 PriceSeed::new("price_pro_yearly", "pro_yearly", 15000, "year"),
-                PriceSeed::new(
-                    "price_enterprise_monthly",
-                    "enterprise_monthly",
-                    9900,
-                    "month",
-                ),
+                PriceSeed::new("price_enterprise_monthly", "enterprise_monthly", 9900, "month"),
             ],
             livemode: false,
             port: 0,

@@ -24,10 +24,7 @@ impl HttpBody for NotifyOnDrop {
     type Data = Bytes;
     type Error = axum::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         Pin::new(&mut self.get_mut().inner).poll_frame(cx)
     }
 
@@ -41,11 +38,7 @@ impl HttpBody for NotifyOnDrop {
 }
 
 /// Middleware: inserts a [`Ctx`] and schedules delivery of its events.
-pub(crate) async fn outbox_layer(
-    State(app): State<App>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn outbox_layer(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let ctx = Ctx::default();
     request.extensions_mut().insert(ctx.clone());
     let response = next.run(request).await;
@@ -56,11 +49,5 @@ pub(crate) async fn outbox_layer(
     let (answered, on_answered) = oneshot::channel();
     dispatch_after(app, events, on_answered);
     let (parts, body) = response.into_parts();
-    Response::from_parts(
-        parts,
-        Body::new(NotifyOnDrop {
-            inner: body,
-            _answered: answered,
-        }),
-    )
+    Response::from_parts(parts, Body::new(NotifyOnDrop { inner: body, _answered: answered }))
 }

@@ -19,18 +19,11 @@ pub(crate) fn page_router() -> Router<App> {
         .route("/checkout/{id}", get(checkout_page))
         .route("/checkout/{id}/pay", post(pay))
         .route("/portal/{id}", get(portal_page))
-        .route(
-            "/portal/{id}/subscriptions/{sub}/cancel_at_period_end",
-            post(portal_cancel),
-        )
+        .route("/portal/{id}/subscriptions/{sub}/cancel_at_period_end", post(portal_cancel))
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -42,19 +35,11 @@ fn page(title: &str, body: &str) -> Html<String> {
 }
 
 fn not_found(what: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        page("Not found", &format!("<p>No such {}.</p>", escape(what))),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, page("Not found", &format!("<p>No such {}.</p>", escape(what)))).into_response()
 }
 
 fn see_other(location: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, location.to_string())],
-    )
-        .into_response()
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response()
 }
 
 async fn checkout_page(State(app): State<App>, Path(id): Path<String>) -> Response {
@@ -69,10 +54,8 @@ async fn checkout_page(State(app): State<App>, Path(id): Path<String>) -> Respon
         .line_items
         .iter()
         .map(|l| {
-            let (amount, interval) = state
-                .prices
-                .get(&l.price)
-                .map_or((0, "month"), |p| (p.unit_amount, p.interval.as_str()));
+            let (amount, interval) =
+                state.prices.get(&l.price).map_or((0, "month"), |p| (p.unit_amount, p.interval.as_str()));
             format!(
                 "<li>{} &times; {}: ${}.{:02} / {}</li>",
                 l.quantity,
@@ -83,12 +66,11 @@ async fn checkout_page(State(app): State<App>, Path(id): Path<String>) -> Respon
             )
         })
         .collect();
-    let trial = session.trial_period_days.map_or(String::new(), |d| {
-        format!("<p>Includes a {d}-day trial.</p>")
-    });
-    let cancel = session.cancel_url.as_deref().map_or(String::new(), |u| {
-        format!(" <a id=\"cancel\" href=\"{}\">Cancel</a>", escape(u))
-    });
+    let trial = session.trial_period_days.map_or(String::new(), |d| format!("<p>Includes a {d}-day trial.</p>"));
+    let cancel = session
+        .cancel_url
+        .as_deref()
+        .map_or(String::new(), |u| format!(" <a id=\"cancel\" href=\"{}\">Cancel</a>", escape(u)));
     let body = format!(
         "<ul>{lines}</ul>{trial}<form method=\"post\" action=\"/checkout/{id}/pay\">\
          <button id=\"pay\" type=\"submit\">Pay and subscribe</button>{cancel}</form>",
@@ -97,26 +79,16 @@ async fn checkout_page(State(app): State<App>, Path(id): Path<String>) -> Respon
     page("Checkout", &body).into_response()
 }
 
-async fn pay(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    Extension(ctx): Extension<Ctx>,
-) -> Response {
+async fn pay(State(app): State<App>, Path(id): Path<String>, Extension(ctx): Extension<Ctx>) -> Response {
     let mut state = app.lock();
     if !state.checkout_sessions.contains_key(&id) {
         return not_found("checkout session");
     }
     match checkout::complete(&mut state, &ctx, &id) {
-        Err(err) => (
-            StatusCode::BAD_REQUEST,
-            page("Checkout", &format!("<p>{}</p>", escape(&err.message))),
-        )
-            .into_response(),
-        Ok(_) => match state
-            .checkout_sessions
-            .get(&id)
-            .and_then(|s| s.success_url.clone())
-        {
+        Err(err) => {
+            (StatusCode::BAD_REQUEST, page("Checkout", &format!("<p>{}</p>", escape(&err.message)))).into_response()
+        }
+        Ok(_) => match state.checkout_sessions.get(&id).and_then(|s| s.success_url.clone()) {
             Some(url) => see_other(&url.replace("{CHECKOUT_SESSION_ID}", &id)),
             None => page("Checkout", "<p>Thanks, you are subscribed.</p>").into_response(),
         },
@@ -128,11 +100,8 @@ async fn portal_page(State(app): State<App>, Path(id): Path<String>) -> Response
     let Some(session) = state.portal_sessions.get(&id) else {
         return not_found("portal session");
     };
-    let mut subs: Vec<_> = state
-        .subscriptions
-        .values()
-        .filter(|s| s.customer == session.customer && !s.status.is_ended())
-        .collect();
+    let mut subs: Vec<_> =
+        state.subscriptions.values().filter(|s| s.customer == session.customer && !s.status.is_ended()).collect();
     subs.sort_by_key(|s| s.seq);
     let rows: String = subs
         .iter()
@@ -152,9 +121,10 @@ async fn portal_page(State(app): State<App>, Path(id): Path<String>) -> Response
             )
         })
         .collect();
-    let back = session.return_url.as_deref().map_or(String::new(), |u| {
-        format!("<p><a id=\"return\" href=\"{}\">Return</a></p>", escape(u))
-    });
+    let back = session
+        .return_url
+        .as_deref()
+        .map_or(String::new(), |u| format!("<p><a id=\"return\" href=\"{}\">Return</a></p>", escape(u)));
     page("Billing portal", &format!("<ul>{rows}</ul>{back}")).into_response()
 }
 
@@ -173,11 +143,7 @@ async fn portal_cancel(
     let Some(customer) = state.portal_sessions.get(&id).map(|p| p.customer.clone()) else {
         return not_found("portal session");
     };
-    if state
-        .subscriptions
-        .get(&sub)
-        .is_none_or(|s| s.customer != customer)
-    {
+    if state.subscriptions.get(&sub).is_none_or(|s| s.customer != customer) {
         return not_found("subscription");
     }
     let _ = subscriptions::set_cancel_at_period_end(&mut state, &ctx, &sub, cancel);

@@ -44,21 +44,13 @@ impl Params {
             None => Ok(Params::default()),
             Some(Value::Object(map)) => Ok(Params(map.clone())),
             Some(Value::Array(items)) => Ok(Params(indexed(items))),
-            Some(_) => Err(ApiError::invalid(
-                key,
-                "parameter_invalid_hash",
-                format!("Invalid hash: {key}"),
-            )),
+            Some(_) => Err(ApiError::invalid(key, "parameter_invalid_hash", format!("Invalid hash: {key}"))),
         }
     }
 
     /// Rejects any top-level key not in `allowed` (`expand` is always allowed).
     pub(crate) fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
-        match self
-            .0
-            .keys()
-            .find(|k| k.as_str() != "expand" && !allowed.contains(&k.as_str()))
-        {
+        match self.0.keys().find(|k| k.as_str() != "expand" && !allowed.contains(&k.as_str())) {
             Some(unknown) => Err(ApiError::unknown_param(unknown)),
             None => Ok(()),
         }
@@ -69,11 +61,7 @@ impl Params {
         match self.0.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(_) => Err(ApiError::invalid(
-                key,
-                "parameter_invalid_string",
-                format!("Invalid string: {key}"),
-            )),
+            Some(_) => Err(ApiError::invalid(key, "parameter_invalid_string", format!("Invalid string: {key}"))),
         }
     }
 
@@ -92,26 +80,17 @@ impl Params {
 
     /// A nullable string field being written: `Some(None)` means "unset" (`""`).
     pub(crate) fn nullable_str(&self, key: &str) -> Result<Option<Option<String>>, ApiError> {
-        Ok(self.str(key)?.map(|s| {
-            if s.is_empty() {
-                None
-            } else {
-                Some(s.to_string())
-            }
-        }))
+        Ok(self.str(key)?.map(|s| if s.is_empty() { None } else { Some(s.to_string()) }))
     }
 
     /// An integer parameter, if present.
     pub(crate) fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.str(key)? {
             None => Ok(None),
-            Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
-                ApiError::invalid(
-                    key,
-                    "parameter_invalid_integer",
-                    format!("Invalid integer: {s}"),
-                )
-            }),
+            Some(s) => s
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError::invalid(key, "parameter_invalid_integer", format!("Invalid integer: {s}"))),
         }
     }
 
@@ -121,11 +100,7 @@ impl Params {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(s) => Err(ApiError::invalid(
-                key,
-                "parameter_invalid_boolean",
-                format!("Invalid boolean: {s}"),
-            )),
+            Some(s) => Err(ApiError::invalid(key, "parameter_invalid_boolean", format!("Invalid boolean: {s}"))),
         }
     }
 
@@ -135,41 +110,26 @@ impl Params {
             None => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items.clone())),
             Some(Value::Object(map)) if map.keys().all(|k| k.parse::<usize>().is_ok()) => {
-                let mut entries: Vec<(usize, Value)> = map
-                    .iter()
-                    .filter_map(|(k, v)| k.parse().ok().map(|i| (i, v.clone())))
-                    .collect();
+                let mut entries: Vec<(usize, Value)> =
+                    map.iter().filter_map(|(k, v)| k.parse().ok().map(|i| (i, v.clone()))).collect();
                 entries.sort_by_key(|(i, _)| *i);
                 Ok(Some(entries.into_iter().map(|(_, v)| v).collect()))
             }
-            Some(_) => Err(ApiError::invalid(
-                key,
-                "parameter_invalid_array",
-                format!("Invalid array: {key}"),
-            )),
+            Some(_) => Err(ApiError::invalid(key, "parameter_invalid_array", format!("Invalid array: {key}"))),
         }
     }
 
     /// The `expand[]` paths requested.
     pub(crate) fn expand(&self) -> Vec<String> {
         match self.list("expand") {
-            Ok(Some(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
+            Ok(Some(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
             _ => Vec::new(),
         }
     }
 
     /// A metadata write under `key` (usually `metadata`).
     pub(crate) fn metadata(&self, key: &str) -> Result<Option<MetadataUpdate>, ApiError> {
-        let invalid = || {
-            ApiError::invalid(
-                key,
-                "parameter_invalid_hash",
-                format!("Invalid hash: {key}"),
-            )
-        };
+        let invalid = || ApiError::invalid(key, "parameter_invalid_hash", format!("Invalid hash: {key}"));
         match self.0.get(key) {
             None => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(Some(MetadataUpdate::Clear)),
@@ -196,17 +156,12 @@ impl Params {
             Some(_) => Err(ApiError::invalid(
                 "limit",
                 "parameter_invalid_integer",
-                "This value must be greater than or equal to 1 and less than or equal to 100."
-                    .to_string(),
+                "This value must be greater than or equal to 1 and less than or equal to 100.".to_string(),
             )),
         }
     }
 }
 
 fn indexed(items: &[Value]) -> Map<String, Value> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i.to_string(), v.clone()))
-        .collect()
+    items.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())).collect()
 }

@@ -39,8 +39,7 @@ async fn run(app: &App, request_id: &str, request: Request, next: Next) -> Respo
         return err.into_response();
     }
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return ApiError::bad_request("The request body could not be read.".to_string())
-            .into_response();
+        return ApiError::bad_request("The request body could not be read.".to_string()).into_response();
     };
     let params = match read_params(parts.uri.query(), &bytes) {
         Ok(params) => params,
@@ -59,17 +58,11 @@ async fn run(app: &App, request_id: &str, request: Request, next: Next) -> Respo
     let guard = match key {
         None => None,
         Some(key) => {
-            let fingerprint = Fingerprint {
-                method: parts.method.to_string(),
-                path: path.clone(),
-                params: canonical(&params.0),
-            };
+            let fingerprint =
+                Fingerprint { method: parts.method.to_string(), path: path.clone(), params: canonical(&params.0) };
             let begin = app.lock().idempotency.begin(&key, fingerprint);
             match begin {
-                Begin::Proceed => Some(KeyGuard {
-                    app: app.clone(),
-                    key: Some(key),
-                }),
+                Begin::Proceed => Some(KeyGuard { app: app.clone(), key: Some(key) }),
                 Begin::Replay(saved) => return replay(saved, &key),
                 Begin::Refuse(err) => return with_key(err.into_response(), &key),
             }
@@ -100,8 +93,7 @@ fn read_params(query: Option<&str>, body: &Bytes) -> Result<Params, ApiError> {
         Value::Object(map) => map,
         _ => Map::new(),
     };
-    let body = std::str::from_utf8(body)
-        .map_err(|_| ApiError::bad_request("The body is not UTF-8.".to_string()))?;
+    let body = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("The body is not UTF-8.".to_string()))?;
     if let Value::Object(map) = form::parse(body).map_err(bad)? {
         merged.extend(map);
     }
@@ -121,19 +113,13 @@ fn idempotency_key(headers: &HeaderMap, method: &Method) -> Result<Option<String
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .map_err(|_| ApiError::bad_request("Invalid Idempotency-Key header.".to_string()))?;
+    let key = value.to_str().map_err(|_| ApiError::bad_request("Invalid Idempotency-Key header.".to_string()))?;
     if key.len() > 255 {
         return Err(ApiError::bad_request(
             "Idempotency-Key is too long: keys must be at most 255 characters.".to_string(),
         ));
     }
-    Ok(if key.is_empty() {
-        None
-    } else {
-        Some(key.to_string())
-    })
+    Ok(if key.is_empty() { None } else { Some(key.to_string()) })
 }
 
 /// Parameters serialised with every object's keys sorted, so order does not matter.
@@ -144,10 +130,7 @@ fn canonical(params: &Map<String, Value>) -> String {
                 let mut entries: Vec<_> = map.iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(b.0));
                 Value::Array(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| Value::Array(vec![Value::String(k.clone()), sorted(v)]))
-                        .collect(),
+                    entries.into_iter().map(|(k, v)| Value::Array(vec![Value::String(k.clone()), sorted(v)])).collect(),
                 )
             }
             Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
@@ -175,11 +158,8 @@ impl KeyGuard {
         }
         let (parts, body) = response.into_parts();
         let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-        let saved = SavedResponse {
-            status: parts.status.as_u16(),
-            body: bytes.clone(),
-            request_id: request_id.to_string(),
-        };
+        let saved =
+            SavedResponse { status: parts.status.as_u16(), body: bytes.clone(), request_id: request_id.to_string() };
         self.app.lock().idempotency.save(&key, saved);
         with_key(Response::from_parts(parts, Body::from(bytes)), &key)
     }

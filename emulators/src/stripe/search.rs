@@ -45,10 +45,7 @@ impl Clause {
     /// Whether `customer` satisfies the clause (email is case-insensitive).
     pub(crate) fn matches(&self, customer: &Customer) -> bool {
         match self {
-            Clause::Email(v) => customer
-                .email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(v)),
+            Clause::Email(v) => customer.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(v)),
             Clause::Name(v) => customer.name.as_deref() == Some(v.as_str()),
             Clause::Phone(v) => customer.phone.as_deref() == Some(v.as_str()),
             Clause::Metadata(k, v) => customer.metadata.get(k) == Some(v),
@@ -99,20 +96,12 @@ fn unquote(s: &str) -> Option<&str> {
 }
 
 fn parse_clause(clause: &str) -> Result<Clause, String> {
-    let invalid = || {
-        format!(
-            "could not parse the clause at position of field '{}'",
-            field_name(clause)
-        )
-    };
+    let invalid = || format!("could not parse the clause at position of field '{}'", field_name(clause));
     let (field, value) = if let Some(rest) = clause.strip_prefix("metadata[") {
         let close = rest.find(']').ok_or_else(invalid)?;
         let key = unquote(&rest[..close]).ok_or_else(invalid)?;
         let value = rest[close + 1..].strip_prefix(':').ok_or_else(invalid)?;
-        return Ok(Clause::Metadata(
-            key.to_string(),
-            unquote(value).ok_or_else(invalid)?.to_string(),
-        ));
+        return Ok(Clause::Metadata(key.to_string(), unquote(value).ok_or_else(invalid)?.to_string()));
     } else {
         clause.split_once(':').ok_or_else(invalid)?
     };
@@ -121,9 +110,7 @@ fn parse_clause(clause: &str) -> Result<Clause, String> {
         "email" => Ok(Clause::Email(value)),
         "name" => Ok(Clause::Name(value)),
         "phone" => Ok(Clause::Phone(value)),
-        other => Err(format!(
-            "the field '{other}' is not supported for customers"
-        )),
+        other => Err(format!("the field '{other}' is not supported for customers")),
     }
 }
 
@@ -138,22 +125,13 @@ mod tests {
     #[test]
     fn parses_metadata_and_email_clauses() {
         let clauses = parse_query("metadata['identity_id']:'a b' AND email:\"x@y.z\"").unwrap();
-        assert_eq!(
-            clauses,
-            vec![
-                Clause::Metadata("identity_id".into(), "a b".into()),
-                Clause::Email("x@y.z".into())
-            ]
-        );
+        assert_eq!(clauses, vec![Clause::Metadata("identity_id".into(), "a b".into()), Clause::Email("x@y.z".into())]);
         assert!(parse_query("metadata['k']:unquoted").is_err());
         assert!(parse_query("created>5").is_err());
     }
 
     #[test]
     fn and_inside_quotes_is_part_of_the_value() {
-        assert_eq!(
-            parse_query("name:'Tom AND Jerry'").unwrap(),
-            vec![Clause::Name("Tom AND Jerry".into())]
-        );
+        assert_eq!(parse_query("name:'Tom AND Jerry'").unwrap(), vec![Clause::Name("Tom AND Jerry".into())]);
     }
 }

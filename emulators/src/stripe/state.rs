@@ -55,10 +55,7 @@ impl State {
             api_key: options.api_key.clone(),
             livemode: options.livemode,
             base_url: None,
-            webhook: WebhookTarget {
-                url: options.webhook_url.clone(),
-                secret: options.webhook_secret.clone(),
-            },
+            webhook: WebhookTarget { url: options.webhook_url.clone(), secret: options.webhook_secret.clone() },
             delivery: DeliveryConfig::default(),
             search_lag: options.search_lag,
             seq: 0,
@@ -82,12 +79,7 @@ impl State {
             let name = seed.lookup_key.clone().unwrap_or_else(|| seed.id.clone());
             state.products.insert(
                 product_id.clone(),
-                Product {
-                    id: product_id.clone(),
-                    created: now,
-                    name,
-                    default_price: seed.id.clone(),
-                },
+                Product { id: product_id.clone(), created: now, name, default_price: seed.id.clone() },
             );
             let seq = state.next_seq();
             state.prices.insert(
@@ -141,13 +133,7 @@ impl State {
     }
 
     /// Records an event and notes it in the request's outbox for delivery.
-    pub(crate) fn emit(
-        &mut self,
-        ctx: &Ctx,
-        kind: EventType,
-        object: Value,
-        previous: Option<Value>,
-    ) -> String {
+    pub(crate) fn emit(&mut self, ctx: &Ctx, kind: EventType, object: Value, previous: Option<Value>) -> String {
         let id = ids::new_id("evt_", 24);
         let event = event_json(EventParts {
             id: &id,
@@ -167,8 +153,6 @@ impl State {
 
     /// An event by id.
     pub(crate) fn event(&self, id: &str) -> Option<&Value> {
-        self.events
-            .iter()
-            .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
+        self.events.iter().find(|e| e.get("id").and_then(Value::as_str) == Some(id))
     }
 }

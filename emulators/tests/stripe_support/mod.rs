@@ -34,10 +34,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String) -> Api {
-        Api {
-            base,
-            http: reqwest::Client::new(),
-        }
+        Api { base, http: reqwest::Client::new() }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
@@ -46,42 +43,23 @@ impl Api {
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer {
-            status,
-            body,
-            headers,
-        }
+        Answer { status, body, headers }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        self.send(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(KEY),
-        )
-        .await
+        self.send(self.http.get(format!("{}{path}", self.base)).bearer_auth(KEY)).await
     }
 
     pub async fn post(&self, path: &str, form: &str) -> Answer {
-        self.send(self.form(reqwest::Method::POST, path, form))
-            .await
+        self.send(self.form(reqwest::Method::POST, path, form)).await
     }
 
     pub async fn post_idem(&self, path: &str, form: &str, key: &str) -> Answer {
-        self.send(
-            self.form(reqwest::Method::POST, path, form)
-                .header("Idempotency-Key", key),
-        )
-        .await
+        self.send(self.form(reqwest::Method::POST, path, form).header("Idempotency-Key", key)).await
     }
 
     pub async fn delete(&self, path: &str) -> Answer {
-        self.send(
-            self.http
-                .delete(format!("{}{path}", self.base))
-                .bearer_auth(KEY),
-        )
-        .await
+        self.send(self.http.delete(format!("{}{path}", self.base)).bearer_auth(KEY)).await
     }
 
     fn form(&self, method: reqwest::Method, path: &str, form: &str) -> reqwest::RequestBuilder {
@@ -94,21 +72,15 @@ impl Api {
 
     /// A `/_emulator/...` control call with a JSON body.
     pub async fn control(&self, path: &str, json: Value) -> Answer {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(&json))
-            .await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&json)).await
     }
 
     pub async fn state(&self) -> Value {
-        self.send(self.http.get(format!("{}/_emulator/state", self.base)))
-            .await
-            .body
+        self.send(self.http.get(format!("{}/_emulator/state", self.base))).await.body
     }
 
     pub async fn deliveries(&self) -> Vec<Value> {
-        let body = self
-            .send(self.http.get(format!("{}/_emulator/deliveries", self.base)))
-            .await
-            .body;
+        let body = self.send(self.http.get(format!("{}/_emulator/deliveries", self.base))).await.body;
         body.as_array().cloned().unwrap_or_default()
     }
 
@@ -117,12 +89,7 @@ impl Api {
         let state = self.state().await;
         state["events"]
             .as_array()
-            .map(|events| {
-                events
-                    .iter()
-                    .map(|e| e["type"].as_str().unwrap_or("").to_string())
-                    .collect()
-            })
+            .map(|events| events.iter().map(|e| e["type"].as_str().unwrap_or("").to_string()).collect())
             .unwrap_or_default()
     }
 
@@ -176,28 +143,15 @@ pub struct Receiver {
     state: ReceiverState,
 }
 
-async fn receive(
-    State(state): State<ReceiverState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    state
-        .received
-        .lock()
-        .unwrap()
-        .push(Received { headers, body });
+async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    state.received.lock().unwrap().push(Received { headers, body });
     StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap()
 }
 
 impl Receiver {
     pub async fn start() -> Receiver {
-        let state = ReceiverState {
-            received: Arc::default(),
-            status: Arc::new(AtomicU16::new(200)),
-        };
-        let router = Router::new()
-            .route("/hook", post(receive))
-            .with_state(state.clone());
+        let state = ReceiverState { received: Arc::default(), status: Arc::new(AtomicU16::new(200)) };
+        let router = Router::new().route("/hook", post(receive)).with_state(state.clone());
         let running = serve(router, 0).await.expect("receiver starts");
         Receiver { running, state }
     }

@@ -22,18 +22,10 @@ fn time_ms(run: extern "C" fn(u32) -> u32, iterations: u32) -> f64 {
 }
 
 fn main() {
-    let target_ms: f64 = std::env::var("BENCH_TARGET_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200.0);
-    let label = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "native".to_string());
+    let target_ms: f64 = std::env::var("BENCH_TARGET_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(200.0);
+    let label = std::env::args().nth(1).unwrap_or_else(|| "native".to_string());
     let body_len = setup();
-    assert!(
-        body_len > 0,
-        "setup failed: a workload does not succeed on the fixture"
-    );
+    assert!(body_len > 0, "setup failed: a workload does not succeed on the fixture");
     let mut out = Vec::new();
     for op in OPS.iter() {
         // Calibrate (doubling until a run takes 20 ms; this also warms up).
@@ -44,9 +36,7 @@ fn main() {
             ms = time_ms(op.run, n);
         }
         let iterations = ((f64::from(n) * target_ms / ms).ceil() as u32).max(1);
-        let mut ns: Vec<f64> = (0..RUNS)
-            .map(|_| time_ms(op.run, iterations) * 1e6 / f64::from(iterations))
-            .collect();
+        let mut ns: Vec<f64> = (0..RUNS).map(|_| time_ms(op.run, iterations) * 1e6 / f64::from(iterations)).collect();
         ns.sort_by(f64::total_cmp);
         let median = ns[RUNS / 2];
         out.push(format!(

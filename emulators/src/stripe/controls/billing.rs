@@ -21,9 +21,7 @@ pub(crate) async fn complete_checkout(
 ) -> ApiResult {
     let mut state = app.lock();
     let done = checkout::complete(&mut state, &ctx, &id)?;
-    Ok(Json(
-        json!({ "session": done.session, "subscription": done.subscription }),
-    ))
+    Ok(Json(json!({ "session": done.session, "subscription": done.subscription })))
 }
 
 #[derive(Deserialize, Default)]
@@ -39,9 +37,8 @@ pub(crate) async fn set_status(
     body: Bytes,
 ) -> ApiResult {
     let body: StatusBody = json_body(&body)?;
-    let status = SubscriptionStatus::parse(&body.status).ok_or_else(|| {
-        ApiError::bad_request(format!("Unknown subscription status: {:?}", body.status))
-    })?;
+    let status = SubscriptionStatus::parse(&body.status)
+        .ok_or_else(|| ApiError::bad_request(format!("Unknown subscription status: {:?}", body.status)))?;
     let mut state = app.lock();
     Ok(Json(lifecycle::set_status(&mut state, &ctx, &id, status)?))
 }

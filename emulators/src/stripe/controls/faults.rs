@@ -34,33 +34,17 @@ pub(crate) async fn arm(State(app): State<App>, body: Bytes) -> ApiResult {
     let kind_name = match &body.kind {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => {
-            return Err(ApiError::bad_request(
-                KIND_ERROR.to_string(),
-            ))
-        }
+        _ => return Err(ApiError::bad_request(KIND_ERROR.to_string())),
     };
     let kind = match kind_name.as_str() {
         "500" => FaultKind::ServerError,
         "429" => FaultKind::RateLimit,
-        "hang" => FaultKind::Hang(Duration::from_millis(
-            body.hang_ms.unwrap_or(DEFAULT_HANG_MS),
-        )),
-        "slow" => FaultKind::Slow(Duration::from_millis(
-            body.hang_ms.unwrap_or(DEFAULT_HANG_MS),
-        )),
-        _ => {
-            return Err(ApiError::bad_request(
-                KIND_ERROR.to_string(),
-            ))
-        }
+        "hang" => FaultKind::Hang(Duration::from_millis(body.hang_ms.unwrap_or(DEFAULT_HANG_MS))),
+        "slow" => FaultKind::Slow(Duration::from_millis(body.hang_ms.unwrap_or(DEFAULT_HANG_MS))),
+        _ => return Err(ApiError::bad_request(KIND_ERROR.to_string())),
     };
     let mut state = app.lock();
-    state.faults.add(FaultRule {
-        remaining: body.count.unwrap_or(1),
-        kind,
-        path_prefix: body.path_prefix,
-    });
+    state.faults.add(FaultRule { remaining: body.count.unwrap_or(1), kind, path_prefix: body.path_prefix });
     Ok(Json(json!({ "pending": state.faults.pending() })))
 }
 

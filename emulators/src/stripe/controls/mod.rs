@@ -19,24 +19,12 @@ pub(crate) fn control_router() -> Router<App> {
         .route("/_emulator/webhook", post(webhooks::set_target))
         .route("/_emulator/delivery", post(webhooks::set_delivery))
         .route("/_emulator/events/flush", post(webhooks::flush))
-        .route(
-            "/_emulator/events/retry_failed",
-            post(webhooks::retry_failed),
-        )
+        .route("/_emulator/events/retry_failed", post(webhooks::retry_failed))
         .route("/_emulator/deliveries", get(webhooks::deliveries))
         .route("/_emulator/faults", post(faults::arm).delete(faults::clear))
-        .route(
-            "/_emulator/checkout/sessions/{id}/complete",
-            post(billing::complete_checkout),
-        )
-        .route(
-            "/_emulator/subscriptions/{id}/status",
-            post(billing::set_status),
-        )
-        .route(
-            "/_emulator/subscriptions/{id}/end_period",
-            post(billing::end_period),
-        )
+        .route("/_emulator/checkout/sessions/{id}/complete", post(billing::complete_checkout))
+        .route("/_emulator/subscriptions/{id}/status", post(billing::set_status))
+        .route("/_emulator/subscriptions/{id}/end_period", post(billing::end_period))
         .route("/_emulator/state", get(dump::state))
 }
 
@@ -45,6 +33,5 @@ fn json_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError>
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
 }

@@ -72,9 +72,7 @@ struct FlushBody {
 }
 
 fn no_target() -> ApiError {
-    ApiError::bad_request(
-        "No webhook endpoint is configured; POST /_emulator/webhook first.".to_string(),
-    )
+    ApiError::bad_request("No webhook endpoint is configured; POST /_emulator/webhook first.".to_string())
 }
 
 /// `POST /_emulator/events/flush {"order", "seed", "duplicate"}`: sends the
@@ -93,9 +91,7 @@ pub(crate) async fn flush(State(app): State<App>, body: Bytes) -> ApiResult {
         FlushOrder::Reverse => queued.reverse(),
         FlushOrder::Shuffle => shuffle(&mut queued, body.seed),
     }
-    Ok(Json(attempts_json(
-        deliver_all(&app, &queued, body.duplicate).await,
-    )))
+    Ok(Json(attempts_json(deliver_all(&app, &queued, body.duplicate).await)))
 }
 
 /// Fisher-Yates driven by SplitMix64, so a seed always gives the same order.
@@ -120,14 +116,7 @@ pub(crate) async fn retry_failed(State(app): State<App>) -> ApiResult {
             .events
             .iter()
             .filter_map(|e| e.get("id").and_then(Value::as_str))
-            .filter(|id| {
-                state
-                    .attempts
-                    .iter()
-                    .rev()
-                    .find(|a| a.event_id == *id)
-                    .is_some_and(|a| !a.ok)
-            })
+            .filter(|id| state.attempts.iter().rev().find(|a| a.event_id == *id).is_some_and(|a| !a.ok))
             .map(str::to_string)
             .collect()
     };

@@ -20,11 +20,7 @@ pub(crate) struct Completed {
 /// Creates the customer (when the session had none) and the subscription,
 /// marks the session complete and paid, and emits `customer.created`,
 /// `customer.subscription.created`, `invoice.paid`, `checkout.session.completed`.
-pub(crate) fn complete(
-    state: &mut State,
-    ctx: &Ctx,
-    session_id: &str,
-) -> Result<Completed, ApiError> {
+pub(crate) fn complete(state: &mut State, ctx: &Ctx, session_id: &str) -> Result<Completed, ApiError> {
     let session = state
         .checkout_sessions
         .get(session_id)
@@ -38,27 +34,16 @@ pub(crate) fn complete(
     }
     let customer_id = match &session.customer {
         Some(id) => {
-            state
-                .live_customer(id)
-                .ok_or_else(|| ApiError::no_such_param("customer", id, "customer"))?;
+            state.live_customer(id).ok_or_else(|| ApiError::no_such_param("customer", id, "customer"))?;
             id.clone()
         }
         None => {
-            let fields = CustomerFields {
-                email: Some(session.customer_email.clone()),
-                ..Default::default()
-            };
+            let fields = CustomerFields { email: Some(session.customer_email.clone()), ..Default::default() };
             let json = customers::create(state, ctx, fields);
-            json.get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
+            json.get("id").and_then(Value::as_str).unwrap_or_default().to_string()
         }
     };
-    let email = state
-        .customers
-        .get(&customer_id)
-        .and_then(|c| c.email.clone());
+    let email = state.customers.get(&customer_id).and_then(|c| c.email.clone());
     let subscription = subscriptions::create(
         state,
         ctx,
@@ -70,19 +55,11 @@ pub(crate) fn complete(
             cancel_at_period_end: false,
         },
     )?;
-    let subscription_id = subscription
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let invoice = subscription
-        .get("latest_invoice")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let subscription_id = subscription.get("id").and_then(Value::as_str).map(str::to_string);
+    let invoice = subscription.get("latest_invoice").and_then(Value::as_str).map(str::to_string);
     let livemode = state.livemode;
-    let stored = state
-        .checkout_sessions
-        .get_mut(session_id)
-        .ok_or_else(|| ApiError::no_such("checkout.session", session_id))?;
+    let stored =
+        state.checkout_sessions.get_mut(session_id).ok_or_else(|| ApiError::no_such("checkout.session", session_id))?;
     stored.status = CheckoutStatus::Complete;
     stored.payment_status = PaymentStatus::Paid;
     stored.customer = Some(customer_id);
@@ -90,14 +67,6 @@ pub(crate) fn complete(
     stored.subscription = subscription_id;
     stored.invoice = invoice;
     let session = stored.to_json(livemode);
-    state.emit(
-        ctx,
-        EventType::CheckoutSessionCompleted,
-        session.clone(),
-        None,
-    );
-    Ok(Completed {
-        session,
-        subscription,
-    })
+    state.emit(ctx, EventType::CheckoutSessionCompleted, session.clone(), None);
+    Ok(Completed { session, subscription })
 }

@@ -68,15 +68,8 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx, fields: CustomerFields) -> Va
 }
 
 /// Updates a live customer; emits `customer.updated` when anything changed.
-pub(crate) fn update(
-    state: &mut State,
-    ctx: &Ctx,
-    id: &str,
-    fields: CustomerFields,
-) -> Result<Value, ApiError> {
-    let customer = state
-        .live_customer(id)
-        .ok_or_else(|| ApiError::no_such("customer", id))?;
+pub(crate) fn update(state: &mut State, ctx: &Ctx, id: &str, fields: CustomerFields) -> Result<Value, ApiError> {
+    let customer = state.live_customer(id).ok_or_else(|| ApiError::no_such("customer", id))?;
     let before = state.customer_json(customer);
     let mut updated = customer.clone();
     fields.apply(&mut updated);
@@ -84,12 +77,7 @@ pub(crate) fn update(
     state.customers.insert(id.to_string(), updated);
     if let Some(previous) = previous_attributes(&before, &after) {
         state.reindex_customer(id);
-        state.emit(
-            ctx,
-            EventType::CustomerUpdated,
-            after.clone(),
-            Some(previous),
-        );
+        state.emit(ctx, EventType::CustomerUpdated, after.clone(), Some(previous));
     }
     Ok(after)
 }
@@ -97,9 +85,7 @@ pub(crate) fn update(
 /// Deletes a customer: cancels its subscriptions, emits their
 /// `customer.subscription.deleted` and then `customer.deleted`.
 pub(crate) fn delete(state: &mut State, ctx: &Ctx, id: &str) -> Result<Value, ApiError> {
-    let customer = state
-        .live_customer(id)
-        .ok_or_else(|| ApiError::no_such("customer", id))?;
+    let customer = state.live_customer(id).ok_or_else(|| ApiError::no_such("customer", id))?;
     let last = state.customer_json(customer);
     let open: Vec<String> = state
         .subscriptions

@@ -38,31 +38,14 @@ pub(crate) fn issue(state: &mut State, subscription_id: &str, spec: InvoiceSpec)
     let amount: i64 = if spec.free {
         0
     } else {
-        sub.items
-            .iter()
-            .map(|i| {
-                state
-                    .prices
-                    .get(&i.price)
-                    .map_or(0, |p| p.unit_amount * i.quantity as i64)
-            })
-            .sum()
+        sub.items.iter().map(|i| state.prices.get(&i.price).map_or(0, |p| p.unit_amount * i.quantity as i64)).sum()
     };
     let customer = state.customers.get(&sub.customer);
-    let number_seq = state
-        .invoices
-        .values()
-        .filter(|i| i.customer == sub.customer)
-        .count()
-        + 1;
+    let number_seq = state.invoices.values().filter(|i| i.customer == sub.customer).count() + 1;
     let invoice = Invoice {
         id: ids::new_id("in_", 24),
         seq,
-        number: format!(
-            "{}-{:04}",
-            customer.map_or("EMU00000", |c| c.invoice_prefix.as_str()),
-            number_seq
-        ),
+        number: format!("{}-{:04}", customer.map_or("EMU00000", |c| c.invoice_prefix.as_str()), number_seq),
         created: ids::now(),
         customer: sub.customer.clone(),
         customer_email: customer.and_then(|c| c.email.clone()),
@@ -90,12 +73,7 @@ pub(crate) fn issue(state: &mut State, subscription_id: &str, spec: InvoiceSpec)
 }
 
 /// Issues and at once announces an invoice.
-pub(crate) fn issue_and_announce(
-    state: &mut State,
-    ctx: &Ctx,
-    subscription_id: &str,
-    spec: InvoiceSpec,
-) {
+pub(crate) fn issue_and_announce(state: &mut State, ctx: &Ctx, subscription_id: &str, spec: InvoiceSpec) {
     if let Some(issued) = issue(state, subscription_id, spec) {
         issued.announce(state, ctx);
     }

@@ -16,10 +16,7 @@ use super::invoices::{self, InvoiceSpec};
 use super::subscriptions::{self, mutate, rendered};
 
 fn is_delinquent(status: SubscriptionStatus) -> bool {
-    matches!(
-        status,
-        SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid
-    )
+    matches!(status, SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid)
 }
 
 /// Forces a status, with the events Stripe sends around such a change:
@@ -31,11 +28,7 @@ pub(crate) fn set_status(
     id: &str,
     status: SubscriptionStatus,
 ) -> Result<Value, ApiError> {
-    let before = state
-        .subscriptions
-        .get(id)
-        .ok_or_else(|| ApiError::no_such("subscription", id))?
-        .status;
+    let before = state.subscriptions.get(id).ok_or_else(|| ApiError::no_such("subscription", id))?.status;
     if before.is_ended() {
         return Err(ApiError::state(
             "A canceled subscription can only update its cancellation_details and metadata.".into(),
@@ -46,20 +39,11 @@ pub(crate) fn set_status(
     }
     let failed = is_delinquent(status) && !is_delinquent(before);
     let recovered = status == SubscriptionStatus::Active
-        && matches!(
-            before,
-            SubscriptionStatus::PastDue
-                | SubscriptionStatus::Unpaid
-                | SubscriptionStatus::Incomplete
-        );
+        && matches!(before, SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid | SubscriptionStatus::Incomplete);
     let invoice = if failed || recovered {
         let spec = InvoiceSpec {
             reason: BillingReason::SubscriptionCycle,
-            status: if failed {
-                InvoiceStatus::Open
-            } else {
-                InvoiceStatus::Paid
-            },
+            status: if failed { InvoiceStatus::Open } else { InvoiceStatus::Paid },
             free: false,
         };
         invoices::issue(state, id, spec)
@@ -83,14 +67,9 @@ pub(crate) fn set_status(
 /// is canceled (`deleted`); a trial converts to active; anything else renews
 /// with a paid invoice. Answers the subscription.
 pub(crate) fn end_period(state: &mut State, ctx: &Ctx, id: &str) -> Result<Value, ApiError> {
-    let sub = state
-        .subscriptions
-        .get(id)
-        .ok_or_else(|| ApiError::no_such("subscription", id))?;
+    let sub = state.subscriptions.get(id).ok_or_else(|| ApiError::no_such("subscription", id))?;
     if sub.status.is_ended() {
-        return Err(ApiError::state(
-            "This subscription has already ended.".into(),
-        ));
+        return Err(ApiError::state("This subscription has already ended.".into()));
     }
     let now = ids::now();
     if sub.cancel_at_period_end {
@@ -107,11 +86,7 @@ pub(crate) fn end_period(state: &mut State, ctx: &Ctx, id: &str) -> Result<Value
         return Ok(json);
     }
     let trialing = sub.status == SubscriptionStatus::Trialing;
-    let intervals: Vec<_> = sub
-        .items
-        .iter()
-        .map(|i| state.prices.get(&i.price).map(|p| p.interval))
-        .collect();
+    let intervals: Vec<_> = sub.items.iter().map(|i| state.prices.get(&i.price).map(|p| p.interval)).collect();
     let before = rendered(state, id)?;
     if let Some(sub) = state.subscriptions.get_mut(id) {
         if trialing {
@@ -124,11 +99,7 @@ pub(crate) fn end_period(state: &mut State, ctx: &Ctx, id: &str) -> Result<Value
         }
         sub.billing_cycle_anchor = sub.current_period_end();
     }
-    let spec = InvoiceSpec {
-        reason: BillingReason::SubscriptionCycle,
-        status: InvoiceStatus::Paid,
-        free: false,
-    };
+    let spec = InvoiceSpec { reason: BillingReason::SubscriptionCycle, status: InvoiceStatus::Paid, free: false };
     invoices::issue_and_announce(state, ctx, id, spec);
     let after = rendered(state, id)?;
     let previous = crate::stripe::resources::event::previous_attributes(&before, &after);

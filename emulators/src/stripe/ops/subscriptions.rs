@@ -11,9 +11,7 @@ use crate::stripe::ids;
 use crate::stripe::resources::checkout::LineItem;
 use crate::stripe::resources::event::{previous_attributes, EventType};
 use crate::stripe::resources::invoice::{BillingReason, InvoiceStatus};
-use crate::stripe::resources::subscription::{
-    CancellationReason, Subscription, SubscriptionItem, SubscriptionStatus,
-};
+use crate::stripe::resources::subscription::{CancellationReason, Subscription, SubscriptionItem, SubscriptionStatus};
 use crate::stripe::state::State;
 
 use super::invoices::{self, InvoiceSpec};
@@ -32,30 +30,20 @@ pub(crate) struct NewSubscription {
 
 /// The price ids of `items` that the catalogue does not have, with their index.
 pub(crate) fn unknown_price(state: &State, items: &[LineItem]) -> Option<(usize, String)> {
-    items
-        .iter()
-        .enumerate()
-        .find(|(_, i)| !state.prices.contains_key(&i.price))
-        .map(|(n, i)| (n, i.price.clone()))
+    items.iter().enumerate().find(|(_, i)| !state.prices.contains_key(&i.price)).map(|(n, i)| (n, i.price.clone()))
 }
 
 /// Creates a subscription (active, or trialing) with its first invoice; emits
 /// `customer.subscription.created`, `invoice.paid` (and `trial_will_end` for
 /// trials shorter than three days). Prices and customer must be valid.
-pub(crate) fn create(
-    state: &mut State,
-    ctx: &Ctx,
-    new: NewSubscription,
-) -> Result<Value, ApiError> {
+pub(crate) fn create(state: &mut State, ctx: &Ctx, new: NewSubscription) -> Result<Value, ApiError> {
     let now = ids::now();
     let trial_end = new.trial_period_days.map(|days| now + days * 86_400);
     let id = ids::new_id("sub_", 24);
     let mut items = Vec::new();
     for line in &new.items {
-        let price = state
-            .prices
-            .get(&line.price)
-            .ok_or_else(|| ApiError::no_such_param("price", &line.price, "items"))?;
+        let price =
+            state.prices.get(&line.price).ok_or_else(|| ApiError::no_such_param("price", &line.price, "items"))?;
         items.push(SubscriptionItem {
             id: ids::new_id("si_", 14),
             created: now,
@@ -72,11 +60,7 @@ pub(crate) fn create(
         seq,
         created: now,
         customer: new.customer,
-        status: if trial_end.is_some() {
-            SubscriptionStatus::Trialing
-        } else {
-            SubscriptionStatus::Active
-        },
+        status: if trial_end.is_some() { SubscriptionStatus::Trialing } else { SubscriptionStatus::Active },
         items,
         cancel_at_period_end: new.cancel_at_period_end,
         cancel_at: new.cancel_at_period_end.then_some(period_end),
@@ -88,9 +72,7 @@ pub(crate) fn create(
         latest_invoice: None,
         start_date: now,
         billing_cycle_anchor: period_end,
-        cancellation_reason: new
-            .cancel_at_period_end
-            .then_some(CancellationReason::CancellationRequested),
+        cancellation_reason: new.cancel_at_period_end.then_some(CancellationReason::CancellationRequested),
     };
     state.subscriptions.insert(id.clone(), subscription);
     let spec = InvoiceSpec {
@@ -113,10 +95,7 @@ pub(crate) fn create(
 
 /// The subscription's current JSON.
 pub(crate) fn rendered(state: &State, id: &str) -> Result<Value, ApiError> {
-    let sub = state
-        .subscriptions
-        .get(id)
-        .ok_or_else(|| ApiError::no_such("subscription", id))?;
+    let sub = state.subscriptions.get(id).ok_or_else(|| ApiError::no_such("subscription", id))?;
     Ok(state.subscription_json(sub))
 }
 
@@ -134,12 +113,7 @@ pub(crate) fn mutate(
     }
     let after = rendered(state, id)?;
     if let Some(previous) = previous_attributes(&before, &after) {
-        state.emit(
-            ctx,
-            EventType::SubscriptionUpdated,
-            after.clone(),
-            Some(previous),
-        );
+        state.emit(ctx, EventType::SubscriptionUpdated, after.clone(), Some(previous));
     }
     Ok(after)
 }
@@ -176,10 +150,7 @@ pub(crate) fn cancel_now(
     reason: CancellationReason,
 ) -> Result<Value, ApiError> {
     let now = ids::now();
-    let sub = state
-        .subscriptions
-        .get_mut(id)
-        .ok_or_else(|| ApiError::no_such("subscription", id))?;
+    let sub = state.subscriptions.get_mut(id).ok_or_else(|| ApiError::no_such("subscription", id))?;
     if sub.status.is_ended() {
         return Err(ApiError::no_such("subscription", id));
     }

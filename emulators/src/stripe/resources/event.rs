@@ -81,11 +81,8 @@ pub(crate) fn previous_attributes(before: &Value, after: &Value) -> Option<Value
     let (Value::Object(before), Value::Object(after)) = (before, after) else {
         return None;
     };
-    let changed: Map<String, Value> = before
-        .iter()
-        .filter(|(k, v)| after.get(k.as_str()) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let changed: Map<String, Value> =
+        before.iter().filter(|(k, v)| after.get(k.as_str()) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if changed.is_empty() {
         None
     } else {

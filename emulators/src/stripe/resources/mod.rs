@@ -15,12 +15,7 @@ use serde_json::{Map, Value};
 
 /// Metadata as Stripe returns it: a JSON object of strings.
 pub(crate) fn metadata_json(metadata: &BTreeMap<String, String>) -> Value {
-    Value::Object(
-        metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect::<Map<_, _>>(),
-    )
+    Value::Object(metadata.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<_, _>>())
 }
 
 /// Joins two JSON objects (for objects too large for one `json!` call).

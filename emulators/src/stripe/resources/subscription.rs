@@ -54,10 +54,7 @@ impl SubscriptionStatus {
 
     /// Whether the subscription is over (cannot be canceled or updated again).
     pub(crate) fn is_ended(self) -> bool {
-        matches!(
-            self,
-            SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired
-        )
+        matches!(self, SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired)
     }
 }
 
@@ -113,18 +110,12 @@ pub(crate) struct Subscription {
 impl Subscription {
     /// The end of the current period (of the first item).
     pub(crate) fn current_period_end(&self) -> i64 {
-        self.items
-            .first()
-            .map_or(self.created, |i| i.current_period_end)
+        self.items.first().map_or(self.created, |i| i.current_period_end)
     }
 
     /// The `subscription` object, items embedding their full price.
     pub(crate) fn to_json(&self, prices: &BTreeMap<String, Price>, livemode: bool) -> Value {
-        let items: Vec<Value> = self
-            .items
-            .iter()
-            .map(|item| self.item_json(item, prices, livemode))
-            .collect();
+        let items: Vec<Value> = self.items.iter().map(|item| self.item_json(item, prices, livemode)).collect();
         let head = json!({
             "id": self.id,
             "object": "subscription",
@@ -189,12 +180,7 @@ impl Subscription {
         merged(head, rest)
     }
 
-    fn item_json(
-        &self,
-        item: &SubscriptionItem,
-        prices: &BTreeMap<String, Price>,
-        livemode: bool,
-    ) -> Value {
+    fn item_json(&self, item: &SubscriptionItem, prices: &BTreeMap<String, Price>, livemode: bool) -> Value {
         let price = prices.get(&item.price);
         json!({
             "id": item.id,

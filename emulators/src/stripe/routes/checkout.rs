@@ -9,9 +9,7 @@ use crate::stripe::expand::expand;
 use crate::stripe::ids;
 use crate::stripe::ops::subscriptions::unknown_price;
 use crate::stripe::params::Params;
-use crate::stripe::resources::checkout::{
-    CheckoutSession, CheckoutStatus, LineItem, PaymentStatus,
-};
+use crate::stripe::resources::checkout::{CheckoutSession, CheckoutStatus, LineItem, PaymentStatus};
 
 use super::items::requested_items;
 
@@ -19,10 +17,7 @@ use super::items::requested_items;
 const LIFETIME: i64 = 24 * 60 * 60;
 
 /// `POST /v1/checkout/sessions`
-pub(crate) async fn create(
-    State(app): State<App>,
-    Extension(params): Extension<Params>,
-) -> ApiResult {
+pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
     params.only(&[
         "mode",
         "customer",
@@ -47,14 +42,8 @@ pub(crate) async fn create(
             format!("The emulator only supports `mode=subscription` (got `{mode}`)."),
         ));
     }
-    let customer = params
-        .str("customer")?
-        .filter(|c| !c.is_empty())
-        .map(str::to_string);
-    let customer_email = params
-        .str("customer_email")?
-        .filter(|c| !c.is_empty())
-        .map(str::to_string);
+    let customer = params.str("customer")?.filter(|c| !c.is_empty()).map(str::to_string);
+    let customer_email = params.str("customer_email")?.filter(|c| !c.is_empty()).map(str::to_string);
     if customer.is_some() && customer_email.is_some() {
         return Err(ApiError::bad_request(
             "You may only specify one of these parameters: customer, customer_email.".to_string(),
@@ -66,13 +55,8 @@ pub(crate) async fn create(
     }
     let mut line_items = Vec::new();
     for (n, item) in requested.into_iter().enumerate() {
-        let price = item
-            .price
-            .ok_or_else(|| ApiError::missing(&format!("line_items[{n}][price]")))?;
-        line_items.push(LineItem {
-            price,
-            quantity: item.quantity.unwrap_or(1),
-        });
+        let price = item.price.ok_or_else(|| ApiError::missing(&format!("line_items[{n}][price]")))?;
+        line_items.push(LineItem { price, quantity: item.quantity.unwrap_or(1) });
     }
     let subscription_data = params.child("subscription_data")?;
     subscription_data.only(&["metadata", "trial_period_days", "description"])?;
@@ -81,8 +65,7 @@ pub(crate) async fn create(
             return Err(ApiError::invalid(
                 "subscription_data[trial_period_days]",
                 "parameter_invalid_integer",
-                "This value must be greater than or equal to 1 and less than or equal to 730."
-                    .to_string(),
+                "This value must be greater than or equal to 1 and less than or equal to 730.".to_string(),
             ))
         }
         days => days,
@@ -103,26 +86,11 @@ pub(crate) async fn create(
         }
     }
     if let Some((n, price)) = unknown_price(&state, &line_items) {
-        return Err(ApiError::no_such_param(
-            "price",
-            &price,
-            &format!("line_items[{n}][price]"),
-        ));
+        return Err(ApiError::no_such_param("price", &price, &format!("line_items[{n}][price]")));
     }
-    let amount_total = line_items
-        .iter()
-        .map(|i| {
-            state
-                .prices
-                .get(&i.price)
-                .map_or(0, |p| p.unit_amount * i.quantity as i64)
-        })
-        .sum();
-    let prefix = if state.livemode {
-        "cs_live_"
-    } else {
-        "cs_test_"
-    };
+    let amount_total =
+        line_items.iter().map(|i| state.prices.get(&i.price).map_or(0, |p| p.unit_amount * i.quantity as i64)).sum();
+    let prefix = if state.livemode { "cs_live_" } else { "cs_test_" };
     let id = ids::new_id(prefix, 24);
     let now = ids::now();
     let seq = state.next_seq();
@@ -161,10 +129,7 @@ pub(crate) async fn retrieve(
     Extension(params): Extension<Params>,
 ) -> ApiResult {
     let state = app.lock();
-    let session = state
-        .checkout_sessions
-        .get(&id)
-        .ok_or_else(|| ApiError::no_such("checkout.session", &id))?;
+    let session = state.checkout_sessions.get(&id).ok_or_else(|| ApiError::no_such("checkout.session", &id))?;
     let mut json = session.to_json(state.livemode);
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))

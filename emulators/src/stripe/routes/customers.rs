@@ -19,11 +19,7 @@ fn fields(params: &Params) -> Result<CustomerFields, ApiError> {
     let email = params.nullable_str("email")?;
     if let Some(Some(address)) = &email {
         if !looks_like_email(address) {
-            return Err(ApiError::invalid(
-                "email",
-                "email_invalid",
-                "Invalid email address.".to_string(),
-            ));
+            return Err(ApiError::invalid("email", "email_invalid", "Invalid email address.".to_string()));
         }
     }
     Ok(CustomerFields {
@@ -37,9 +33,7 @@ fn fields(params: &Params) -> Result<CustomerFields, ApiError> {
 
 fn looks_like_email(s: &str) -> bool {
     match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
-        }
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace),
         None => false,
     }
 }
@@ -64,10 +58,7 @@ pub(crate) async fn retrieve(
     Extension(params): Extension<Params>,
 ) -> ApiResult {
     let state = app.lock();
-    let customer = state
-        .customers
-        .get(&id)
-        .ok_or_else(|| ApiError::no_such("customer", &id))?;
+    let customer = state.customers.get(&id).ok_or_else(|| ApiError::no_such("customer", &id))?;
     if customer.deleted {
         return Ok(Json(customer.deleted_json()));
     }
@@ -101,18 +92,8 @@ pub(crate) async fn delete(
 }
 
 /// `GET /v1/customers?email=&limit=&starting_after=`: newest first.
-pub(crate) async fn list(
-    State(app): State<App>,
-    Extension(params): Extension<Params>,
-) -> ApiResult {
-    params.only(&[
-        "email",
-        "limit",
-        "starting_after",
-        "ending_before",
-        "created",
-        "test_clock",
-    ])?;
+pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
+    params.only(&["email", "limit", "starting_after", "ending_before", "created", "test_clock"])?;
     let email = params.str("email")?;
     let state = app.lock();
     let mut live: Vec<_> = state
@@ -122,28 +103,18 @@ pub(crate) async fn list(
         .filter(|c| email.is_none_or(|e| c.email.as_deref() == Some(e)))
         .collect();
     live.sort_by_key(|x| std::cmp::Reverse(x.seq));
-    let items = live
-        .into_iter()
-        .map(|c| (c.id.clone(), state.customer_json(c)))
-        .collect();
+    let items = live.into_iter().map(|c| (c.id.clone(), state.customer_json(c))).collect();
     let mut page = paginate(items, &params, "/v1/customers", "customer")?;
     expand(&state, &mut page, &params.expand());
     Ok(Json(page))
 }
 
 /// `GET /v1/customers/search?query=`: sees the account as it was `search_lag` ago.
-pub(crate) async fn search(
-    State(app): State<App>,
-    Extension(params): Extension<Params>,
-) -> ApiResult {
+pub(crate) async fn search(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
     params.only(&["query", "limit", "page"])?;
     let query = params.required_str("query")?;
     let clauses = parse_query(query).map_err(|reason| {
-        ApiError::invalid(
-            "query",
-            "parameter_invalid_string",
-            format!("Invalid search query: {reason}."),
-        )
+        ApiError::invalid("query", "parameter_invalid_string", format!("Invalid search query: {reason}."))
     })?;
     let limit = params.limit()?;
     let offset = match params.str("page")? {
@@ -151,13 +122,7 @@ pub(crate) async fn search(
         Some(page) => page
             .strip_prefix("page_")
             .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "page",
-                    "parameter_invalid_string",
-                    "Invalid page token.".to_string(),
-                )
-            })?,
+            .ok_or_else(|| ApiError::invalid("page", "parameter_invalid_string", "Invalid page token.".to_string()))?,
     };
     let state = app.lock();
     let mut found: Vec<_> = state

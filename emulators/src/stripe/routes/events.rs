@@ -13,34 +13,15 @@ use crate::stripe::params::Params;
 /// `GET /v1/events/{id}`
 pub(crate) async fn retrieve(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
     let state = app.lock();
-    state
-        .event(&id)
-        .cloned()
-        .map(Json)
-        .ok_or_else(|| ApiError::no_such("event", &id))
+    state.event(&id).cloned().map(Json).ok_or_else(|| ApiError::no_such("event", &id))
 }
 
 /// `GET /v1/events?type=&types[]=`: newest first.
-pub(crate) async fn list(
-    State(app): State<App>,
-    Extension(params): Extension<Params>,
-) -> ApiResult {
-    params.only(&[
-        "type",
-        "types",
-        "limit",
-        "starting_after",
-        "ending_before",
-        "created",
-        "delivery_success",
-    ])?;
+pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
+    params.only(&["type", "types", "limit", "starting_after", "ending_before", "created", "delivery_success"])?;
     let single = params.str("type")?.map(str::to_string);
-    let many: Option<Vec<String>> = params.list("types")?.map(|t| {
-        t.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    });
+    let many: Option<Vec<String>> =
+        params.list("types")?.map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect());
     let state = app.lock();
     let items = state
         .events
@@ -49,19 +30,9 @@ pub(crate) async fn list(
         .filter(|e| {
             let kind = e.get("type").and_then(Value::as_str).unwrap_or_default();
             single.as_deref().is_none_or(|t| type_matches(t, kind))
-                && many
-                    .as_ref()
-                    .is_none_or(|ts| ts.iter().any(|t| type_matches(t, kind)))
+                && many.as_ref().is_none_or(|ts| ts.iter().any(|t| type_matches(t, kind)))
         })
-        .map(|e| {
-            (
-                e.get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                e.clone(),
-            )
-        })
+        .map(|e| (e.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), e.clone()))
         .collect();
     Ok(Json(paginate(items, &params, "/v1/events", "event")?))
 }
@@ -81,10 +52,7 @@ pub(crate) async fn invoice(
     Extension(params): Extension<Params>,
 ) -> ApiResult {
     let state = app.lock();
-    let invoice = state
-        .invoices
-        .get(&id)
-        .ok_or_else(|| ApiError::no_such("invoice", &id))?;
+    let invoice = state.invoices.get(&id).ok_or_else(|| ApiError::no_such("invoice", &id))?;
     let mut json = invoice.to_json(state.livemode);
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))

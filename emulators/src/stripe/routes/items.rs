@@ -21,16 +21,10 @@ pub(crate) fn requested_items(params: &Params, key: &str) -> Result<Vec<Requeste
     for (n, entry) in entries.into_iter().enumerate() {
         let name = format!("{key}[{n}]");
         let Value::Object(map) = entry else {
-            return Err(ApiError::invalid(
-                &name,
-                "parameter_invalid_hash",
-                format!("Invalid hash: {name}"),
-            ));
+            return Err(ApiError::invalid(&name, "parameter_invalid_hash", format!("Invalid hash: {name}")));
         };
         let entry = Params(map);
-        entry
-            .only(&["id", "price", "quantity", "deleted", "metadata"])
-            .map_err(|e| prefixed(e, &name))?;
+        entry.only(&["id", "price", "quantity", "deleted", "metadata"]).map_err(|e| prefixed(e, &name))?;
         let quantity = match entry.int("quantity").map_err(|e| prefixed(e, &name))? {
             None => None,
             Some(q) if q >= 1 => Some(q as u64),
@@ -45,10 +39,7 @@ pub(crate) fn requested_items(params: &Params, key: &str) -> Result<Vec<Requeste
         };
         items.push(RequestedItem {
             id: entry.str("id")?.map(str::to_string),
-            price: entry
-                .str("price")?
-                .filter(|p| !p.is_empty())
-                .map(str::to_string),
+            price: entry.str("price")?.filter(|p| !p.is_empty()).map(str::to_string),
             quantity,
         });
     }
@@ -59,9 +50,7 @@ pub(crate) fn requested_items(params: &Params, key: &str) -> Result<Vec<Requeste
 fn prefixed(mut err: ApiError, prefix: &str) -> ApiError {
     if let Some(param) = err.param.take() {
         err.param = Some(format!("{prefix}[{param}]"));
-        err.message = err
-            .message
-            .replace(&format!(": {param}"), &format!(": {prefix}[{param}]"));
+        err.message = err.message.replace(&format!(": {param}"), &format!(": {prefix}[{param}]"));
     }
     err
 }

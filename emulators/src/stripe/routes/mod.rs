@@ -20,38 +20,16 @@ use super::pipeline::api_layer;
 /// Every Stripe endpoint the emulator serves.
 pub(crate) fn api_router(app: App) -> Router<App> {
     Router::new()
-        .route(
-            "/v1/customers",
-            get(customers::list)
-                .post(customers::create)
-                .fallback(unrecognized),
-        )
-        .route(
-            "/v1/customers/search",
-            get(customers::search).fallback(unrecognized),
-        )
+        .route("/v1/customers", get(customers::list).post(customers::create).fallback(unrecognized))
+        .route("/v1/customers/search", get(customers::search).fallback(unrecognized))
         .route(
             "/v1/customers/{id}",
-            get(customers::retrieve)
-                .post(customers::update)
-                .delete(customers::delete)
-                .fallback(unrecognized),
+            get(customers::retrieve).post(customers::update).delete(customers::delete).fallback(unrecognized),
         )
         .route("/v1/prices", get(prices::list).fallback(unrecognized))
-        .route(
-            "/v1/prices/{id}",
-            get(prices::retrieve).fallback(unrecognized),
-        )
-        .route(
-            "/v1/products/{id}",
-            get(prices::product).fallback(unrecognized),
-        )
-        .route(
-            "/v1/subscriptions",
-            get(subscriptions::list)
-                .post(subscriptions::create)
-                .fallback(unrecognized),
-        )
+        .route("/v1/prices/{id}", get(prices::retrieve).fallback(unrecognized))
+        .route("/v1/products/{id}", get(prices::product).fallback(unrecognized))
+        .route("/v1/subscriptions", get(subscriptions::list).post(subscriptions::create).fallback(unrecognized))
         .route(
             "/v1/subscriptions/{id}",
             get(subscriptions::retrieve)
@@ -59,27 +37,12 @@ pub(crate) fn api_router(app: App) -> Router<App> {
                 .delete(subscriptions::cancel)
                 .fallback(unrecognized),
         )
-        .route(
-            "/v1/checkout/sessions",
-            post(checkout::create).fallback(unrecognized),
-        )
-        .route(
-            "/v1/checkout/sessions/{id}",
-            get(checkout::retrieve).fallback(unrecognized),
-        )
-        .route(
-            "/v1/billing_portal/sessions",
-            post(portal::create).fallback(unrecognized),
-        )
+        .route("/v1/checkout/sessions", post(checkout::create).fallback(unrecognized))
+        .route("/v1/checkout/sessions/{id}", get(checkout::retrieve).fallback(unrecognized))
+        .route("/v1/billing_portal/sessions", post(portal::create).fallback(unrecognized))
         .route("/v1/events", get(events::list).fallback(unrecognized))
-        .route(
-            "/v1/events/{id}",
-            get(events::retrieve).fallback(unrecognized),
-        )
-        .route(
-            "/v1/invoices/{id}",
-            get(events::invoice).fallback(unrecognized),
-        )
+        .route("/v1/events/{id}", get(events::retrieve).fallback(unrecognized))
+        .route("/v1/invoices/{id}", get(events::invoice).fallback(unrecognized))
         .route("/v1/{*rest}", any(unrecognized))
         .layer(from_fn_with_state(app, api_layer))
 }

@@ -10,18 +10,8 @@ use crate::stripe::params::Params;
 use crate::stripe::resources::portal::PortalSession;
 
 /// Creates a portal session whose `url` is the emulator's portal page.
-pub(crate) async fn create(
-    State(app): State<App>,
-    Extension(params): Extension<Params>,
-) -> ApiResult {
-    params.only(&[
-        "customer",
-        "return_url",
-        "configuration",
-        "locale",
-        "flow_data",
-        "on_behalf_of",
-    ])?;
+pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
+    params.only(&["customer", "return_url", "configuration", "locale", "flow_data", "on_behalf_of"])?;
     let customer = params.required_str("customer")?.to_string();
     let return_url = params.str("return_url")?.map(str::to_string);
     let mut state = app.lock();
@@ -35,9 +25,7 @@ pub(crate) async fn create(
         created: ids::now(),
         customer,
         return_url,
-        configuration: params
-            .str("configuration")?
-            .map_or_else(|| "bpc_emulator_default".to_string(), str::to_string),
+        configuration: params.str("configuration")?.map_or_else(|| "bpc_emulator_default".to_string(), str::to_string),
     };
     let json = session.to_json(state.livemode);
     state.portal_sessions.insert(id, session);

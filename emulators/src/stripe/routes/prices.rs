@@ -17,20 +17,14 @@ pub(crate) async fn retrieve(
     Extension(params): Extension<Params>,
 ) -> ApiResult {
     let state = app.lock();
-    let price = state
-        .prices
-        .get(&id)
-        .ok_or_else(|| ApiError::no_such("price", &id))?;
+    let price = state.prices.get(&id).ok_or_else(|| ApiError::no_such("price", &id))?;
     let mut json = price.to_json(state.livemode);
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))
 }
 
 /// `GET /v1/prices?lookup_keys[]=&active=&product=`
-pub(crate) async fn list(
-    State(app): State<App>,
-    Extension(params): Extension<Params>,
-) -> ApiResult {
+pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
     params.only(&[
         "lookup_keys",
         "active",
@@ -41,12 +35,8 @@ pub(crate) async fn list(
         "starting_after",
         "ending_before",
     ])?;
-    let lookup_keys: Option<Vec<String>> = params.list("lookup_keys")?.map(|keys| {
-        keys.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()
-    });
+    let lookup_keys: Option<Vec<String>> =
+        params.list("lookup_keys")?.map(|keys| keys.iter().filter_map(Value::as_str).map(str::to_string).collect());
     let active = params.bool("active")?;
     let product = params.str("product")?;
     let state = app.lock();
@@ -55,17 +45,10 @@ pub(crate) async fn list(
         .values()
         .filter(|p| active.is_none_or(|a| p.active == a))
         .filter(|p| product.is_none_or(|id| p.product == id))
-        .filter(|p| {
-            lookup_keys
-                .as_ref()
-                .is_none_or(|keys| p.lookup_key.as_ref().is_some_and(|k| keys.contains(k)))
-        })
+        .filter(|p| lookup_keys.as_ref().is_none_or(|keys| p.lookup_key.as_ref().is_some_and(|k| keys.contains(k))))
         .collect();
     prices.sort_by_key(|x| std::cmp::Reverse(x.seq));
-    let items = prices
-        .into_iter()
-        .map(|p| (p.id.clone(), p.to_json(state.livemode)))
-        .collect();
+    let items = prices.into_iter().map(|p| (p.id.clone(), p.to_json(state.livemode))).collect();
     let mut page = paginate(items, &params, "/v1/prices", "price")?;
     expand(&state, &mut page, &params.expand());
     Ok(Json(page))
@@ -74,9 +57,6 @@ pub(crate) async fn list(
 /// `GET /v1/products/{id}`
 pub(crate) async fn product(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
     let state = app.lock();
-    let product = state
-        .products
-        .get(&id)
-        .ok_or_else(|| ApiError::no_such("product", &id))?;
+    let product = state.products.get(&id).ok_or_else(|| ApiError::no_such("product", &id))?;
     Ok(Json(product.to_json(state.livemode)))
 }

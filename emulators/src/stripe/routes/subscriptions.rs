@@ -12,9 +12,7 @@ use crate::stripe::list::paginate;
 use crate::stripe::ops::subscriptions::{self, NewSubscription};
 use crate::stripe::params::Params;
 use crate::stripe::resources::checkout::LineItem;
-use crate::stripe::resources::subscription::{
-    CancellationReason, SubscriptionItem, SubscriptionStatus,
-};
+use crate::stripe::resources::subscription::{CancellationReason, SubscriptionItem, SubscriptionStatus};
 
 use super::items::requested_items;
 
@@ -42,10 +40,7 @@ fn new_items(params: &Params) -> Result<Vec<LineItem>, ApiError> {
         .into_iter()
         .enumerate()
         .map(|(n, item)| match item.price {
-            Some(price) => Ok(LineItem {
-                price,
-                quantity: item.quantity.unwrap_or(1),
-            }),
+            Some(price) => Ok(LineItem { price, quantity: item.quantity.unwrap_or(1) }),
             None => Err(ApiError::missing(&format!("items[{n}][price]"))),
         })
         .collect()
@@ -80,19 +75,9 @@ pub(crate) async fn create(
         return Err(ApiError::no_such_param("customer", &customer, "customer"));
     }
     if let Some((n, price)) = subscriptions::unknown_price(&state, &items) {
-        return Err(ApiError::no_such_param(
-            "price",
-            &price,
-            &format!("items[{n}][price]"),
-        ));
+        return Err(ApiError::no_such_param("price", &price, &format!("items[{n}][price]")));
     }
-    let new = NewSubscription {
-        customer,
-        items,
-        metadata,
-        trial_period_days,
-        cancel_at_period_end,
-    };
+    let new = NewSubscription { customer, items, metadata, trial_period_days, cancel_at_period_end };
     let mut json = subscriptions::create(&mut state, &ctx, new)?;
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))
@@ -118,46 +103,28 @@ pub(crate) async fn update(
     Extension(ctx): Extension<Ctx>,
     Extension(params): Extension<Params>,
 ) -> ApiResult {
-    params.only(&[
-        "cancel_at_period_end",
-        "metadata",
-        "items",
-        "proration_behavior",
-        "payment_behavior",
-    ])?;
+    params.only(&["cancel_at_period_end", "metadata", "items", "proration_behavior", "payment_behavior"])?;
     let cancel = params.bool("cancel_at_period_end")?;
     let metadata = params.metadata("metadata")?;
     let items = requested_items(&params, "items")?;
     let mut state = app.lock();
-    let sub = state
-        .subscriptions
-        .get(&id)
-        .ok_or_else(|| ApiError::no_such("subscription", &id))?;
+    let sub = state.subscriptions.get(&id).ok_or_else(|| ApiError::no_such("subscription", &id))?;
     if sub.status.is_ended() && (cancel.is_some() || !items.is_empty()) {
         return Err(ApiError::state(
-            "A canceled subscription can only update its cancellation_details and metadata."
-                .to_string(),
+            "A canceled subscription can only update its cancellation_details and metadata.".to_string(),
         ));
     }
     for (n, item) in items.iter().enumerate() {
         if let Some(item_id) = &item.id {
             if !sub.items.iter().any(|i| &i.id == item_id) {
-                return Err(ApiError::no_such_param(
-                    "subscription_item",
-                    item_id,
-                    &format!("items[{n}][id]"),
-                ));
+                return Err(ApiError::no_such_param("subscription_item", item_id, &format!("items[{n}][id]")));
             }
         } else if item.price.is_none() {
             return Err(ApiError::missing(&format!("items[{n}][price]")));
         }
         if let Some(price) = &item.price {
             if !state.prices.contains_key(price) {
-                return Err(ApiError::no_such_param(
-                    "price",
-                    price,
-                    &format!("items[{n}][price]"),
-                ));
+                return Err(ApiError::no_such_param("price", price, &format!("items[{n}][price]")));
             }
         }
     }
@@ -194,9 +161,7 @@ fn apply_item(
             }
         }
         None => {
-            let (start, end) = sub.items.first().map_or((now, now), |i| {
-                (i.current_period_start, i.current_period_end)
-            });
+            let (start, end) = sub.items.first().map_or((now, now), |i| (i.current_period_start, i.current_period_end));
             sub.items.push(SubscriptionItem {
                 id: ids::new_id("si_", 14),
                 created: now,
@@ -218,12 +183,7 @@ pub(crate) async fn cancel(
 ) -> ApiResult {
     params.only(&["invoice_now", "prorate", "cancellation_details"])?;
     let mut state = app.lock();
-    let mut json = subscriptions::cancel_now(
-        &mut state,
-        &ctx,
-        &id,
-        CancellationReason::CancellationRequested,
-    )?;
+    let mut json = subscriptions::cancel_now(&mut state, &ctx, &id, CancellationReason::CancellationRequested)?;
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))
 }
@@ -249,10 +209,7 @@ fn status_filter(params: &Params) -> Result<Box<dyn Fn(SubscriptionStatus) -> bo
 }
 
 /// `GET /v1/subscriptions?customer=&price=&status=`: newest first.
-pub(crate) async fn list(
-    State(app): State<App>,
-    Extension(params): Extension<Params>,
-) -> ApiResult {
+pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
     params.only(&[
         "customer",
         "price",
@@ -275,10 +232,7 @@ pub(crate) async fn list(
         .filter(|s| wanted(s.status))
         .collect();
     subs.sort_by_key(|x| std::cmp::Reverse(x.seq));
-    let items: Vec<(String, Value)> = subs
-        .into_iter()
-        .map(|s| (s.id.clone(), state.subscription_json(s)))
-        .collect();
+    let items: Vec<(String, Value)> = subs.into_iter().map(|s| (s.id.clone(), state.subscription_json(s))).collect();
     let mut page = paginate(items, &params, "/v1/subscriptions", "subscription")?;
     expand(&state, &mut page, &params.expand());
     Ok(Json(page))
