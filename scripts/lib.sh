@@ -65,9 +65,9 @@ ensure_wasm_target() {
 ensure_debian_sysroot() {
   local libdir=/usr/lib/rustlib/$WASM_TARGET/lib
   if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then
-    log "installing Debian's rustc-web, cargo-web and rust-web-src"
+    log "installing Debian's rustc-web, cargo-web, rust-web-src and rust-web-clippy"
     as_root apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq rustc-web cargo-web rust-web-src >&2 \
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq rustc-web cargo-web rust-web-src rust-web-clippy >&2 \
       || die "apt-get install rustc-web failed"
   fi
   local rustc_id stamp
@@ -104,6 +104,94 @@ TOML
   rm -rf "$work"
   # Crates built against an earlier sysroot no longer link against this one.
   rm -rf "$KSB_ROOT/target/$WASM_TARGET"
+}
+
+# Debian's clippy (rust-web-clippy: /usr/bin/cargo-clippy and clippy-driver)
+# at exactly rustc-web's version: clippy-driver is a compiler of its own and
+# only reads a sysroot built by the same rustc. ensure_debian_sysroot installs
+# it with rustc-web; this adds it where rustc-web came without it.
+ensure_debian_clippy() {
+  local want
+  want="$(dpkg-query -W -f='${Version}' rustc-web 2>/dev/null)" || die "rustc-web is not installed (dpkg)"
+  if [ "$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' rust-web-clippy 2>/dev/null)" = "ii $want" ] \
+    && [ -x /usr/bin/cargo-clippy ]; then return; fi
+  log "installing Debian's rust-web-clippy $want (rustc-web's version)"
+  as_root apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "rust-web-clippy=$want" >&2 \
+    || die "apt-get install rust-web-clippy=$want failed"
+}
+
+# The root crate's rust-version (Cargo.toml), e.g. 1.91.
+rust_version() {
+  awk -F'"' '/^rust-version *=/ { print $2; exit }' "$KSB_ROOT/Cargo.toml"
+}
+
+# rustfmt and clippy for the native lints: rustup's components (in its default
+# profile; added here where a minimal profile left them out).
+ensure_lint_tools() {
+  cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1 && return
+  command -v rustup >/dev/null || die "cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy)"
+  log "adding rustup components rustfmt and clippy"
+  rustup component add rustfmt clippy >&2 || die "rustup could not add rustfmt and clippy"
+}
+
+# Formatting and lints, warnings as errors; scripts/test.sh runs them before
+# the tests. Call after ensure_wasm_target (KSB_TOOLCHAIN says which wasm
+# toolchain to lint with).
+#   rustfmt  the workspace and benches/wasm (rustfmt.toml at the root)
+#   clippy   native: every target of the workspace (core, emulators, tests,
+#            benches) and benches/wasm;
+#            wasm32: the root crate's lib, whose shell (src/http) only
+#            compiles for wasm32, with rustup's target or Debian's clippy.
+run_lints() {
+  local t0=$SECONDS t
+  local bench_manifest="$KSB_ROOT/benches/wasm/Cargo.toml"
+  # benches/wasm is its own workspace; share bench-wasm.sh's target dir.
+  local bench_target="${KSB_BENCH_TARGET_DIR:-$KSB_ROOT/target/wasm-bench}"
+
+  ensure_lint_tools
+  t=$SECONDS
+  log "lint: rustfmt (cargo fmt --check)"
+  (cd "$KSB_ROOT" && cargo fmt --all --check && cargo fmt --check --manifest-path "$bench_manifest") \
+    || die "formatting differs (diff above); run: cargo fmt --all && cargo fmt --manifest-path benches/wasm/Cargo.toml"
+  log "lint: rustfmt ok ($((SECONDS - t)) s)"
+
+  t=$SECONDS
+  log "lint: clippy, native ($(cargo clippy --version))"
+  (cd "$KSB_ROOT" && cargo clippy --workspace --all-targets --locked -- -D warnings \
+    && CARGO_TARGET_DIR="$bench_target" cargo clippy --manifest-path "$bench_manifest" --all-targets --locked -- -D warnings) \
+    || die "clippy (native) failed"
+  log "lint: clippy native ok ($((SECONDS - t)) s)"
+
+  t=$SECONDS
+  case "${KSB_TOOLCHAIN:-}" in
+    rustup)
+      log "lint: clippy, $WASM_TARGET, rustup toolchain ($(cargo clippy --version))"
+      (cd "$KSB_ROOT" && cargo clippy -p kratos-stripe-bridge --lib --target "$WASM_TARGET" --locked -- -D warnings) \
+        || die "clippy ($WASM_TARGET) failed"
+      ;;
+    debian)
+      ensure_debian_clippy
+      local rustc_v clippy_v need
+      rustc_v="$(/usr/bin/rustc -V | awk '{ print $2 }')"
+      clippy_v="$(PATH="/usr/bin:$PATH" /usr/bin/cargo clippy --version | awk '{ print $2 }')"
+      need="$(rust_version)"
+      # Debian's cargo runs the cargo-clippy first on PATH: make sure it is Debian's.
+      [ "$clippy_v" = "0.1.$(cut -d. -f2 <<<"$rustc_v")" ] \
+        || die "/usr/bin/cargo clippy runs clippy $clippy_v, not Debian's for rustc $rustc_v"
+      # Not only this crate: worker and the url/icu crates in Cargo.lock need
+      # it too (let chains, newer std APIs), so --ignore-rust-version cannot help.
+      [ "$(printf '%s\n' "$need" "$rustc_v" | sort -V | head -n1)" = "$need" ] \
+        || die "Debian's rustc-web is $rustc_v, older than rust-version $need; upgrade it:" \
+          "apt-get update && apt-get install rustc-web cargo-web rust-web-src rust-web-clippy"
+      log "lint: clippy, $WASM_TARGET, Debian toolchain (clippy $clippy_v, rustc $rustc_v)"
+      (cd "$KSB_ROOT" && PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc CARGO_TARGET_DIR="$KSB_ROOT/target/clippy-wasm-debian" \
+        /usr/bin/cargo clippy -p kratos-stripe-bridge --lib --target "$WASM_TARGET" --locked -- -D warnings) \
+        || die "clippy ($WASM_TARGET, Debian) failed"
+      ;;
+    *) die "run_lints: call ensure_wasm_target first (KSB_TOOLCHAIN is '${KSB_TOOLCHAIN:-}')" ;;
+  esac
+  log "lint: clippy $WASM_TARGET ok ($((SECONDS - t)) s); all lints passed in $((SECONDS - t0)) s"
 }
 
 # Everything the build needs, installed once and cached.

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing (once, cached), builds
-# the wasm worker once, then runs every test: the pure core's unit tests, the
-# emulators' tests, and the end-to-end tests against `wrangler dev`.
+# the wasm worker once, checks formatting and lints (rustfmt; clippy natively
+# and for wasm32, warnings as errors: run_lints in scripts/lib.sh), then runs
+# every test: the pure core's unit tests, the emulators' tests, and the
+# end-to-end tests against `wrangler dev`.
 # Extra arguments go to `cargo test` (e.g. a test name filter).
+# KSB_SKIP_LINTS=1 skips the formatting and lint step (for a quick local
+# re-run while editing); CI never sets it, so by default lints always run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$KSB_ROOT"
 
 ensure_build_tools
+if [ "${KSB_SKIP_LINTS:-0}" = 1 ]; then log "KSB_SKIP_LINTS=1: skipping rustfmt and clippy"; else run_lints; fi
 bash scripts/build.sh
 export KSB_BUILT=1 # the end-to-end harness reuses this build
 cargo test --workspace --locked "$@"
