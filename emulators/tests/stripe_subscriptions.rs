@@ -166,6 +166,22 @@ async fn a_trial_converts_to_active_when_its_period_ends() {
 }
 
 #[tokio::test]
+async fn a_trial_can_end_at_a_given_time_and_only_in_the_future() {
+    let (_stripe, api) = started().await;
+    let cid = customer(&api).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let sub = api.create_subscription(&cid, &format!("&trial_end={}", now + 90)).await;
+    assert_eq!((sub["status"].as_str(), sub["trial_end"].as_i64()), (Some("trialing"), Some(now + 90)));
+    assert_eq!(sub["items"]["data"][0]["current_period_end"].as_i64(), Some(now + 90));
+
+    let form = format!("customer={cid}&items[0][price]=price_pro_monthly&trial_end={}", now - 1);
+    let past = api.post("/v1/subscriptions", &form).await;
+    assert_eq!((past.status, past.body["error"]["param"].as_str()), (400, Some("trial_end")), "{}", past.body);
+    let both = api.post("/v1/subscriptions", &format!("{form}0&trial_period_days=3")).await;
+    assert_eq!(both.status, 400, "{}", both.body);
+}
+
+#[tokio::test]
 async fn status_changes_emit_payment_events() {
     let (_stripe, api) = started().await;
     let cid = customer(&api).await;

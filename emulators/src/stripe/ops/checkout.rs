@@ -51,7 +51,7 @@ pub(crate) fn complete(state: &mut State, ctx: &Ctx, session_id: &str) -> Result
             customer: customer_id.clone(),
             items: session.line_items.clone(),
             metadata: session.subscription_metadata.clone(),
-            trial_period_days: session.trial_period_days,
+            trial: session.trial_period_days.map(subscriptions::Trial::Days),
             cancel_at_period_end: false,
         },
     )?;

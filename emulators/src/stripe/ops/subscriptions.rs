@@ -24,8 +24,18 @@ pub(crate) struct NewSubscription {
     pub customer: String,
     pub items: Vec<LineItem>,
     pub metadata: BTreeMap<String, String>,
-    pub trial_period_days: Option<i64>,
+    /// Either a number of days from now or an exact `trial_end`.
+    pub trial: Option<Trial>,
     pub cancel_at_period_end: bool,
+}
+
+/// How a new subscription's trial is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trial {
+    /// `trial_period_days`.
+    Days(i64),
+    /// `trial_end`: a Unix timestamp in the future.
+    EndsAt(i64),
 }
 
 /// The price ids of `items` that the catalogue does not have, with their index.
@@ -38,7 +48,10 @@ pub(crate) fn unknown_price(state: &State, items: &[LineItem]) -> Option<(usize,
 /// trials shorter than three days). Prices and customer must be valid.
 pub(crate) fn create(state: &mut State, ctx: &Ctx, new: NewSubscription) -> Result<Value, ApiError> {
     let now = ids::now();
-    let trial_end = new.trial_period_days.map(|days| now + days * 86_400);
+    let trial_end = new.trial.map(|t| match t {
+        Trial::Days(days) => now + days * 86_400,
+        Trial::EndsAt(at) => at,
+    });
     let id = ids::new_id("sub_", 24);
     let mut items = Vec::new();
     for line in &new.items {

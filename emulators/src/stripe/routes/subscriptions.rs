@@ -9,7 +9,7 @@ use crate::stripe::errors::{ApiError, ApiResult};
 use crate::stripe::expand::expand;
 use crate::stripe::ids;
 use crate::stripe::list::paginate;
-use crate::stripe::ops::subscriptions::{self, NewSubscription};
+use crate::stripe::ops::subscriptions::{self, NewSubscription, Trial};
 use crate::stripe::params::Params;
 use crate::stripe::resources::checkout::LineItem;
 use crate::stripe::resources::subscription::{CancellationReason, SubscriptionItem, SubscriptionStatus};
@@ -56,6 +56,7 @@ pub(crate) async fn create(
         "customer",
         "items",
         "trial_period_days",
+        "trial_end",
         "metadata",
         "cancel_at_period_end",
         "payment_behavior",
@@ -64,7 +65,25 @@ pub(crate) async fn create(
     ])?;
     let customer = params.required_str("customer")?.to_string();
     let items = new_items(&params)?;
-    let trial_period_days = trial_days(&params, "trial_period_days")?;
+    let trial = match (trial_days(&params, "trial_period_days")?, params.int("trial_end")?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "trial_end",
+                "parameter_invalid_integer",
+                "You may only specify one of these parameters: trial_end, trial_period_days.".into(),
+            ))
+        }
+        (Some(days), None) => Some(Trial::Days(days)),
+        (None, Some(at)) if at <= ids::now() => {
+            return Err(ApiError::invalid(
+                "trial_end",
+                "parameter_invalid_integer",
+                "Invalid timestamp: must be an integer Unix timestamp in the future.".into(),
+            ))
+        }
+        (None, Some(at)) => Some(Trial::EndsAt(at)),
+        (None, None) => None,
+    };
     let cancel_at_period_end = params.bool("cancel_at_period_end")?.unwrap_or(false);
     let mut metadata = Default::default();
     if let Some(update) = params.metadata("metadata")? {
@@ -77,7 +96,7 @@ pub(crate) async fn create(
     if let Some((n, price)) = subscriptions::unknown_price(&state, &items) {
         return Err(ApiError::no_such_param("price", &price, &format!("items[{n}][price]")));
     }
-    let new = NewSubscription { customer, items, metadata, trial_period_days, cancel_at_period_end };
+    let new = NewSubscription { customer, items, metadata, trial, cancel_at_period_end };
     let mut json = subscriptions::create(&mut state, &ctx, new)?;
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))
