@@ -407,3 +407,28 @@ async fn events_of_a_duplicate_customer_never_touch_the_identitys_record() {
         "{synced:?}"
     );
 }
+
+/// A record that has expired since it was stored says why at read time: a
+/// trial that ended with no event since is denied as `trial_ended`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trial_that_ended_since_the_last_event_is_denied_as_trial_ended() {
+    let stack = Stack::start().await;
+    let (id, cus) = customer_for(&stack, "trial-ends@example.com").await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let trial_end = (now + 3).to_string();
+    let form =
+        [("customer", cus.as_str()), ("items[0][price]", "price_pro_monthly"), ("trial_end", trial_end.as_str())];
+    stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stack.entitlement(&id).await.status != subscription(SubscriptionStatus::Trialing) {
+        assert!(std::time::Instant::now() < deadline, "the trial never reached the record");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(feature(&stack, &id, "premium_feature").await.allowed);
+    manual_delivery(&stack).await;
+
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let gate = feature(&stack, &id, "premium_feature").await;
+    assert_eq!((gate.allowed, gate.reason, gate.plan.as_str()), (false, Reason::TrialEnded, "free"), "{gate:?}");
+    assert!(feature(&stack, &id, "basic_feature").await.allowed, "the default plan still applies");
+}

@@ -17,29 +17,30 @@ use crate::http::respond;
 use crate::identity::IdentityId;
 use crate::kratos::request::KratosRequest;
 
-/// The identity's record as it applies now (expired periods and trials
-/// fall back to the default plan); the default plan when none is stored.
-async fn current(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Entitlement, ApiError> {
-    let plans = &cx.config.plans;
-    let record = match store.entitlement(id).await? {
-        Some(r) => r,
-        None => with_trial(cx, store, default_entitlement(id, None, plans, cx.now)).await?,
-    };
-    Ok(effective(&record, plans, cx.now))
+/// The identity's record as stored (read-time expiry not applied yet: the
+/// decisions apply it and say why); the default plan when none is stored.
+async fn stored(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Entitlement, ApiError> {
+    match store.entitlement(id).await? {
+        Some(r) => Ok(r),
+        None => with_trial(cx, store, default_entitlement(id, None, &cx.config.plans, cx.now)).await,
+    }
 }
 
 fn deleted() -> ApiError {
     ApiError::not_found("identity_deleted", "this identity was deleted")
 }
 
-/// `GET .../entitlements`.
+/// `GET .../entitlements`: the record as it applies now (expired periods
+/// and trials fall back to the default plan).
 pub async fn entitlements(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
-    respond::json(200, &current(cx, &cx.store()?, id).await?)
+    let e = stored(cx, &cx.store()?, id).await?;
+    respond::json(200, &effective(&e, &cx.config.plans, cx.now))
 }
 
-/// `GET .../features/{feature}`.
+/// `GET .../features/{feature}`: decided on the stored record, so an
+/// expiry since it was written answers `period_ended` or `trial_ended`.
 pub async fn feature(cx: &Cx<'_>, id: &IdentityId, feature: &str) -> Result<Response, ApiError> {
-    let e = current(cx, &cx.store()?, id).await?;
+    let e = stored(cx, &cx.store()?, id).await?;
     respond::json(200, &check(&e, feature, &cx.config.plans, cx.now))
 }
 
