@@ -31,6 +31,15 @@ pub enum Route {
     DeleteAccount(Who),
 }
 
+impl Route {
+    /// Whether the handler reads the request body itself (bounded). For the
+    /// other routes the shell still reads any body sent, with the same
+    /// bound, so an oversized one is refused (413) before anything changes.
+    pub fn reads_its_body(&self) -> bool {
+        matches!(self, Route::StripeWebhook | Route::KratosHook(_))
+    }
+}
+
 /// Whose data a route is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Who {
@@ -170,6 +179,14 @@ mod tests {
         assert_eq!(m.route, Err(IdentityIdError::Nil));
         let m = route("GET", &format!("/v1/identities/{ID}/entitlements")).unwrap();
         assert!(!m.name.contains(ID));
+    }
+
+    #[test]
+    fn only_hooks_and_webhooks_read_their_bodies() {
+        assert!(ok("POST", "/webhooks/stripe").1.reads_its_body());
+        assert!(ok("POST", "/hooks/kratos/settings").1.reads_its_body());
+        assert!(!ok("POST", &format!("/v1/identities/{ID}/sync")).1.reads_its_body());
+        assert!(!ok("DELETE", "/me").1.reads_its_body());
     }
 
     #[test]

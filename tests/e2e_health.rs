@@ -52,3 +52,20 @@ async fn an_unknown_route_is_a_json_404() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+/// Every POST route caps its body as the webhook does: an oversized body is
+/// a 413 and changes nothing, even on a route that takes no body.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_body_is_refused_on_every_post_route_and_changes_nothing() {
+    let stack = Stack::start().await;
+    let id = "3b0c3f2e-8f1a-4c55-9d1e-7a2b4c6d8e90";
+    let huge = vec![b'x'; 2 * 1024 * 1024];
+    for path in [format!("/v1/identities/{id}/trial"), format!("/v1/identities/{id}/sync")] {
+        let r = stack.http.post(stack.url(&path)).bearer_auth(BRIDGE_API_TOKEN).body(huge.clone()).send().await;
+        let (status, body) = status_json(r.unwrap()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (413, Some("body_too_large")), "{path}: {body}");
+    }
+    let r = stack.http.post(stack.url(&format!("/v1/identities/{id}/trial"))).bearer_auth(BRIDGE_API_TOKEN);
+    let (status, body) = status_json(r.send().await.unwrap()).await;
+    assert_eq!(status, 201, "the refused call started no trial, so this one does: {body}");
+}

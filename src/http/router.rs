@@ -3,9 +3,10 @@
 //! error becomes its JSON answer and where every request is logged.
 
 use serde_json::json;
-use worker::{Env, Request, Response, Result};
+use worker::{Env, Method, Request, Response, Result};
 
 use super::auth::{require_bearer, require_session};
+use super::body::read_bounded;
 use super::context::Cx;
 use super::routes::{healthz, identities, kratos_hooks, stripe_webhook};
 use super::{log, respond};
@@ -36,7 +37,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
 }
 
 /// Checks the caller, then runs the route.
-async fn dispatch(cx: &Cx<'_>, req: Request, matched: Matched) -> std::result::Result<Response, ApiError> {
+async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::result::Result<Response, ApiError> {
     let signed_in = match matched.caller {
         Caller::Anyone => None,
         Caller::ApiClient => {
@@ -51,7 +52,12 @@ async fn dispatch(cx: &Cx<'_>, req: Request, matched: Matched) -> std::result::R
             Who::SignedIn => signed_in.clone().ok_or_else(|| ApiError::unauthorized("sign in first")),
         }
     };
-    match matched.route? {
+    let route = matched.route?;
+    if !route.reads_its_body() && req.method() != Method::Get {
+        // Nothing here takes a body, but an oversized one is still refused.
+        read_bounded(&mut req).await?;
+    }
+    match route {
         Route::Healthz => Err(ApiError::internal("healthz is answered before dispatch")),
         Route::StripeWebhook => stripe_webhook::handle(cx, req).await,
         Route::KratosHook(flow) => kratos_hooks::handle(cx, req, flow).await,
