@@ -128,9 +128,19 @@ pub struct Config {
     pub customer_on_deletion: CustomerOnDeletion,
     /// `KRATOS_SYNC_PLAN`.
     pub plan_mirror: PlanMirror,
+    /// `PRICING_URL`: where `/gate` sends a denied browser.
+    pub pricing_url: Setting<String>,
+    /// `APP_URL`: the app's origin is trusted for cookie-authenticated
+    /// changes (cross-site protection), beside the worker's own.
+    pub app_url: Setting<String>,
+    /// `SESSION_CACHE_TTL`: seconds a whoami answer is reused in the isolate.
+    pub session_cache_ttl: u64,
+    /// `ENTITLEMENT_CACHE_TTL`: seconds a KV record is reused in the isolate.
+    pub entitlement_cache_ttl: u64,
 }
 
-/// Names of every setting, in the order `/healthz` reports them.
+/// Names of every setting the worker reads (a test checks that
+/// [`Config::from_lookup`] asks for exactly these).
 pub const SETTINGS: &[&str] = &[
     "PLANS",
     "ENVIRONMENT",
@@ -142,6 +152,10 @@ pub const SETTINGS: &[&str] = &[
     "BRIDGE_API_TOKEN",
     "KRATOS_ADMIN_URL",
     "KRATOS_PUBLIC_URL",
+    "PRICING_URL",
+    "APP_URL",
+    "SESSION_CACHE_TTL",
+    "ENTITLEMENT_CACHE_TTL",
     "DELETION_CANCEL",
     "DELETE_STRIPE_CUSTOMER",
     "KRATOS_SYNC_PLAN",
@@ -164,6 +178,17 @@ fn url(name: &'static str, v: Option<String>) -> Result<String, ConfigProblem> {
     }
     Ok(v.trim_end_matches('/').to_string())
 }
+
+/// Seconds, `default` when unset; `0` disables the cache it sets.
+fn seconds(name: &'static str, v: Option<String>, default: u64) -> Result<u64, ConfigProblem> {
+    match non_empty(v) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigProblem { name, message: "must be a whole number of seconds".into() }),
+    }
+}
+
+/// The default of `SESSION_CACHE_TTL` and `ENTITLEMENT_CACHE_TTL`.
+pub const DEFAULT_CACHE_TTL_SECS: u64 = 5;
 
 fn flag(name: &'static str, v: Option<String>) -> Result<bool, ConfigProblem> {
     match non_empty(v).as_deref() {
@@ -224,7 +249,14 @@ impl Config {
             true => PlanMirror::MetadataPublic,
             false => PlanMirror::Off,
         };
+        let session_cache_ttl = seconds("SESSION_CACHE_TTL", get("SESSION_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?;
+        let entitlement_cache_ttl =
+            seconds("ENTITLEMENT_CACHE_TTL", get("ENTITLEMENT_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?;
         Ok(Config {
+            session_cache_ttl,
+            entitlement_cache_ttl,
+            pricing_url: url("PRICING_URL", get("PRICING_URL")).into(),
+            app_url: url("APP_URL", get("APP_URL")).into(),
             deletion_cancel,
             customer_on_deletion,
             plan_mirror,
@@ -252,6 +284,8 @@ impl Config {
             self.bridge_api_token.problem(),
             self.kratos_admin_url.problem(),
             self.kratos_public_url.problem(),
+            self.pricing_url.problem(),
+            self.app_url.problem(),
         ]
         .into_iter()
         .flatten()
@@ -276,6 +310,8 @@ mod tests {
             ("BRIDGE_API_TOKEN", "api-token".to_string()),
             ("KRATOS_ADMIN_URL", "http://127.0.0.1:4434/".to_string()),
             ("KRATOS_PUBLIC_URL", "http://127.0.0.1:4433".to_string()),
+            ("PRICING_URL", "https://app.example.com/pricing".to_string()),
+            ("APP_URL", "https://app.example.com".to_string()),
         ])
     }
 
@@ -301,6 +337,23 @@ mod tests {
         assert!(p.to_string().starts_with("PLANS: "));
         m.remove("PLANS");
         assert_eq!(load(&m).unwrap_err().message, "is not set");
+    }
+
+    #[test]
+    fn reads_exactly_the_listed_settings() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let m = full();
+        Config::from_lookup(|k| {
+            asked.borrow_mut().push(k.to_string());
+            m.get(k).cloned()
+        })
+        .unwrap();
+        let mut asked = asked.into_inner();
+        asked.sort();
+        asked.dedup();
+        let mut listed: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(asked, listed);
     }
 
     #[test]
@@ -342,6 +395,12 @@ mod tests {
         let c = load(&m).unwrap();
         assert_eq!(c.deletion_cancel, CancelMode::PeriodEnd);
         assert_eq!(c.plan_mirror, PlanMirror::MetadataPublic);
+        assert_eq!((c.session_cache_ttl, c.entitlement_cache_ttl), (5, 5));
+        m.insert("SESSION_CACHE_TTL", "0".into());
+        assert_eq!(load(&m).unwrap().session_cache_ttl, 0);
+        m.insert("ENTITLEMENT_CACHE_TTL", "soon".into());
+        assert_eq!(load(&m).unwrap_err().name, "ENTITLEMENT_CACHE_TTL");
+        m.remove("ENTITLEMENT_CACHE_TTL");
         m.insert("DELETE_STRIPE_CUSTOMER", "yes".into());
         assert_eq!(load(&m).unwrap_err().name, "DELETE_STRIPE_CUSTOMER");
     }

@@ -8,12 +8,15 @@
 //!
 //! The core, by concern: `identity` (ids and link key names), `stripe`,
 //! `kratos`, `link` (where the two meet), `entitlements` (plan decisions),
+//! `gate` (the signed-in user's answers, cross-site rules), `cache`,
 //! `store` (the KV layout), `route` (the route table), `config`, `error`,
 //! `upstream` (what both API clients share) and `secret`.
 
+pub mod cache;
 pub mod config;
 pub mod entitlements;
 pub mod error;
+pub mod gate;
 pub mod identity;
 pub mod kratos;
 pub mod link;

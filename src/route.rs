@@ -29,6 +29,8 @@ pub enum Route {
     Trial(IdentityId),
     /// `DELETE /v1/identities/{id}`, and `DELETE /me`.
     DeleteAccount(Who),
+    /// `GET /gate/{feature}`: the signed-in user's feature check.
+    Gate(String),
 }
 
 impl Route {
@@ -126,6 +128,9 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
             (Caller::SignedInUser, "GET /me/entitlements", Ok(Route::Entitlements(Who::SignedIn)))
         }
         ("DELETE", ["me"]) => (Caller::SignedInUser, "DELETE /me", Ok(Route::DeleteAccount(Who::SignedIn))),
+        ("GET", ["gate", feature]) if !feature.is_empty() => {
+            (Caller::SignedInUser, "GET /gate/{feature}", Ok(Route::Gate((*feature).to_owned())))
+        }
         _ => return None,
     };
     Some(Matched { caller, name, route })
@@ -169,6 +174,7 @@ mod tests {
         assert_eq!(ok("DELETE", &path), (Caller::ApiClient, Route::DeleteAccount(Who::Identity(id()))));
         assert_eq!(ok("GET", "/me/entitlements"), (Caller::SignedInUser, Route::Entitlements(Who::SignedIn)));
         assert_eq!(ok("DELETE", "/me"), (Caller::SignedInUser, Route::DeleteAccount(Who::SignedIn)));
+        assert_eq!(ok("GET", "/gate/export"), (Caller::SignedInUser, Route::Gate("export".into())));
     }
 
     #[test]
@@ -198,6 +204,8 @@ mod tests {
             ("GET", "/v1/identities"),
             ("PUT", "/me"),
             ("GET", "/me/entitlements/extra"),
+            ("GET", "/gate/"),
+            ("POST", "/gate/export"),
         ] {
             assert_eq!(route(method, path), None, "{method} {path}");
         }

@@ -2,9 +2,11 @@
 
 use worker::Request;
 
+use super::caches;
 use super::context::Cx;
 use crate::config::Secret;
 use crate::error::ApiError;
+use crate::gate::{is_cross_site, origin_of, RequestSite};
 use crate::identity::IdentityId;
 use crate::kratos::request::KratosRequest;
 use crate::kratos::session::session_credentials;
@@ -27,11 +29,36 @@ pub fn require_bearer(req: &Request, secret: &Secret) -> Result<(), ApiError> {
 /// The signed-in user's identity, checked with Kratos' `/sessions/whoami`;
 /// 401 when there is no session (without a round trip when no credentials
 /// are sent), 5xx when Kratos cannot say (never a default).
+///
+/// An active session's identity is reused for `SESSION_CACHE_TTL` seconds,
+/// keyed by a SHA-256 of the credential (never the credential itself), so a
+/// revoked session stops working within that time.
 pub async fn require_session(cx: &Cx<'_>, req: &Request) -> Result<IdentityId, ApiError> {
     let credentials = session_credentials(header(req, "cookie").as_deref(), header(req, "x-session-token").as_deref())
         .ok_or_else(|| ApiError::unauthorized("sign in first: no Kratos session cookie or X-Session-Token"))?;
+    let key = credentials.cache_key();
+    if let Some(identity) = caches::session(&key, cx.now_ms()) {
+        return Ok(identity);
+    }
     let session = cx.kratos().send(&KratosRequest::whoami(credentials)).await?;
-    session
+    let identity = session
         .map(|s| s.identity_id)
-        .ok_or_else(|| ApiError::unauthorized("the Kratos session is missing, expired or inactive"))
+        .ok_or_else(|| ApiError::unauthorized("the Kratos session is missing, expired or inactive"))?;
+    caches::put_session(key, identity.clone(), cx.now_ms(), cx.config.session_cache_ttl);
+    Ok(identity)
+}
+
+/// Refuses (403) a cookie-authenticated change sent by a page of another
+/// site: see `crate::gate::is_cross_site`. The worker's own origin and
+/// `APP_URL`'s are trusted.
+pub fn refuse_cross_site(cx: &Cx<'_>, req: &Request) -> Result<(), ApiError> {
+    let own = req.url().ok().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let app = cx.config.app_url.get().ok().and_then(|u| origin_of(u));
+    let trusted: Vec<&str> = app.as_deref().into_iter().collect();
+    let (sec_fetch_site, origin) = (header(req, "sec-fetch-site"), header(req, "origin"));
+    let site = RequestSite { sec_fetch_site: sec_fetch_site.as_deref(), origin: origin.as_deref() };
+    if is_cross_site(site, &own, &trusted) {
+        return Err(ApiError::new(403, "cross_site_request", "a page of another site may not make this change"));
+    }
+    Ok(())
 }

@@ -25,7 +25,7 @@ impl<'a> Cx<'a> {
     }
 
     pub fn store(&self) -> Result<Store, ApiError> {
-        Store::open(self.env)
+        Store::open(self.env, self.config.entitlement_cache_ttl)
     }
 
     pub fn stripe(&self) -> Result<Stripe<'a>, ApiError> {

@@ -1,21 +1,19 @@
-//! Configuration from the Worker's environment, parsed once per isolate and
-//! reused while the raw values stay the same.
+//! Configuration from the Worker's environment, parsed once per isolate.
+//! Vars and secrets cannot change inside an isolate (a new deployment or
+//! `wrangler dev` reload starts new isolates), so reading the ~16 settings
+//! through the runtime again on every request would only cost time.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use worker::Env;
 
-use crate::config::{Config, ConfigProblem, SETTINGS};
+use crate::config::{Config, ConfigProblem};
 
 /// The configuration as parsed, or the problem that stops every route.
 pub type Loaded = Rc<Result<Config, ConfigProblem>>;
 
-/// The raw values last seen, with what they parsed to.
-type Cached = Option<(Vec<Option<String>>, Loaded)>;
-
 thread_local! {
-    static CACHE: RefCell<Cached> = const { RefCell::new(None) };
+    static CACHE: std::cell::OnceCell<Loaded> = const { std::cell::OnceCell::new() };
 }
 
 /// A var or secret as text. `PLANS` may also be written as a TOML table in
@@ -32,16 +30,5 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 
 /// The configuration, or the one problem that makes every route fail.
 pub fn config(env: &Env) -> Loaded {
-    let raw: Vec<Option<String>> = SETTINGS.iter().map(|name| lookup(env, name)).collect();
-    CACHE.with(|cache| {
-        if let Some((seen, parsed)) = cache.borrow().as_ref() {
-            if *seen == raw {
-                return parsed.clone();
-            }
-        }
-        let parsed =
-            Rc::new(Config::from_lookup(|name| SETTINGS.iter().position(|s| *s == name).and_then(|i| raw[i].clone())));
-        *cache.borrow_mut() = Some((raw, parsed.clone()));
-        parsed
-    })
+    CACHE.with(|cache| cache.get_or_init(|| Rc::new(Config::from_lookup(|name| lookup(env, name)))).clone())
 }

@@ -3,16 +3,21 @@
 //! becomes a 503 (see `runtime.rs`), so that Stripe and Kratos retry.
 
 use serde::Serialize;
-use worker::{kv::KvStore, Env};
+use worker::{kv::KvStore, Date, Env};
+
+use super::caches;
 
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
 use crate::identity::IdentityId;
 use crate::store::{self, SyncMark};
 
-/// The worker's KV namespace.
+/// The worker's KV namespace, with the isolate's entitlement cache in front
+/// of the reads that may use it.
 pub struct Store {
     kv: KvStore,
+    /// `ENTITLEMENT_CACHE_TTL`.
+    cache_ttl: u64,
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
@@ -20,9 +25,9 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
 }
 
 impl Store {
-    pub fn open(env: &Env) -> Result<Store, ApiError> {
+    pub fn open(env: &Env, cache_ttl: u64) -> Result<Store, ApiError> {
         env.kv("BILLING_KV")
-            .map(|kv| Store { kv })
+            .map(|kv| Store { kv, cache_ttl })
             .map_err(|_| ApiError::config("BILLING_KV: the KV namespace binding is missing"))
     }
 
@@ -42,15 +47,31 @@ impl Store {
         Ok(self.kv.delete(key).await?)
     }
 
-    /// The identity's stored entitlement record, if any.
+    /// The identity's stored entitlement record, if any, read from KV.
     pub async fn entitlement(&self, identity: &IdentityId) -> Result<Option<Entitlement>, ApiError> {
         Ok(self.kv.get(&store::entitlement(identity)).json::<Entitlement>().await?)
+    }
+
+    /// The record as the read-only checks may see it: from the isolate's
+    /// cache when read or written here within `ENTITLEMENT_CACHE_TTL`.
+    pub async fn entitlement_cached(&self, identity: &IdentityId) -> Result<Option<Entitlement>, ApiError> {
+        let now_ms = Date::now().as_millis();
+        if let Some(e) = caches::entitlement(identity, now_ms) {
+            return Ok(Some(e));
+        }
+        let read = self.entitlement(identity).await?;
+        if let Some(e) = &read {
+            caches::put_entitlement(e, now_ms, self.cache_ttl);
+        }
+        Ok(read)
     }
 
     /// Stores a record that was not derived from a Stripe read (the first
     /// record at registration, a trial start).
     pub async fn put_entitlement(&self, e: &Entitlement) -> Result<(), ApiError> {
-        self.put(&store::entitlement(&e.identity_id), to_json(e)?, None).await
+        self.put(&store::entitlement(&e.identity_id), to_json(e)?, None).await?;
+        caches::put_entitlement(e, Date::now().as_millis(), self.cache_ttl);
+        Ok(())
     }
 
     /// Stores a record derived from a Stripe read at `read_ms`, unless the
@@ -60,9 +81,12 @@ impl Store {
         let key = store::entitlement(&e.identity_id);
         let (_, mark) = self.kv.get(&key).text_with_metadata::<SyncMark>().await?;
         if !store::supersedes(read_ms, mark.map(|m| m.read_ms)) {
+            // A later read wrote KV; let the next check read it there.
+            caches::forget_entitlement(&e.identity_id);
             return Ok(false);
         }
         self.kv.put(&key, to_json(e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
+        caches::put_entitlement(e, Date::now().as_millis(), self.cache_ttl);
         Ok(true)
     }
 
@@ -128,6 +152,8 @@ impl Store {
             self.delete(&store::customer_link(customer_id)).await?;
         }
         self.delete(&store::entitlement(identity)).await?;
+        caches::forget_entitlement(identity);
+        caches::forget_sessions_of(identity);
         self.delete(&store::trial(identity)).await?;
         self.delete(&store::identity_link(identity)).await
     }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod body;
+mod caches;
 mod context;
 mod env;
 mod flows;

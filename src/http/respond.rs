@@ -18,6 +18,16 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> 
     with_body(status, body)
 }
 
+/// A `303 See Other` to `url` (a configured, validated http(s) URL).
+pub fn see_other(url: &str) -> Result<Response, ApiError> {
+    let parsed = worker::Url::parse(url).map_err(|e| ApiError::config(format!("not a URL ({e}): {url}")))?;
+    // Built by hand: the runtime's redirect responses have immutable headers.
+    let headers = Headers::new();
+    headers.set("location", parsed.as_str())?;
+    headers.set("cache-control", "no-store")?;
+    Ok(Response::empty()?.with_status(303).with_headers(headers))
+}
+
 /// The spec's error answer: `{"error": {"code", "message", "upstream"?}}`.
 /// The one place an [`ApiError`] becomes a response.
 pub fn error(e: &ApiError) -> worker::Result<Response> {

@@ -5,10 +5,10 @@
 use serde_json::json;
 use worker::{Env, Method, Request, Response, Result};
 
-use super::auth::{require_bearer, require_session};
+use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
-use super::routes::{healthz, identities, kratos_hooks, stripe_webhook};
+use super::routes::{gate, healthz, identities, kratos_hooks, stripe_webhook};
 use super::{log, respond};
 use crate::config::Config;
 use crate::error::ApiError;
@@ -44,7 +44,12 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::resul
             require_api_token(cx.config, &req)?;
             None
         }
-        Caller::SignedInUser => Some(require_session(cx, &req).await?),
+        Caller::SignedInUser => {
+            if req.method() != Method::Get {
+                refuse_cross_site(cx, &req)?;
+            }
+            Some(require_session(cx, &req).await?)
+        }
     };
     let whose = |who: Who| -> std::result::Result<IdentityId, ApiError> {
         match who {
@@ -66,6 +71,7 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::resul
         Route::Sync(id) => identities::sync(cx, &id).await,
         Route::Trial(id) => identities::trial(cx, &id).await,
         Route::DeleteAccount(who) => identities::delete(cx, &whose(who)?).await,
+        Route::Gate(feature) => gate::handle(cx, &req, &whose(Who::SignedIn)?, &feature).await,
     }
 }
 

@@ -36,6 +36,19 @@ impl Credentials {
     }
 }
 
+impl Credentials {
+    /// A SHA-256 of the credential, the key a whoami answer is cached under,
+    /// so the cache never holds the credential itself.
+    pub fn cache_key(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.header_name().as_bytes());
+        h.update([0]);
+        h.update(self.header_value().as_bytes());
+        h.finalize().into()
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -165,6 +178,15 @@ mod tests {
         assert_eq!(parse_whoami(br#"{"active":true}"#), Err(SessionError::MissingIdentity));
         assert_eq!(parse_whoami(br#"{"active":true,"identity":{"id":"x"}}"#), Err(SessionError::InvalidIdentityId));
         assert_eq!(parse_whoami(br#"{"active":true,"identity":{}}"#), Err(SessionError::InvalidIdentityId));
+    }
+
+    #[test]
+    fn cache_keys_hash_the_credential_and_its_kind() {
+        let token = Credentials::Token("abc".into());
+        assert_eq!(token.cache_key(), Credentials::Token("abc".into()).cache_key());
+        assert_ne!(token.cache_key(), Credentials::Cookie("abc".into()).cache_key());
+        assert_ne!(token.cache_key(), Credentials::Token("abd".into()).cache_key());
+        assert!(!hex::encode(token.cache_key()).contains("616263"), "not the credential's bytes");
     }
 
     #[test]

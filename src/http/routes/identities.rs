@@ -18,9 +18,10 @@ use crate::identity::IdentityId;
 use crate::kratos::request::KratosRequest;
 
 /// The identity's record as stored (read-time expiry not applied yet: the
-/// decisions apply it and say why); the default plan when none is stored.
-async fn stored(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Entitlement, ApiError> {
-    match store.entitlement(id).await? {
+/// decisions apply it and say why), from the isolate's cache when fresh;
+/// the default plan when none is stored.
+pub async fn stored(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Entitlement, ApiError> {
+    match store.entitlement_cached(id).await? {
         Some(r) => Ok(r),
         None => with_trial(cx, store, default_entitlement(id, None, &cx.config.plans, cx.now)).await,
     }

@@ -1,0 +1,177 @@
+//! End to end: the signed-in user's gate (`GET /gate/{feature}`): answers
+//! by session, never another identity's, browsers redirected, sessions
+//! cached for `SESSION_CACHE_TTL` and revocable within it, Kratos down a
+//! 503; and cookie-authenticated changes refused from another site.
+
+// The parts of the harness (tests/common/) this binary uses.
+mod common {
+    pub mod basics;
+    pub mod calls;
+    pub mod stack;
+}
+
+use std::time::Duration;
+
+use common::basics::status_json;
+use common::stack::*;
+use kratos_stripe_bridge::entitlements::feature::{FeatureDecision, Reason};
+use reqwest::Method;
+use serde_json::json;
+
+/// A registered user: identity id, customer id, session token.
+async fn user(stack: &Stack, email: &str) -> (String, String, String) {
+    let flow = stack.register(email, "Gate", "Keeper").await;
+    assert_eq!(flow["hook"]["ok"], true, "{flow}");
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let cus = stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string();
+    (id, cus, flow["session_token"].as_str().unwrap().to_string())
+}
+
+/// Subscribes the customer to pro; the record comes from a sync (webhooks
+/// are held back, so none races the checks).
+async fn subscribe_pro(stack: &Stack, id: &str, cus: &str) {
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let form = [("customer", cus), ("items[0][price]", "price_pro_monthly")];
+    stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await;
+    assert_eq!(stack.sync(id).await.plan, "pro");
+}
+
+async fn gate(stack: &Stack, feature: &str, token: Option<&str>) -> reqwest::Response {
+    let mut r = stack.http.get(stack.url(&format!("/gate/{feature}")));
+    if let Some(t) = token {
+        r = r.header("X-Session-Token", t);
+    }
+    r.send().await.expect("GET /gate")
+}
+
+async fn decision(r: reqwest::Response) -> (u16, FeatureDecision) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gate_answers_for_the_signed_in_identity_only() {
+    let stack = Stack::start().await;
+    let (pro_id, pro_cus, pro_token) = user(&stack, "pro@example.com").await;
+    let (_free_id, _, free_token) = user(&stack, "free@example.com").await;
+    subscribe_pro(&stack, &pro_id, &pro_cus).await;
+
+    let (status, d) = decision(gate(&stack, "premium_feature", Some(&pro_token)).await).await;
+    assert_eq!((status, d.allowed, d.plan.as_str(), d.reason), (200, true, "pro", Reason::Included), "{d:?}");
+    let (status, d) = decision(gate(&stack, "premium_feature", Some(&free_token)).await).await;
+    assert_eq!((status, d.allowed, d.plan.as_str(), d.reason), (402, false, "free", Reason::NoSubscription), "{d:?}");
+    let (status, d) = decision(gate(&stack, "basic_feature", Some(&free_token)).await).await;
+    assert_eq!((status, d.allowed), (200, true));
+
+    // A browser that may not is sent to the pricing page.
+    let browser = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = browser
+        .get(stack.url("/gate/premium_feature"))
+        .header("X-Session-Token", &free_token)
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], PRICING_URL);
+
+    // Each session sees its own record.
+    let (_, mine) = status_json(
+        stack.http.get(stack.url("/me/entitlements")).header("X-Session-Token", &free_token).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((mine["plan"].as_str(), mine["identity_id"] == pro_id.as_str()), (Some("free"), false), "{mine}");
+    assert_eq!(stack.entitlement(&pro_id).await.plan, "pro", "while the other identity is pro");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_unknown_or_wrong_credential_passes_the_gate() {
+    let stack = Stack::start().await;
+    let (_, _, token) = user(&stack, "creds@example.com").await;
+    for (what, r) in [
+        ("no session", gate(&stack, "basic_feature", None).await),
+        ("an unknown token", gate(&stack, "basic_feature", Some("ory_st_unknown")).await),
+        (
+            "the API token in place of a session",
+            stack.http.get(stack.url("/gate/basic_feature")).bearer_auth(BRIDGE_API_TOKEN).send().await.unwrap(),
+        ),
+        (
+            "an unknown session cookie",
+            stack
+                .http
+                .get(stack.url("/gate/basic_feature"))
+                .header("Cookie", "ory_kratos_session=forged")
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ] {
+        let (status, body) = status_json(r).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{what}: {body}");
+    }
+    assert_eq!(gate(&stack, "basic_feature", Some(&token)).await.status(), 200);
+    let log = stack.log_when(|l| l.matches(r#""route":"GET /gate/{feature}""#).count() >= 5).await;
+    for secret in [token.as_str(), "ory_st_unknown", "forged", BRIDGE_API_TOKEN] {
+        assert!(!log.lines().filter(|l| l.starts_with(r#"{"at":"#)).any(|l| l.contains(secret)), "{secret} logged");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_session_stops_working_within_the_session_cache_ttl() {
+    let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "1")).await;
+    let (id, _, token) = user(&stack, "revoked@example.com").await;
+    assert_eq!(gate(&stack, "basic_feature", Some(&token)).await.status(), 200);
+    let r = stack
+        .http
+        .delete(stack.kratos_admin(&format!("/admin/identities/{id}/sessions")))
+        .bearer_auth(KRATOS_ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "revoke: {}", r.status());
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    assert_eq!(gate(&stack, "basic_feature", Some(&token)).await.status(), 401, "past the TTL");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cached_session_needs_no_kratos_and_a_new_one_is_a_503_while_kratos_is_down() {
+    let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "60")).await;
+    let (_, _, cached) = user(&stack, "cached@example.com").await;
+    let (_, _, fresh) = user(&stack, "fresh@example.com").await;
+    assert_eq!(gate(&stack, "basic_feature", Some(&cached)).await.status(), 200);
+    stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/faults"),
+            json!({"count": 50, "kind": "500", "path_prefix": "/sessions/whoami"}),
+        )
+        .await;
+    assert_eq!(gate(&stack, "basic_feature", Some(&cached)).await.status(), 200, "answered from the cache");
+    let (status, body) = status_json(gate(&stack, "basic_feature", Some(&fresh)).await).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("kratos_unavailable")), "{body}");
+    assert_eq!(body["error"]["upstream"]["service"], "kratos", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_deletion_with_a_cookie_is_refused_from_another_site() {
+    let stack = Stack::start().await;
+    let (id, _, token) = user(&stack, "csrf@example.com").await;
+    let delete = |headers: Vec<(&'static str, &'static str)>| {
+        let mut r = stack.http.delete(stack.url("/me")).header("X-Session-Token", token.as_str());
+        for (k, v) in headers {
+            r = r.header(k, v);
+        }
+        r.send()
+    };
+    for headers in [vec![("Origin", "https://evil.example")], vec![("Sec-Fetch-Site", "cross-site")]] {
+        let (status, body) = status_json(delete(headers.clone()).await.unwrap()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("cross_site_request")), "{headers:?}: {body}");
+    }
+    assert_eq!(stack.kratos_identity(&id).await.0, 200, "nothing was deleted");
+    // From the app's own origin (APP_URL), the same request goes through.
+    let (status, report) =
+        status_json(delete(vec![("Origin", "http://127.0.0.1:9"), ("Sec-Fetch-Site", "same-site")]).await.unwrap())
+            .await;
+    assert_eq!((status, report["identity_deleted"].as_bool()), (200, Some(true)), "{report}");
+}
