@@ -14,6 +14,8 @@ use crate::identity::{IdentityId, IdentityIdError};
 pub enum Route {
     /// `GET /healthz`.
     Healthz,
+    /// `GET /openapi.json`: the OpenAPI 3.1 document of every route.
+    OpenApi,
     /// `POST /webhooks/stripe`.
     StripeWebhook,
     /// `POST /hooks/kratos/registration` and `/settings`.
@@ -98,6 +100,7 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
     let id = |raw: &str| IdentityId::parse(raw);
     let (caller, name, route) = match (method, segments.as_slice()) {
         ("GET", ["healthz"]) => (Caller::Anyone, "GET /healthz", Ok(Route::Healthz)),
+        ("GET", ["openapi.json"]) => (Caller::Anyone, "GET /openapi.json", Ok(Route::OpenApi)),
         ("POST", ["webhooks", "stripe"]) => (Caller::Anyone, "POST /webhooks/stripe", Ok(Route::StripeWebhook)),
         ("POST", ["hooks", "kratos", "registration"]) => {
             (Caller::Anyone, "POST /hooks/kratos/registration", Ok(Route::KratosHook(HookFlow::Registration)))
@@ -154,6 +157,7 @@ mod tests {
     #[test]
     fn every_route_of_the_spec() {
         assert_eq!(ok("GET", "/healthz"), (Caller::Anyone, Route::Healthz));
+        assert_eq!(ok("GET", "/openapi.json"), (Caller::Anyone, Route::OpenApi));
         assert_eq!(ok("POST", "/webhooks/stripe"), (Caller::Anyone, Route::StripeWebhook));
         assert_eq!(
             ok("POST", "/hooks/kratos/registration"),

@@ -4,6 +4,7 @@
 // The parts of the harness (tests/common/) this binary uses.
 mod common {
     pub mod basics;
+    pub mod openapi;
     pub mod stack;
 }
 
@@ -68,4 +69,39 @@ async fn an_oversized_body_is_refused_on_every_post_route_and_changes_nothing() 
     let r = stack.http.post(stack.url(&format!("/v1/identities/{id}/trial"))).bearer_auth(BRIDGE_API_TOKEN);
     let (status, body) = status_json(r.send().await.unwrap()).await;
     assert_eq!(status, 201, "the refused call started no trial, so this one does: {body}");
+}
+
+/// `/openapi.json` serves the repository's document, and the routes a
+/// client reaches without Kratos or Stripe answer as it describes,
+/// errors included (the other binaries check every API answer they get).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_is_served_and_describes_the_answers() {
+    let stack = Stack::start().await;
+    let (status, served) = status_json(stack.http.get(stack.url("/openapi.json")).send().await.unwrap()).await;
+    assert_eq!((status, &served), (200, common::openapi::document()));
+    assert_eq!(served["openapi"], "3.1.0");
+
+    let id = "3b0c3f2e-8f1a-4c55-9d1e-7a2b4c6d8e90";
+    let get = |path: String, token: Option<&'static str>| {
+        let mut r = stack.http.get(stack.url(&path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move { (path, status_json(r.send().await.unwrap()).await) }
+    };
+    for (path, (status, body)) in [
+        get("/healthz".into(), None).await,
+        get(format!("/v1/identities/{id}/entitlements"), Some(BRIDGE_API_TOKEN)).await,
+        get(format!("/v1/identities/{id}/features/premium_feature"), Some(BRIDGE_API_TOKEN)).await,
+        get(format!("/v1/identities/{id}/entitlements"), None).await,
+        get("/v1/identities/not-a-uuid/entitlements".into(), Some(BRIDGE_API_TOKEN)).await,
+        get("/me/entitlements".into(), None).await,
+        get("/gate/premium_feature".into(), None).await,
+    ] {
+        common::openapi::assert_documented("GET", &path, status, &body);
+    }
+    let r = stack.http.post(stack.url("/webhooks/stripe")).body("{}").send().await.unwrap();
+    let (status, body) = status_json(r).await;
+    assert_eq!(status, 400, "{body}");
+    common::openapi::assert_documented("POST", "/webhooks/stripe", status, &body);
 }

@@ -6,6 +6,7 @@
 mod common {
     pub mod basics;
     pub mod calls;
+    pub mod openapi;
     pub mod stack;
 }
 

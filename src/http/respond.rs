@@ -12,6 +12,11 @@ fn with_body(status: u16, body: String) -> Result<Response, ApiError> {
     Ok(Response::ok(body)?.with_status(status).with_headers(headers))
 }
 
+/// A JSON document kept as text (e.g. the OpenAPI document), answered as is.
+pub fn json_text(body: &str) -> Result<Response, ApiError> {
+    with_body(200, body.to_owned())
+}
+
 /// A JSON answer with the given status.
 pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_string(value).map_err(|e| ApiError::internal(format!("unserialisable answer: {e}")))?;

@@ -15,6 +15,10 @@ use crate::error::ApiError;
 use crate::identity::IdentityId;
 use crate::route::{route, Caller, Matched, Route, Who};
 
+/// The OpenAPI 3.1 document of every route (`docs/openapi.json`), served at
+/// `/openapi.json`; the end-to-end tests check answers against it.
+const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
 /// Answers one request; every failure becomes the spec's JSON error.
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let config = super::env::config(&env);
@@ -64,6 +68,7 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::resul
     }
     match route {
         Route::Healthz => Err(ApiError::internal("healthz is answered before dispatch")),
+        Route::OpenApi => respond::json_text(OPENAPI),
         Route::StripeWebhook => stripe_webhook::handle(cx, req).await,
         Route::KratosHook(flow) => kratos_hooks::handle(cx, req, flow).await,
         Route::Entitlements(who) => identities::entitlements(cx, &whose(who)?).await,

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::basics::status_json;
+use super::openapi::assert_documented;
 use super::stack::{Stack, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN, STRIPE_KEY};
 
 /// The emulators.
@@ -89,9 +90,13 @@ impl Stack {
 /// The worker.
 impl Stack {
     /// A call with the server-to-server token; any answer, as JSON.
+    /// A call with the server-to-server token; the answer must be one
+    /// `docs/openapi.json` describes.
     pub async fn api(&self, method: Method, path: &str) -> (u16, Value) {
-        let r = self.http.request(method, self.url(path)).bearer_auth(BRIDGE_API_TOKEN).send().await.expect("API");
-        status_json(r).await
+        let r = self.http.request(method.clone(), self.url(path)).bearer_auth(BRIDGE_API_TOKEN).send().await;
+        let (status, v) = status_json(r.expect("API")).await;
+        assert_documented(method.as_str(), path, status, &v);
+        (status, v)
     }
 
     /// A call with the server-to-server token that must answer 200 with a `T`.
