@@ -1,0 +1,311 @@
+// The gate benchmark (benches/gate/README.md): how fast the bridge answers a
+// feature check, side by side with two baselines measured in the same run.
+//
+//   node benches/gate/run.mjs        (scripts/bench-gate.sh builds first)
+//
+// Targets, each served by its own Miniflare instance (its own workerd
+// process) on 127.0.0.1, with a local in-memory KV namespace BILLING_KV:
+//   bridge feature check  build/index.js: GET /v1/identities/<id>/features/premium_feature
+//   bridge feature check, cache off
+//                         the same with ENTITLEMENT_CACHE_TTL=0: every check
+//                         reads KV (the default serves a hot identity from
+//                         the isolate's cache for 5 s)
+//   bridge /healthz       build/index.js: GET /healthz (no KV read)
+//   empty worker          target/bench-empty-worker/build: a workers-rs worker
+//                         that answers 200 {"ok":true} (the workers-rs floor)
+//   seed worker           benches/gate/seed-worker.js: the recipe's naive JS
+//                         gate (KV get + JSON parse on every check)
+// With BENCH_DIAG=1 also:
+//   js empty worker       an inline JS worker answering 200 {"ok":true} (the
+//                         workerd + Miniflare floor without wasm)
+//   bridge feature check, console.log dropped
+//                         a copy of the build whose console.log import is a
+//                         no-op: what the one log line per request costs
+//
+// The bridge and empty-worker builds are copied to target/bench-gate-* first
+// and served from there, so a rebuild of build/ during the run changes
+// nothing; the JSON records the SHA-256 of each wasm served.
+//
+// Method: each target's first answer is checked (200, and "allowed": true
+// for the feature checks) and its body becomes autocannon's expectBody, so
+// every later answer is checked too. Then every target gets a warm-up of
+// BENCH_WARMUP_SECONDS (default 2), then BENCH_ROUNDS rounds (default 2, at
+// least 2) in which each target runs BENCH_SECONDS (default 10) at
+// BENCH_CONNECTIONS keep-alive connections (default 32, no pipelining); each
+// round starts one target later than the one before, so machine noise and
+// order effects fall on all targets alike. Latencies are taken from
+// autocannon's per-response times (float ms; its own histogram rounds to
+// whole ms) and pooled over the rounds; req/s is all answers over all timed
+// seconds. Ratios are of req/s, with the range of the per-round ratios, and
+// the difference of the two targets' time per answer (1/rps_a - 1/rps_b, in
+// µs of the whole saturated machine, load generator included).
+//
+// Exits 1 if any target had an error, a timeout, a non-2xx answer or a body
+// that differs from its first one; the figures are still printed and
+// written to target/bench-gate.json (BENCH_JSON to change).
+
+import { writeFileSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import os from "node:os";
+
+import {
+  ROOT,
+  EMPTY_DIR,
+  require,
+  numEnv,
+  CONNECTIONS,
+  VIA,
+  FEATURE_PATH,
+  AUTH,
+  wranglerToml,
+  checkBuilds,
+  startBridge,
+  startEmpty,
+  startSeed,
+  startJsEmpty,
+  quietBridgeBuild,
+  snapshotBridge,
+  snapshotBuild,
+  stopAll,
+  load,
+  firstAnswer,
+  hardBound,
+} from "./servers.mjs";
+
+const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
+const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
+const WARMUP = numEnv("BENCH_WARMUP_SECONDS", 2, 0, 60);
+const DIAG = process.env.BENCH_DIAG === "1";
+const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-gate.json");
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+// ---- report ------------------------------------------------------------------
+
+const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "-");
+function table(rows, header) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+// ---- main --------------------------------------------------------------------
+
+async function main() {
+  checkBuilds();
+  const { compatibilityDate } = wranglerToml();
+  const loadBefore = os.loadavg();
+  console.log(
+    `gate benchmark: ${SECONDS} s x ${ROUNDS} rounds per target, ${CONNECTIONS} connections, ` +
+      `${WARMUP} s warm-up, via ${VIA} sockets; ${os.cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
+  );
+  // Served from copies, so that a rebuild during the run changes nothing.
+  const builds = { bridge: snapshotBridge(), empty_worker: snapshotBuild(EMPTY_DIR, "bench-gate-empty-worker") };
+  const bridge = await startBridge({}, { dir: builds.bridge.dir });
+  // The same build with its isolate cache of entitlement records off, so
+  // that every check reads KV, as the seed worker does.
+  const bridgeNoCache = await startBridge({}, { name: "bridge-nocache", dir: builds.bridge.dir, bindings: { ENTITLEMENT_CACHE_TTL: "0" } });
+  const empty = await startEmpty({}, builds.empty_worker.dir);
+  const seed = await startSeed();
+
+  const targets = [
+    { key: "bridge_feature", name: "bridge feature check", server: bridge, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
+    {
+      key: "bridge_feature_nocache",
+      name: "bridge feature check, cache off",
+      server: bridgeNoCache,
+      path: FEATURE_PATH,
+      headers: AUTH,
+      expectAllowed: true,
+    },
+    { key: "bridge_healthz", name: "bridge /healthz", server: bridge, path: "/healthz", headers: {} },
+    { key: "empty_worker", name: "empty worker (workers-rs)", server: empty, path: "/", headers: {} },
+    { key: "seed_worker", name: "seed worker feature check (JS)", server: seed, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
+  ];
+  if (DIAG) {
+    const jsEmpty = await startJsEmpty();
+    targets.push({ key: "js_empty_worker", name: "js empty worker (diag)", server: jsEmpty, path: "/", headers: {} });
+    const quietDir = quietBridgeBuild(builds.bridge.dir);
+    if (quietDir) {
+      const quiet = await startBridge({}, { name: "bridge-quiet", dir: quietDir });
+      targets.push({
+        key: "bridge_feature_nolog",
+        name: "bridge feature check, no console.log (diag)",
+        server: quiet,
+        path: FEATURE_PATH,
+        headers: AUTH,
+        expectAllowed: true,
+      });
+    } else {
+      console.log("  (no console.log import of the expected shape in build/index.js: no log-less bridge row)");
+    }
+  }
+
+  for (const t of targets) {
+    const first = await firstAnswer(t);
+    t.firstBody = first.body;
+    t.expectBody = first.stable ? first.body : undefined;
+    console.log(`  ${t.name}: ${t.server.url}${t.path} -> 200 ${first.body.slice(0, 100)}${first.stable ? "" : " (varies; not checked per answer)"}`);
+    t.runs = [];
+  }
+
+  if (WARMUP > 0) {
+    console.log(`warm-up: ${WARMUP} s per target`);
+    for (const t of targets) await load(t, WARMUP, t.expectBody);
+  }
+
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    for (const t of order) {
+      const logLinesBefore = t.server.stdio.logLines;
+      const { result, latencies } = await load(t, SECONDS, t.expectBody);
+      const answers = result["1xx"] + result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
+      latencies.sort((a, b) => a - b);
+      const run = {
+        round: round + 1,
+        seconds: result.duration,
+        answers,
+        ok: result["2xx"],
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        mismatches: result.mismatches,
+        rps: answers / result.duration,
+        p50_ms: percentile(latencies, 50),
+        p99_ms: percentile(latencies, 99),
+        log_lines: t.server.stdio.logLines - logLinesBefore,
+        latencies,
+      };
+      t.runs.push(run);
+      console.log(
+        `  round ${round + 1}  ${t.name.padEnd(44)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50_ms)} ms  p99 ${fmt(run.p99_ms)} ms` +
+          (run.non2xx + run.errors + run.mismatches ? `  non-2xx ${run.non2xx} errors ${run.errors} mismatches ${run.mismatches}` : ""),
+      );
+    }
+  }
+
+  // Pool the rounds.
+  for (const t of targets) {
+    const all = t.runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const answers = t.runs.reduce((s, r) => s + r.answers, 0);
+    const seconds = t.runs.reduce((s, r) => s + r.seconds, 0);
+    t.total = {
+      answers,
+      seconds,
+      rps: answers / seconds,
+      p50_ms: percentile(all, 50),
+      p99_ms: percentile(all, 99),
+      non2xx: t.runs.reduce((s, r) => s + r.non2xx, 0),
+      errors: t.runs.reduce((s, r) => s + r.errors, 0), // autocannon counts timeouts as errors too
+      mismatches: t.runs.reduce((s, r) => s + r.mismatches, 0),
+      rps_min: Math.min(...t.runs.map((r) => r.rps)),
+      rps_max: Math.max(...t.runs.map((r) => r.rps)),
+      log_lines_per_answer: t.runs.reduce((s, r) => s + r.log_lines, 0) / answers,
+    };
+  }
+  const by = Object.fromEntries(targets.map((t) => [t.key, t]));
+  const ratio = (a, b) => {
+    const perRound = by[a].runs.map((r, i) => r.rps / by[b].runs[i].rps);
+    return {
+      value: by[a].total.rps / by[b].total.rps,
+      min: Math.min(...perRound),
+      max: Math.max(...perRound),
+      // What one answer of `a` costs more than one of `b`, in µs of the
+      // saturated machine (both cores, client included): 1/rps_a - 1/rps_b.
+      extra_us_per_answer: 1e6 * (1 / by[a].total.rps - 1 / by[b].total.rps),
+    };
+  };
+  const ratios = [
+    ["bridge feature check / empty worker", ratio("bridge_feature", "empty_worker")],
+    ["bridge feature check / seed worker", ratio("bridge_feature", "seed_worker")],
+    ["bridge /healthz / empty worker", ratio("bridge_healthz", "empty_worker")],
+    ["bridge feature check, cache off / seed worker", ratio("bridge_feature_nocache", "seed_worker")],
+    ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
+  ];
+  if (DIAG) {
+    ratios.push(["empty worker (workers-rs) / js empty worker", ratio("empty_worker", "js_empty_worker")]);
+    ratios.push(["seed worker / js empty worker", ratio("seed_worker", "js_empty_worker")]);
+    if (by.bridge_feature_nolog) ratios.push(["bridge feature check / same without console.log", ratio("bridge_feature", "bridge_feature_nolog")]);
+  }
+  const loadAfter = os.loadavg();
+
+  console.log("");
+  console.log(
+    table(
+      targets.map((t) => [
+        t.name,
+        fmt(t.total.rps, 0),
+        `${fmt(t.total.rps_min, 0)}..${fmt(t.total.rps_max, 0)}`,
+        fmt(t.total.p50_ms),
+        fmt(t.total.p99_ms),
+        `${t.total.errors + t.total.mismatches}/${t.total.non2xx}`,
+      ]),
+      ["target", "req/s", "per round", "p50 ms", "p99 ms", "errors/non-2xx"],
+    ),
+  );
+  console.log("");
+  console.log(
+    table(
+      ratios.map(([name, r]) => [name, fmt(r.value), `${fmt(r.min)}..${fmt(r.max)}`, fmt(r.extra_us_per_answer, 0)]),
+      ["ratio of req/s", "pooled", "per round", "extra µs/answer"],
+    ),
+  );
+  console.log(`\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
+
+  const failed = targets.filter((t) => t.total.errors + t.total.mismatches + t.total.non2xx > 0);
+  const report = {
+    when: new Date().toISOString(),
+    config: { via: VIA, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, warmup_seconds: WARMUP, diag: DIAG, compatibility_date: compatibilityDate },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      load_average_before: loadBefore,
+      load_average_after: loadAfter,
+      node: process.version,
+      miniflare: require(join(ROOT, "node_modules/miniflare/package.json")).version,
+      workerd: require(join(ROOT, "node_modules/workerd/package.json")).version,
+      autocannon: require(join(ROOT, "node_modules/autocannon/package.json")).version,
+    },
+    builds,
+    targets: targets.map((t) => ({
+      key: t.key,
+      name: t.name,
+      path: t.path,
+      first_body: t.firstBody,
+      body_checked_per_answer: t.expectBody !== undefined,
+      ...t.total,
+      rounds: t.runs.map(({ latencies, ...r }) => r),
+    })),
+    ratios: Object.fromEntries(ratios.map(([name, r]) => [name, r])),
+    ok: failed.length === 0,
+  };
+  mkdirSync(dirname(JSON_OUT), { recursive: true });
+  writeFileSync(JSON_OUT, JSON.stringify(report, null, 2) + "\n");
+  console.log(`results: ${JSON_OUT}`);
+  if (failed.length) {
+    console.error(`FAILED: errors or non-2xx answers from ${failed.map((t) => t.name).join(", ")}`);
+    return 1;
+  }
+  return 0;
+}
+
+// A hard bound on the whole run, whatever happens: warm-up and rounds plus
+// two minutes for starting and stopping the servers.
+const targetCount = DIAG ? 7 : 5;
+const guard = hardBound((targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, "gate benchmark");
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  console.error(`gate benchmark failed: ${e.stack ?? e}`);
+  code = 1;
+} finally {
+  await stopAll();
+  clearTimeout(guard);
+}
+process.exit(code);

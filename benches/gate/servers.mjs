@@ -1,0 +1,322 @@
+// Shared by run.mjs and profile.mjs: the workers of the gate benchmark, each
+// served by its own Miniflare instance (its own workerd process) on
+// 127.0.0.1 with a local in-memory KV namespace BILLING_KV, and the load
+// generator (autocannon, keep-alive connections, no pipelining).
+
+import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+export const require = createRequire(import.meta.url);
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const { Miniflare } = await import(join(ROOT, "node_modules/miniflare/dist/src/index.js"));
+const autocannon = require(join(ROOT, "node_modules/autocannon"));
+
+export function numEnv(name, def, min, max) {
+  const raw = process.env[name];
+  const v = raw === undefined || raw === "" ? def : Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name}=${raw}: want a number in ${min}..${max}`);
+  return v;
+}
+
+export const CONNECTIONS = numEnv("BENCH_CONNECTIONS", 32, 1, 1024);
+export const BRIDGE_DIR = resolve(ROOT, process.env.KSB_BRIDGE_BUILD ?? "build");
+export const EMPTY_DIR = resolve(ROOT, process.env.KSB_EMPTY_WORKER_BUILD ?? "target/bench-empty-worker/build");
+// direct: each worker on its own workerd socket (unsafeDirectSockets), as an
+// edge request reaches it; entry: through Miniflare's entry worker, one more
+// JS hop (request copy, cf blob, service-binding fetch) in front of each.
+export const VIA = process.env.BENCH_VIA ?? "direct";
+if (VIA !== "direct" && VIA !== "entry") throw new Error(`BENCH_VIA=${VIA}: want direct or entry`);
+
+export const IDENTITY = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
+export const TOKEN = "bench-token";
+export const FEATURE_PATH = `/v1/identities/${IDENTITY}/features/premium_feature`;
+export const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+/**
+ * From wrangler.toml: its [vars] (plain `NAME = "text"` lines and PLANS, a
+ * '''...''' JSON string) and compatibility_date.
+ */
+export function wranglerToml() {
+  const text = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const plans = /^PLANS\s*=\s*'''([\s\S]*?)'''/m.exec(text);
+  if (!plans) throw new Error("wrangler.toml: no PLANS = '''...''' in [vars]");
+  JSON.parse(plans[1]); // fail here, not in the worker, if it is not JSON
+  const vars = {};
+  const section = /^\[vars\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(text);
+  for (const m of (section ? section[1] : "").matchAll(/^([A-Z][A-Z0-9_]*)\s*=\s*"([^"\\]*)"\s*(?:#.*)?$/gm)) vars[m[1]] = m[2];
+  vars.PLANS = plans[1].trim();
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text);
+  return { vars, plans: vars.PLANS, compatibilityDate: date ? date[1] : "2026-04-01" };
+}
+
+export function checkBuilds() {
+  for (const [what, p] of [
+    ["the bridge build (scripts/build.sh)", join(BRIDGE_DIR, "index.js")],
+    ["the bridge wasm (scripts/build.sh)", join(BRIDGE_DIR, "index_bg.wasm")],
+    ["the empty worker build (scripts/bench-gate.sh)", join(EMPTY_DIR, "index.js")],
+  ]) {
+    if (!existsSync(p)) throw new Error(`${what} is missing: ${p}`);
+  }
+}
+
+// ---- servers -----------------------------------------------------------------
+
+const servers = []; // every Miniflare started, for stopAll()
+
+/**
+ * Starts one worker in its own Miniflare. `shared` adds Miniflare-wide
+ * options (e.g. inspectorPort). The worker's console output (the bridge logs
+ * one JSON line per request) is drained and counted, not printed.
+ */
+export async function serve(name, workerOptions, shared = {}) {
+  const stdio = { logBytes: 0, logLines: 0 };
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    logRequests: false,
+    handleRuntimeStdio(stdout, stderr) {
+      const count = (chunk) => {
+        stdio.logBytes += chunk.length;
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) stdio.logLines++;
+      };
+      stdout.on("data", count);
+      stderr.on("data", count);
+    },
+    ...shared,
+    name,
+    kvNamespaces: { BILLING_KV: `bench-${name}` },
+    ...(VIA === "direct" ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
+    ...workerOptions,
+  });
+  const server = { name, mf, url: null, stdio };
+  servers.push(server);
+  const entryUrl = await mf.ready;
+  server.url = (VIA === "direct" ? await mf.unsafeGetDirectURL(name) : entryUrl).toString().replace(/\/$/, "");
+  const host = new URL(server.url).hostname;
+  if (host !== "127.0.0.1") throw new Error(`${name} listens on ${host}, not 127.0.0.1`);
+  return server;
+}
+
+export async function stopAll() {
+  while (servers.length) {
+    const s = servers.pop();
+    try {
+      await s.mf.dispose();
+    } catch (e) {
+      console.error(`dispose ${s.name}: ${e.message}`);
+    }
+  }
+}
+
+const wasmWorker = (dir, compatibilityDate) => ({
+  modulesRoot: dir,
+  modules: [
+    { type: "ESModule", path: join(dir, "index.js") },
+    { type: "CompiledWasm", path: join(dir, "index_bg.wasm") },
+  ],
+  compatibilityDate,
+});
+
+/**
+ * Copies a build (index.js + index_bg.wasm) to target/<name>, so that what
+ * is served and reported stays the same while build/ is rebuilt during a
+ * run; `patch` may rewrite index.js. Answers the copy's directory and the
+ * wasm's size, SHA-256 and build time.
+ */
+export function snapshotBuild(from, name, patch = (js) => js) {
+  const dir = join(ROOT, "target", name);
+  mkdirSync(dir, { recursive: true });
+  const js = readFileSync(join(from, "index.js"), "utf8");
+  const wasm = readFileSync(join(from, "index_bg.wasm"));
+  const builtAt = statSync(join(from, "index_bg.wasm")).mtime.toISOString();
+  const patched = patch(js);
+  if (patched === null) return null;
+  writeFileSync(join(dir, "index.js"), patched);
+  writeFileSync(join(dir, "index_bg.wasm"), wasm);
+  return {
+    dir,
+    from,
+    wasm_bytes: wasm.length,
+    wasm_sha256: createHash("sha256").update(wasm).digest("hex"),
+    js_sha256: createHash("sha256").update(js).digest("hex"),
+    built_at: builtAt,
+  };
+}
+
+/** The bridge build, copied to target/bench-gate-bridge (see snapshotBuild). */
+export function snapshotBridge() {
+  return snapshotBuild(BRIDGE_DIR, "bench-gate-bridge");
+}
+
+/**
+ * A copy of a bridge build whose console.log import does nothing (the
+ * bridge still builds each log line in Rust and hands it to JS; only the
+ * runtime's console.log is skipped): a diagnostic of what the one log line
+ * per request costs. Answers its directory, or null when the glue has no
+ * console.log import of the expected shape.
+ */
+export function quietBridgeBuild(from) {
+  const re = /(__wbg_log_[0-9a-f]+:function\(([a-z])\)\{)console\.log\(\2\)\}/g;
+  const snap = snapshotBuild(from, "bench-gate-quiet-bridge", (js) => {
+    const matches = js.match(re);
+    return matches && matches.length === 1 ? js.replace(re, "$1}") : null;
+  });
+  return snap && snap.dir;
+}
+
+/** The bridge (build/index.js + index_bg.wasm, or `dir`; more `bindings`), its KV seeded. */
+export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_DIR, bindings = {} } = {}) {
+  const { vars, compatibilityDate } = wranglerToml();
+  const bridge = await serve(
+    name,
+    {
+      ...wasmWorker(dir, compatibilityDate),
+      // wrangler.toml's [vars] (PLANS, APP_URL, ...), with every URL that a
+      // feature check never calls pointed at 127.0.0.1:9, and test secrets.
+      bindings: {
+        ...vars,
+        ENVIRONMENT: "test",
+        STRIPE_API_BASE: "http://127.0.0.1:9",
+        STRIPE_SECRET_KEY: "sk_test_bench",
+        STRIPE_WEBHOOK_SECRET: "whsec_bench",
+        KRATOS_WEBHOOK_SECRET: "x",
+        BRIDGE_API_TOKEN: TOKEN,
+        KRATOS_ADMIN_URL: "http://127.0.0.1:9",
+        KRATOS_PUBLIC_URL: "http://127.0.0.1:9",
+        ...bindings,
+      },
+    },
+    shared,
+  );
+  await seedKv(bridge);
+  return bridge;
+}
+
+/** The empty workers-rs worker (target/bench-empty-worker/build, or `dir`). */
+export function startEmpty(shared = {}, dir = EMPTY_DIR) {
+  return serve("empty", wasmWorker(dir, wranglerToml().compatibilityDate), shared);
+}
+
+/** The recipe's JS gate (seed-worker.js), its KV seeded. */
+export async function startSeed(shared = {}) {
+  const seed = await serve(
+    "seed",
+    {
+      modulesRoot: join(ROOT, "benches/gate"),
+      modules: [{ type: "ESModule", path: join(ROOT, "benches/gate/seed-worker.js") }],
+      compatibilityDate: wranglerToml().compatibilityDate,
+      bindings: { BRIDGE_API_TOKEN: TOKEN },
+    },
+    shared,
+  );
+  await seedKv(seed);
+  return seed;
+}
+
+/** A JS worker answering what the empty worker answers (diagnostic). */
+export function startJsEmpty(shared = {}) {
+  return serve(
+    "js-empty",
+    {
+      modules: true,
+      script:
+        'export default { fetch() { return new Response(\'{"ok":true}\', ' +
+        '{ headers: { "content-type": "application/json", "cache-control": "no-store" } }); } };',
+      compatibilityDate: wranglerToml().compatibilityDate,
+    },
+    shared,
+  );
+}
+
+export function entitlementRecord(now) {
+  return {
+    identity_id: IDENTITY,
+    stripe_customer_id: "cus_bench",
+    plan: "pro",
+    status: "active",
+    access: "full",
+    features: ["basic_feature", "premium_feature"],
+    current_period_end: now + 30 * 86400,
+    cancel_at_period_end: false,
+    trial_end: null,
+    pending: false,
+    synced_at: now,
+    subscription_id: "sub_bench",
+  };
+}
+
+async function seedKv(server) {
+  const kv = await server.mf.getKVNamespace("BILLING_KV");
+  const now = Math.floor(Date.now() / 1000);
+  await kv.put(`ent:${IDENTITY}`, JSON.stringify(entitlementRecord(now)));
+}
+
+// ---- load --------------------------------------------------------------------
+
+/**
+ * One autocannon run of `seconds` at CONNECTIONS keep-alive connections;
+ * the per-response latencies of 2xx answers (float ms) are kept, since
+ * autocannon's own histogram rounds them to whole ms.
+ */
+export function load(target, seconds, expectBody) {
+  return new Promise((resolveRun, rejectRun) => {
+    const latencies = [];
+    const inst = autocannon(
+      {
+        url: target.server.url + target.path,
+        headers: target.headers,
+        connections: CONNECTIONS,
+        pipelining: 1,
+        duration: seconds,
+        timeout: 10,
+        expectBody,
+      },
+      (err, result) => (err ? rejectRun(err) : resolveRun({ result, latencies })),
+    );
+    inst.on("response", (_client, statusCode, _bytes, ms) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(ms);
+    });
+  });
+}
+
+/**
+ * Checks a target's first answer (200, and `"allowed": true` when
+ * `expectAllowed`); answers its body and whether a second answer is the
+ * same byte for byte (then every answer can be checked against it).
+ */
+export async function firstAnswer(target) {
+  const res = await fetch(target.server.url + target.path, { headers: target.headers });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${target.name}: first answer is ${res.status}: ${body}`);
+  if (target.expectAllowed) {
+    let parsed;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new Error(`${target.name}: first answer is not JSON: ${body}`);
+    }
+    if (parsed.allowed !== true) throw new Error(`${target.name}: first answer is not "allowed": true: ${body}`);
+  }
+  const again = await (await fetch(target.server.url + target.path, { headers: target.headers })).text();
+  return { body, stable: again === body };
+}
+
+/** Ends the process after `ms` whatever happens, stopping every server first. */
+export function hardBound(ms, what) {
+  const guard = setTimeout(async () => {
+    console.error(`${what}: still running after ${Math.round(ms / 1000)} s; stopping`);
+    await stopAll();
+    process.exit(2);
+  }, ms);
+  guard.unref();
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.once(sig, async () => {
+      await stopAll();
+      process.exit(130);
+    });
+  }
+  return guard;
+}
