@@ -250,11 +250,6 @@ impl ErrorKind for StripeErrorKind {
 }
 
 impl StripeError {
-    /// Whether the same request may succeed when sent again.
-    pub fn retryable(&self) -> bool {
-        self.kind.retryable()
-    }
-
     /// Whether Stripe has no such object.
     pub fn is_not_found(&self) -> bool {
         self.kind == StripeErrorKind::NotFound
@@ -419,7 +414,7 @@ mod tests {
     fn no_answer_is_retryable_and_named() {
         let r = StripeRequest::list_subscriptions("cus_1", None);
         let e = r.no_answer(Transport::Timeout(8));
-        assert!(e.retryable());
+        assert!(e.kind.retryable());
         let api = ApiError::from(e);
         assert_eq!((api.status, api.code), (504, "upstream_timeout"));
         assert!(api.message.contains("GET /v1/subscriptions"), "{}", api.message);

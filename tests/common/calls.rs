@@ -39,16 +39,15 @@ impl Stack {
         self.control(Method::POST, self.kratos_admin("/_emulator/flows/registration"), json!({"traits": traits})).await
     }
 
+    /// A call to the Kratos admin API with the admin token.
+    pub async fn kratos_admin_call(&self, method: Method, path: &str) -> (u16, Value) {
+        let r = self.http.request(method, self.kratos_admin(path)).bearer_auth(KRATOS_ADMIN_TOKEN).send().await;
+        status_json(r.expect("Kratos admin API")).await
+    }
+
     /// The identity as the Kratos admin API has it (with metadata_admin).
     pub async fn kratos_identity(&self, id: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(self.kratos_admin(&format!("/admin/identities/{id}")))
-            .bearer_auth(KRATOS_ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("GET identity");
-        status_json(r).await
+        self.kratos_admin_call(Method::GET, &format!("/admin/identities/{id}")).await
     }
 
     /// Everything the Stripe emulator holds.
