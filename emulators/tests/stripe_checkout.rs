@@ -1,10 +1,28 @@
 //! Checkout Sessions and the Billing Portal: creation, validation, the hosted
-//! pages, and completing a session as a paying customer.
+//! pages, completing a session as a paying customer, and expiring one.
 
 mod stripe_support;
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ksb_emulators::stripe::StripeOptions;
 use serde_json::{json, Value};
-use stripe_support::started;
+use stripe_support::{started, started_with, Api, Receiver};
+
+/// An open session for a new customer; answers its JSON.
+async fn open_session(api: &Api, extra: &str) -> Value {
+    let form = format!(
+        "mode=subscription&customer_email=x%40example.com&line_items[0][price]=price_pro_monthly\
+         &success_url=http%3A%2F%2Fapp%2Fok{extra}"
+    );
+    let created = api.post("/v1/checkout/sessions", &form).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    created.body
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
 
 #[tokio::test]
 async fn a_session_for_a_new_customer_completes_into_customer_and_subscription() {
@@ -163,4 +181,147 @@ async fn billing_portal_sessions_point_at_the_emulator() {
     assert_eq!(missing.body["error"]["code"], "parameter_missing");
     let unknown = api.post("/v1/billing_portal/sessions", "customer=cus_nope").await;
     assert_eq!(unknown.body["error"]["code"], "resource_missing");
+}
+
+#[tokio::test]
+async fn expiring_an_open_session_nulls_its_url_and_sends_checkout_session_expired() {
+    let receiver = Receiver::start().await;
+    let options = StripeOptions { webhook_url: Some(receiver.url()), ..Default::default() };
+    let (_stripe, api) = started_with(options).await;
+    let session = open_session(&api, "").await;
+    let id = session["id"].as_str().unwrap();
+    let url = session["url"].as_str().unwrap().to_string();
+
+    let expired = api.post(&format!("/v1/checkout/sessions/{id}/expire"), "").await;
+    assert_eq!(expired.status, 200, "{}", expired.body);
+    assert_eq!(expired.body["id"], id);
+    assert_eq!(expired.body["status"], "expired");
+    assert_eq!(expired.body["payment_status"], "unpaid");
+    assert_eq!(expired.body["url"], Value::Null);
+    assert_eq!(expired.body["expires_at"], session["expires_at"]);
+    assert_eq!(api.get(&format!("/v1/checkout/sessions/{id}")).await.body, expired.body);
+
+    let received = receiver.wait_for(1).await;
+    let event = received[0].event();
+    assert_eq!(event["type"], "checkout.session.expired");
+    assert_eq!(event["data"]["object"], expired.body);
+    assert_eq!(event["request"]["id"], expired.headers["request-id"].to_str().unwrap());
+    assert_eq!(api.event_types().await, vec!["checkout.session.expired"]);
+    let listed = api.get("/v1/events?type=checkout.session.expired").await.body;
+    assert_eq!(listed["data"][0]["id"], event["id"]);
+
+    let again = api.post(&format!("/v1/checkout/sessions/{id}/expire"), "").await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.body["error"]["type"], "invalid_request_error");
+    assert_eq!(
+        again.body["error"]["message"],
+        "Only Checkout Sessions with a status in [\"open\"] can be expired. \
+         This Checkout Session has a status of `expired`."
+    );
+    assert_eq!(again.body["error"].get("param"), None);
+    assert_eq!(again.body["error"].get("code"), None);
+
+    let complete = api.control(&format!("/_emulator/checkout/sessions/{id}/complete"), json!({})).await;
+    assert_eq!(complete.status, 400, "an expired session cannot be paid: {}", complete.body);
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("expired") && !page.contains("id=\"pay\""), "{page}");
+    let paid = reqwest::Client::new().post(format!("{url}/pay")).send().await.unwrap();
+    assert_eq!(paid.status(), 400);
+    let state = api.state().await;
+    assert_eq!((state["customers"].clone(), state["subscriptions"].clone()), (json!([]), json!([])));
+    assert_eq!(state["checkout_sessions"][0]["status"], "expired");
+    assert_eq!(api.event_types().await.len(), 1, "refused completions emit nothing");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn only_open_sessions_expire() {
+    let (_stripe, api) = started().await;
+    let session = open_session(&api, "").await;
+    let id = session["id"].as_str().unwrap();
+    api.control(&format!("/_emulator/checkout/sessions/{id}/complete"), json!({})).await;
+    let refused = api.post(&format!("/v1/checkout/sessions/{id}/expire"), "").await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body["error"]["message"].as_str().unwrap().ends_with("has a status of `complete`."));
+    let after = api.get(&format!("/v1/checkout/sessions/{id}")).await.body;
+    assert_eq!((&after["status"], &after["url"]), (&json!("complete"), &Value::Null));
+
+    let missing = api.post("/v1/checkout/sessions/cs_test_nope/expire", "").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body["error"]["code"], "resource_missing");
+    assert_eq!(missing.body["error"]["message"], "No such checkout.session: 'cs_test_nope'");
+}
+
+#[tokio::test]
+async fn expire_goes_through_the_api_pipeline() {
+    let (_stripe, api) = started().await;
+    let session = open_session(&api, "").await;
+    let path = format!("/v1/checkout/sessions/{}/expire", session["id"].as_str().unwrap());
+
+    let anonymous = reqwest::Client::new().post(format!("{}{path}", api.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let unknown = api.post(&path, "after_expiration=1").await;
+    assert_eq!((unknown.status, &unknown.body["error"]["code"]), (400, &json!("parameter_unknown")));
+
+    api.control("/_emulator/faults", json!({"count": 1, "kind": "500", "path_prefix": "/v1/checkout"})).await;
+    let failed = api.post_idem(&path, "", "expire-1").await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(api.get(&path.replace("/expire", "")).await.body["status"], "open", "a fault changes nothing");
+
+    let first = api.post_idem(&path, "", "expire-1").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let replay = api.post_idem(&path, "", "expire-1").await;
+    assert_eq!((replay.status, &replay.body), (200, &first.body));
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(api.event_types().await, vec!["checkout.session.expired"], "a replay emits nothing");
+    let other_key = api.post_idem(&path, "", "expire-2").await;
+    assert_eq!(other_key.status, 400);
+}
+
+#[tokio::test]
+async fn the_expire_control_plays_the_passage_of_time() {
+    let (_stripe, api) = started().await;
+    let session = open_session(&api, "").await;
+    let id = session["id"].as_str().unwrap();
+    let expired = api.control(&format!("/_emulator/checkout/sessions/{id}/expire"), json!({})).await;
+    assert_eq!(expired.status, 200, "{}", expired.body);
+    assert_eq!((&expired.body["status"], &expired.body["url"]), (&json!("expired"), &Value::Null));
+    let event = &api.state().await["events"][0];
+    assert_eq!(event["type"], "checkout.session.expired");
+    assert_eq!(event["request"]["id"], Value::Null, "automatic expiry has no request");
+    let again = api.control(&format!("/_emulator/checkout/sessions/{id}/expire"), json!({})).await;
+    assert_eq!(again.status, 400);
+}
+
+#[tokio::test]
+async fn expires_at_must_be_30_minutes_to_24_hours_ahead() {
+    let (_stripe, api) = started().await;
+    let now = unix_now();
+    let default = open_session(&api, "").await;
+    let lifetime = default["expires_at"].as_i64().unwrap() - default["created"].as_i64().unwrap();
+    assert_eq!(lifetime, 24 * 3600, "24 hours by default");
+
+    let at = now + 3600;
+    let in_range = open_session(&api, &format!("&expires_at={at}")).await;
+    assert_eq!(in_range["expires_at"], at);
+    let id = in_range["id"].as_str().unwrap();
+    assert_eq!(api.get(&format!("/v1/checkout/sessions/{id}")).await.body["expires_at"], at);
+
+    for (at, words) in
+        [(now + 60, "at least 30 minutes"), (now + 25 * 3600, "less than 24 hours"), (now - 10, "at least")]
+    {
+        let form = format!("mode=subscription&line_items[0][price]=price_pro_monthly&expires_at={at}");
+        let refused = api.post("/v1/checkout/sessions", &form).await;
+        assert_eq!(refused.status, 400, "{at}: {}", refused.body);
+        assert_eq!(refused.body["error"]["type"], "invalid_request_error");
+        assert_eq!(refused.body["error"]["param"], "expires_at");
+        assert_eq!(refused.body["error"]["code"], "parameter_invalid_integer");
+        assert!(refused.body["error"]["message"].as_str().unwrap().contains(words), "{}", refused.body);
+    }
+    let not_a_number = api
+        .post("/v1/checkout/sessions", "mode=subscription&line_items[0][price]=price_pro_monthly&expires_at=soon")
+        .await;
+    assert_eq!((not_a_number.status, &not_a_number.body["error"]["param"]), (400, &json!("expires_at")));
+    assert_eq!(api.state().await["checkout_sessions"].as_array().unwrap().len(), 2, "refused sessions are not created");
 }

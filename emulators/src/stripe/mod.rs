@@ -16,13 +16,28 @@
 //!   `resource_missing` "No such subscription", as Stripe does.
 //! - Search matches a customer as it was `search_lag` ago and returns its
 //!   current state.
+//! - Checkout Sessions never expire by themselves (the emulator keeps no
+//!   timers): `POST /v1/checkout/sessions/{id}/expire` or the `expire`
+//!   control does it, emitting `checkout.session.expired`. `expires_at` at
+//!   creation is checked (30 minutes to 24 hours ahead, default 24 hours) and
+//!   echoed, and is left unchanged by expiring. Only an `open` session can be
+//!   expired or completed; anything else is a 400 `invalid_request_error`.
+//!
+//! API routes: `/v1/customers` (`GET|POST`, `/search`, `/{id}` `GET|POST|DELETE`),
+//! `GET /v1/prices`, `/v1/prices/{id}`, `/v1/products/{id}`, `/v1/subscriptions`
+//! (`GET|POST`, `/{id}` `GET|POST|DELETE`), `POST /v1/checkout/sessions`,
+//! `GET /v1/checkout/sessions/{id}`, `POST /v1/checkout/sessions/{id}/expire`,
+//! `POST /v1/billing_portal/sessions`, `GET /v1/events`, `/v1/events/{id}`,
+//! `/v1/invoices/{id}`.
 //!
 //! Controls (JSON, no auth, never faulted): `POST /_emulator/webhook`,
 //! `/delivery`, `/events/flush`, `/events/retry_failed`, `GET /deliveries`,
 //! `POST|DELETE /faults`, `POST /checkout/sessions/{id}/complete`,
+//! `/checkout/sessions/{id}/expire` (as if its `expires_at` had passed),
 //! `/subscriptions/{id}/status`, `/subscriptions/{id}/end_period`,
 //! `GET /_emulator/state`. Hosted pages: `/checkout/{id}` (a Pay button that
-//! completes the session and redirects to `success_url`) and `/portal/{id}`.
+//! completes the session and redirects to `success_url`; an expired or
+//! complete session shows a notice and refuses payment) and `/portal/{id}`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -47,8 +47,12 @@ async fn checkout_page(State(app): State<App>, Path(id): Path<String>) -> Respon
     let Some(session) = state.checkout_sessions.get(&id) else {
         return not_found("checkout session");
     };
-    if session.status != CheckoutStatus::Open {
-        return page("Checkout", "<p>This session is complete.</p>").into_response();
+    match session.status {
+        CheckoutStatus::Open => {}
+        CheckoutStatus::Complete => return page("Checkout", "<p>This session is complete.</p>").into_response(),
+        CheckoutStatus::Expired => {
+            return page("Checkout", "<p>This Checkout Session has expired.</p>").into_response()
+        }
     }
     let lines: String = session
         .line_items

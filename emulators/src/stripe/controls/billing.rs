@@ -24,6 +24,18 @@ pub(crate) async fn complete_checkout(
     Ok(Json(json!({ "session": done.session, "subscription": done.subscription })))
 }
 
+/// `POST /_emulator/checkout/sessions/{id}/expire`: expires an open session
+/// as Stripe does once its `expires_at` passes (the event has no request id);
+/// answers the session.
+pub(crate) async fn expire_checkout(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult {
+    let mut state = app.lock();
+    Ok(Json(checkout::expire(&mut state, &ctx, &id)?))
+}
+
 #[derive(Deserialize, Default)]
 struct StatusBody {
     status: String,

@@ -23,6 +23,7 @@ pub(crate) fn control_router() -> Router<App> {
         .route("/_emulator/deliveries", get(webhooks::deliveries))
         .route("/_emulator/faults", post(faults::arm).delete(faults::clear))
         .route("/_emulator/checkout/sessions/{id}/complete", post(billing::complete_checkout))
+        .route("/_emulator/checkout/sessions/{id}/expire", post(billing::expire_checkout))
         .route("/_emulator/subscriptions/{id}/status", post(billing::set_status))
         .route("/_emulator/subscriptions/{id}/end_period", post(billing::end_period))
         .route("/_emulator/state", get(dump::state))

@@ -1,4 +1,4 @@
-//! Completing a Checkout Session as a paying customer would.
+//! Completing a Checkout Session as a paying customer would, or expiring it.
 
 use serde_json::Value;
 
@@ -69,4 +69,23 @@ pub(crate) fn complete(state: &mut State, ctx: &Ctx, session_id: &str) -> Result
     let session = stored.to_json(livemode);
     state.emit(ctx, EventType::CheckoutSessionCompleted, session.clone(), None);
     Ok(Completed { session, subscription })
+}
+
+/// Expires an open session (`url` becomes null) and emits
+/// `checkout.session.expired`; answers the session. Any other status is
+/// refused with Stripe's message.
+pub(crate) fn expire(state: &mut State, ctx: &Ctx, session_id: &str) -> Result<Value, ApiError> {
+    let livemode = state.livemode;
+    let stored =
+        state.checkout_sessions.get_mut(session_id).ok_or_else(|| ApiError::no_such("checkout.session", session_id))?;
+    if stored.status != CheckoutStatus::Open {
+        return Err(ApiError::state(format!(
+            "Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of `{}`.",
+            stored.status.as_str()
+        )));
+    }
+    stored.status = CheckoutStatus::Expired;
+    let session = stored.to_json(livemode);
+    state.emit(ctx, EventType::CheckoutSessionExpired, session.clone(), None);
+    Ok(session)
 }

@@ -11,6 +11,8 @@ use super::{merged, metadata_json};
 pub(crate) enum CheckoutStatus {
     Open,
     Complete,
+    /// Expired through the API or the `/_emulator` control; nothing can complete it.
+    Expired,
 }
 
 impl CheckoutStatus {
@@ -19,6 +21,7 @@ impl CheckoutStatus {
         match self {
             CheckoutStatus::Open => "open",
             CheckoutStatus::Complete => "complete",
+            CheckoutStatus::Expired => "expired",
         }
     }
 }
@@ -106,7 +109,12 @@ impl CheckoutSession {
                 "after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null
             },
             "customer": self.customer,
-            "customer_creation": if self.customer.is_some() && open { Value::Null } else { json!("always") },
+            // Null when a customer was given at creation (an expired session keeps it as it was).
+            "customer_creation": if self.customer.is_some() && self.status != CheckoutStatus::Complete {
+                Value::Null
+            } else {
+                json!("always")
+            },
             "customer_details": customer_details,
             "customer_email": self.customer_email,
         });

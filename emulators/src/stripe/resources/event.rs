@@ -15,6 +15,7 @@ pub(crate) enum EventType {
     SubscriptionResumed,
     SubscriptionTrialWillEnd,
     CheckoutSessionCompleted,
+    CheckoutSessionExpired,
     InvoicePaid,
     InvoicePaymentFailed,
 }
@@ -33,6 +34,7 @@ impl EventType {
             EventType::SubscriptionResumed => "customer.subscription.resumed",
             EventType::SubscriptionTrialWillEnd => "customer.subscription.trial_will_end",
             EventType::CheckoutSessionCompleted => "checkout.session.completed",
+            EventType::CheckoutSessionExpired => "checkout.session.expired",
             EventType::InvoicePaid => "invoice.paid",
             EventType::InvoicePaymentFailed => "invoice.payment_failed",
         }

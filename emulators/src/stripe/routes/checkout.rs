@@ -1,20 +1,39 @@
-//! `/v1/checkout/sessions`: create (subscription mode) and retrieve.
+//! `/v1/checkout/sessions`: create (subscription mode), retrieve and expire.
 
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 
-use crate::stripe::app::App;
+use crate::stripe::app::{App, Ctx};
 use crate::stripe::errors::{ApiError, ApiResult};
 use crate::stripe::expand::expand;
 use crate::stripe::ids;
+use crate::stripe::ops::checkout as ops;
 use crate::stripe::ops::subscriptions::unknown_price;
 use crate::stripe::params::Params;
 use crate::stripe::resources::checkout::{CheckoutSession, CheckoutStatus, LineItem, PaymentStatus};
 
 use super::items::requested_items;
 
-/// Sessions expire after 24 hours, as Stripe's default.
+/// Sessions expire after 24 hours by default, the longest `expires_at` Stripe allows.
 const LIFETIME: i64 = 24 * 60 * 60;
+
+/// The earliest `expires_at` Stripe allows: 30 minutes after creation.
+const MIN_LIFETIME: i64 = 30 * 60;
+
+/// `expires_at`, checked against the creation time `now` as Stripe does.
+fn expires_at(params: &Params, now: i64) -> Result<i64, ApiError> {
+    let invalid = |message: &str| ApiError::invalid("expires_at", "parameter_invalid_integer", message.to_string());
+    match params.int("expires_at")? {
+        None => Ok(now + LIFETIME),
+        Some(at) if at < now + MIN_LIFETIME => {
+            Err(invalid("The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation."))
+        }
+        Some(at) if at > now + LIFETIME => {
+            Err(invalid("The `expires_at` timestamp must be less than 24 hours from Checkout Session creation."))
+        }
+        Some(at) => Ok(at),
+    }
+}
 
 /// `POST /v1/checkout/sessions`
 pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
@@ -33,6 +52,7 @@ pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<
         "billing_address_collection",
         "locale",
         "ui_mode",
+        "expires_at",
     ])?;
     let mode = params.required_str("mode")?;
     if mode != "subscription" {
@@ -78,6 +98,8 @@ pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<
     if let Some(update) = params.metadata("metadata")? {
         update.apply(&mut metadata);
     }
+    let now = ids::now();
+    let expires_at = expires_at(&params, now)?;
 
     let mut state = app.lock();
     if let Some(id) = &customer {
@@ -92,14 +114,13 @@ pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<
         line_items.iter().map(|i| state.prices.get(&i.price).map_or(0, |p| p.unit_amount * i.quantity as i64)).sum();
     let prefix = if state.livemode { "cs_live_" } else { "cs_test_" };
     let id = ids::new_id(prefix, 24);
-    let now = ids::now();
     let seq = state.next_seq();
     let session = CheckoutSession {
         url: state.hosted_url("checkout", &id),
         id: id.clone(),
         seq,
         created: now,
-        expires_at: now + LIFETIME,
+        expires_at,
         status: CheckoutStatus::Open,
         payment_status: PaymentStatus::Unpaid,
         customer,
@@ -131,6 +152,20 @@ pub(crate) async fn retrieve(
     let state = app.lock();
     let session = state.checkout_sessions.get(&id).ok_or_else(|| ApiError::no_such("checkout.session", &id))?;
     let mut json = session.to_json(state.livemode);
+    expand(&state, &mut json, &params.expand());
+    Ok(Json(json))
+}
+
+/// `POST /v1/checkout/sessions/{id}/expire`: only an `open` session can be expired.
+pub(crate) async fn expire(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
+    params.only(&[])?;
+    let mut state = app.lock();
+    let mut json = ops::expire(&mut state, &ctx, &id)?;
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))
 }

@@ -39,6 +39,7 @@ pub(crate) fn api_router(app: App) -> Router<App> {
         )
         .route("/v1/checkout/sessions", post(checkout::create).fallback(unrecognized))
         .route("/v1/checkout/sessions/{id}", get(checkout::retrieve).fallback(unrecognized))
+        .route("/v1/checkout/sessions/{id}/expire", post(checkout::expire).fallback(unrecognized))
         .route("/v1/billing_portal/sessions", post(portal::create).fallback(unrecognized))
         .route("/v1/events", get(events::list).fallback(unrecognized))
         .route("/v1/events/{id}", get(events::retrieve).fallback(unrecognized))
