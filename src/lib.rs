@@ -7,11 +7,13 @@
 //! only the wasm build compiles: routing, KV, outbound fetch, secrets.
 //!
 //! The core, by concern: `identity` (ids and link key names), `stripe`,
+//! `billing` (what a checkout buys and where it goes),
 //! `kratos`, `link` (where the two meet), `entitlements` (plan decisions),
 //! `gate` (the signed-in user's answers, cross-site rules), `cache`,
 //! `store` (the KV layout), `route` (the route table), `config`, `error`,
 //! `upstream` (what both API clients share) and `secret`.
 
+pub mod billing;
 pub mod cache;
 pub mod config;
 pub mod entitlements;

@@ -114,6 +114,7 @@ pub fn derive(
             pending: false,
             synced_at: now,
             subscription_id: Some(c.sub.id.clone()),
+            pending_checkout: None,
         };
     }
 
@@ -149,6 +150,7 @@ pub fn default_entitlement(
         pending: false,
         synced_at: now,
         subscription_id: None,
+        pending_checkout: None,
     }
 }
 
@@ -180,6 +182,7 @@ pub fn app_trial(
         pending: false,
         synced_at: now,
         subscription_id: None,
+        pending_checkout: None,
     })
 }
 
@@ -194,6 +197,7 @@ pub fn with_app_trial(paid: Entitlement, trial: Option<Entitlement>, plans: &Pla
     };
     if strength(&trial) > strength(&paid) {
         trial.pending = paid.pending;
+        trial.pending_checkout = paid.pending_checkout;
         trial.stripe_customer_id = paid.stripe_customer_id;
         trial
     } else {

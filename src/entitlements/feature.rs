@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::pending::is_pending;
 use super::plans::{grants, Plans};
 use super::record::{Access, Entitlement, EntitlementStatus};
 use crate::stripe::subscription::SubscriptionStatus;
@@ -154,8 +155,9 @@ pub fn check(e: &Entitlement, feature: &str, plans: &Plans, now: i64) -> Feature
 }
 
 /// The record as it stands at `now` (read-time expiry applied, features from
-/// the current `PLANS`), for `GET .../entitlements`. Period and trial dates
-/// are kept so the caller can still show when access ended.
+/// the current `PLANS`, `pending` ended by its session's expiry), for
+/// `GET .../entitlements`. Period and trial dates are kept so the caller can
+/// still show when access ended.
 pub fn effective(e: &Entitlement, plans: &Plans, now: i64) -> Entitlement {
     let v = view(e, plans, now);
     Entitlement {
@@ -163,6 +165,7 @@ pub fn effective(e: &Entitlement, plans: &Plans, now: i64) -> Entitlement {
         status: v.status,
         access: v.access,
         features: v.features.to_vec(),
+        pending: is_pending(e, now),
         ..e.clone()
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod derive;
 pub mod feature;
+pub mod pending;
 pub mod plans;
 pub mod record;

@@ -98,6 +98,23 @@ pub struct Entitlement {
     /// and for the app trial.
     #[serde(default)]
     pub subscription_id: Option<String>,
+    /// The Checkout Session that made the record `pending`, while it may
+    /// still complete (see `entitlements::pending`).
+    #[serde(default)]
+    pub pending_checkout: Option<PendingCheckout>,
+}
+
+/// A Checkout Session started by `POST /billing/checkout` and not resolved
+/// yet: by a webhook or sync showing a granting subscription, by
+/// `checkout.session.expired`, or by its expiry time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCheckout {
+    /// `cs_...`.
+    pub session_id: String,
+    /// The Stripe price id being bought.
+    pub price: String,
+    /// When Stripe expires the session (unix seconds).
+    pub expires_at: i64,
 }
 
 impl Entitlement {
@@ -139,6 +156,7 @@ mod tests {
             pending: false,
             synced_at: 1_764_000_000,
             subscription_id: Some("sub_1".into()),
+            pending_checkout: None,
         }
     }
 
@@ -153,7 +171,7 @@ mod tests {
                 "features": ["basic_feature", "premium_feature"],
                 "current_period_end": 1767225600, "cancel_at_period_end": false,
                 "trial_end": null, "pending": false, "synced_at": 1764000000,
-                "subscription_id": "sub_1"
+                "subscription_id": "sub_1", "pending_checkout": null
             })
         );
     }
@@ -178,8 +196,9 @@ mod tests {
         assert_eq!(back, e);
         let mut v = serde_json::to_value(&e).unwrap();
         v.as_object_mut().unwrap().remove("subscription_id");
+        v.as_object_mut().unwrap().remove("pending_checkout");
         let back: Entitlement = serde_json::from_value(v).unwrap();
-        assert_eq!(back.subscription_id, None);
+        assert_eq!((back.subscription_id.as_deref(), back.pending_checkout.as_ref()), (None, None));
         assert!(!back.is_app_trial());
     }
 }

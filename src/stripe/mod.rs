@@ -2,6 +2,7 @@
 
 pub mod attribution;
 pub mod cancel;
+pub mod checkout;
 pub mod customer;
 pub mod event;
 pub mod form;

@@ -10,8 +10,13 @@
 
 use std::marker::PhantomData;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::checkout::{
+    checkout_idempotency_key, checkout_session_form, portal_session_form, CheckoutOrder, CheckoutSession,
+    PortalSession, Price, PriceList,
+};
 use super::customer::{
     create_customer_form, create_customer_idempotency_key, parse_customer, parse_customer_list,
     search_by_identity_query, Customer, CustomerList, CustomerProfile,
@@ -70,6 +75,11 @@ fn customers(body: &[u8]) -> Result<CustomerList, String> {
 
 fn subscriptions(body: &[u8]) -> Result<SubscriptionPage, String> {
     parse_subscription_list(body).map_err(|e| e.to_string())
+}
+
+/// Reads objects whose shape serde checks entirely (sessions, prices).
+fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("unexpected answer: {e}"))
 }
 
 fn done(_: &[u8]) -> Result<Done, String> {
@@ -171,6 +181,49 @@ impl StripeRequest<SubscriptionPage> {
             .field("expand[]", "data.items.data.price")
             .field_opt("starting_after", starting_after);
         Self::get(with_query("/v1/subscriptions", query), subscriptions)
+    }
+}
+
+impl StripeRequest<CheckoutSession> {
+    /// `POST /v1/checkout/sessions` for `order`, keyed by the state it was
+    /// made from (see [`checkout_idempotency_key`]).
+    pub fn create_checkout_session(order: &CheckoutOrder<'_>, basis: &str) -> Self {
+        Self::post("/v1/checkout/sessions".into(), checkout_session_form(order), object)
+            .idempotent(checkout_idempotency_key(order, basis))
+    }
+
+    /// `GET /v1/checkout/sessions/{id}`.
+    pub fn retrieve_checkout_session(id: &str) -> Self {
+        Self::get(format!("/v1/checkout/sessions/{}", seg(id)), object)
+    }
+
+    /// `POST /v1/checkout/sessions/{id}/expire`: an open session can no
+    /// longer be paid (another plan was chosen meanwhile).
+    pub fn expire_checkout_session(id: &str) -> Self {
+        Self::post(format!("/v1/checkout/sessions/{}/expire", seg(id)), Form::new(), object)
+    }
+}
+
+impl StripeRequest<PortalSession> {
+    /// `POST /v1/billing_portal/sessions` for the customer.
+    pub fn create_portal_session(customer_id: &str, return_url: &str) -> Self {
+        Self::post("/v1/billing_portal/sessions".into(), portal_session_form(customer_id, return_url), object)
+    }
+}
+
+impl StripeRequest<PriceList> {
+    /// `GET /v1/prices` of the active price with a lookup key.
+    pub fn active_price_by_lookup_key(lookup_key: &str) -> Self {
+        let query =
+            Form::new().field("lookup_keys[]", lookup_key).field("active", "true").field("limit", "1".to_string());
+        Self::get(with_query("/v1/prices", query), object)
+    }
+}
+
+impl StripeRequest<Price> {
+    /// `GET /v1/prices/{id}`.
+    pub fn retrieve_price(id: &str) -> Self {
+        Self::get(format!("/v1/prices/{}", seg(id)), object)
     }
 }
 

@@ -1,0 +1,101 @@
+//! Where a checkout request goes, from the identity's stored record: the
+//! Billing Portal for a subscriber (nobody ends with two subscriptions),
+//! back to an open Checkout for the same price, or to a new Checkout.
+
+use crate::entitlements::feature::effective;
+use crate::entitlements::pending::is_pending;
+use crate::entitlements::plans::Plans;
+use crate::entitlements::record::{Access, Entitlement};
+
+/// Whether a Stripe subscription grants the identity access at `now` (the
+/// app trial does not: a trialing identity may still buy). Such an identity
+/// is sent to the Billing Portal instead of a second Checkout.
+pub fn has_granting_subscription(stored: &Entitlement, plans: &Plans, now: i64) -> bool {
+    let e = effective(stored, plans, now);
+    e.subscription_id.is_some() && e.access != Access::None
+}
+
+/// The next step of a checkout for `price_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutStep<'a> {
+    /// The record is pending on an open session for this price: send the
+    /// browser back to it (if Stripe still has it open) rather than making
+    /// a second one.
+    Resume { session_id: &'a str },
+    /// A new session. `expire_first` is an open session for another price,
+    /// expired before so that only one can ever be paid; `basis` keys the
+    /// request's idempotency (see `stripe::checkout::checkout_idempotency_key`).
+    New { expire_first: Option<&'a str>, basis: String },
+}
+
+/// Decides the step for `price_id` from the stored record at `now`.
+pub fn checkout_step<'a>(stored: &'a Entitlement, price_id: &str, now: i64) -> CheckoutStep<'a> {
+    let open = stored.pending_checkout.as_ref().filter(|_| is_pending(stored, now));
+    match open {
+        Some(c) if c.price == price_id => CheckoutStep::Resume { session_id: &c.session_id },
+        Some(c) => CheckoutStep::New { expire_first: Some(&c.session_id), basis: c.session_id.clone() },
+        None => {
+            let basis = stored.pending_checkout.as_ref().map_or_else(
+                || format!("synced-{}", stored.synced_at),
+                |c| format!("after-{}", c.session_id),
+            );
+            CheckoutStep::New { expire_first: None, basis }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entitlements::derive::{app_trial, default_entitlement, derive};
+    use crate::entitlements::pending::with_checkout;
+    use crate::entitlements::plans::tests::{example as plans, id1, DAY, NOW};
+    use crate::entitlements::record::PendingCheckout;
+    use crate::stripe::subscription::{PriceRef, Subscription, SubscriptionStatus};
+
+    fn subscribed(status: SubscriptionStatus, period_end: i64, cancel_at_period_end: bool) -> Entitlement {
+        let sub = Subscription {
+            id: "sub_1".into(),
+            customer: "cus_1".into(),
+            status,
+            cancel_at_period_end,
+            current_period_end: Some(period_end),
+            trial_end: None,
+            prices: vec![PriceRef { id: "price_pro".into(), lookup_key: Some("pro_monthly".into()) }],
+            metadata: Default::default(),
+            created: NOW - DAY,
+        };
+        derive(&id1(), Some("cus_1"), &[sub], &plans(), NOW)
+    }
+
+    #[test]
+    fn subscribers_go_to_the_portal_and_everyone_else_to_checkout() {
+        let p = plans();
+        assert!(has_granting_subscription(&subscribed(SubscriptionStatus::Active, NOW + DAY, false), &p, NOW));
+        assert!(has_granting_subscription(&subscribed(SubscriptionStatus::PastDue, NOW + DAY, false), &p, NOW));
+        let ending = subscribed(SubscriptionStatus::Active, NOW + DAY, true);
+        assert!(has_granting_subscription(&ending, &p, NOW), "still paid for: the portal can renew it");
+        assert!(!has_granting_subscription(&ending, &p, NOW + 2 * DAY), "its period is over");
+        assert!(!has_granting_subscription(&subscribed(SubscriptionStatus::Unpaid, NOW + DAY, false), &p, NOW));
+        assert!(!has_granting_subscription(&default_entitlement(&id1(), Some("cus_1"), &p, NOW), &p, NOW));
+        let trial = app_trial(&id1(), Some("cus_1"), &p, NOW, NOW).unwrap();
+        assert!(!has_granting_subscription(&trial, &p, NOW), "the app trial is not a subscription");
+    }
+
+    #[test]
+    fn an_open_session_is_resumed_for_its_price_and_expired_for_another() {
+        let free = default_entitlement(&id1(), Some("cus_1"), &plans(), NOW);
+        let first = checkout_step(&free, "price_pro", NOW);
+        assert_eq!(first, CheckoutStep::New { expire_first: None, basis: format!("synced-{NOW}") });
+        let c = PendingCheckout { session_id: "cs_1".into(), price: "price_pro".into(), expires_at: NOW + DAY };
+        let pending = with_checkout(free.clone(), Some(c), NOW);
+        assert_eq!(checkout_step(&pending, "price_pro", NOW), CheckoutStep::Resume { session_id: "cs_1" });
+        assert_eq!(
+            checkout_step(&pending, "price_ent", NOW),
+            CheckoutStep::New { expire_first: Some("cs_1"), basis: "cs_1".into() }
+        );
+        let later = checkout_step(&pending, "price_pro", NOW + DAY);
+        assert_eq!(later, CheckoutStep::New { expire_first: None, basis: "after-cs_1".into() }, "it expired");
+        assert_ne!(later, first, "a new key once the state moved on");
+    }
+}
