@@ -33,6 +33,10 @@ pub enum Route {
     DeleteAccount(Who),
     /// `GET /gate/{feature}`: the signed-in user's feature check.
     Gate(String),
+    /// `POST /billing/checkout`: the signed-in user buys a plan.
+    Checkout,
+    /// `POST /billing/portal`: the signed-in user manages billing.
+    Portal,
 }
 
 impl Route {
@@ -40,7 +44,7 @@ impl Route {
     /// other routes the shell still reads any body sent, with the same
     /// bound, so an oversized one is refused (413) before anything changes.
     pub fn reads_its_body(&self) -> bool {
-        matches!(self, Route::StripeWebhook | Route::KratosHook(_))
+        matches!(self, Route::StripeWebhook | Route::KratosHook(_) | Route::Checkout)
     }
 }
 
@@ -134,6 +138,8 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
         ("GET", ["gate", feature]) if !feature.is_empty() => {
             (Caller::SignedInUser, "GET /gate/{feature}", Ok(Route::Gate((*feature).to_owned())))
         }
+        ("POST", ["billing", "checkout"]) => (Caller::SignedInUser, "POST /billing/checkout", Ok(Route::Checkout)),
+        ("POST", ["billing", "portal"]) => (Caller::SignedInUser, "POST /billing/portal", Ok(Route::Portal)),
         _ => return None,
     };
     Some(Matched { caller, name, route })
@@ -179,6 +185,8 @@ mod tests {
         assert_eq!(ok("GET", "/me/entitlements"), (Caller::SignedInUser, Route::Entitlements(Who::SignedIn)));
         assert_eq!(ok("DELETE", "/me"), (Caller::SignedInUser, Route::DeleteAccount(Who::SignedIn)));
         assert_eq!(ok("GET", "/gate/export"), (Caller::SignedInUser, Route::Gate("export".into())));
+        assert_eq!(ok("POST", "/billing/checkout"), (Caller::SignedInUser, Route::Checkout));
+        assert_eq!(ok("POST", "/billing/portal"), (Caller::SignedInUser, Route::Portal));
     }
 
     #[test]
@@ -192,8 +200,10 @@ mod tests {
     }
 
     #[test]
-    fn only_hooks_and_webhooks_read_their_bodies() {
+    fn only_hooks_webhooks_and_checkout_read_their_bodies() {
         assert!(ok("POST", "/webhooks/stripe").1.reads_its_body());
+        assert!(ok("POST", "/billing/checkout").1.reads_its_body());
+        assert!(!ok("POST", "/billing/portal").1.reads_its_body());
         assert!(ok("POST", "/hooks/kratos/settings").1.reads_its_body());
         assert!(!ok("POST", &format!("/v1/identities/{ID}/sync")).1.reads_its_body());
         assert!(!ok("DELETE", "/me").1.reads_its_body());
@@ -210,6 +220,8 @@ mod tests {
             ("GET", "/me/entitlements/extra"),
             ("GET", "/gate/"),
             ("POST", "/gate/export"),
+            ("GET", "/billing/checkout"),
+            ("POST", "/billing"),
         ] {
             assert_eq!(route(method, path), None, "{method} {path}");
         }

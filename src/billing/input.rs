@@ -50,9 +50,7 @@ impl InputError {
     /// What to fix, in words.
     pub fn message(&self) -> String {
         match self {
-            Self::UnsupportedMediaType => {
-                "send application/x-www-form-urlencoded or application/json".to_owned()
-            }
+            Self::UnsupportedMediaType => "send application/x-www-form-urlencoded or application/json".to_owned(),
             Self::Unreadable => "the body is not a form or a JSON object of strings".to_owned(),
             Self::NeitherOrBoth => "give exactly one of `plan` and `price`".to_owned(),
             Self::UnknownPlan(p) => format!("no plan named \"{p}\" in PLANS"),

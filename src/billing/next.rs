@@ -35,10 +35,10 @@ pub fn checkout_step<'a>(stored: &'a Entitlement, price_id: &str, now: i64) -> C
         Some(c) if c.price == price_id => CheckoutStep::Resume { session_id: &c.session_id },
         Some(c) => CheckoutStep::New { expire_first: Some(&c.session_id), basis: c.session_id.clone() },
         None => {
-            let basis = stored.pending_checkout.as_ref().map_or_else(
-                || format!("synced-{}", stored.synced_at),
-                |c| format!("after-{}", c.session_id),
-            );
+            let basis = stored
+                .pending_checkout
+                .as_ref()
+                .map_or_else(|| format!("synced-{}", stored.synced_at), |c| format!("after-{}", c.session_id));
             CheckoutStep::New { expire_first: None, basis }
         }
     }

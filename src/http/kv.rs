@@ -7,7 +7,8 @@ use worker::{kv::KvStore, Date, Env};
 
 use super::caches;
 
-use crate::entitlements::record::Entitlement;
+use crate::entitlements::pending::{carried, with_checkout};
+use crate::entitlements::record::{Entitlement, PendingCheckout};
 use crate::error::ApiError;
 use crate::identity::IdentityId;
 use crate::store::{self, SyncMark};
@@ -75,19 +76,50 @@ impl Store {
     }
 
     /// Stores a record derived from a Stripe read at `read_ms`, unless the
-    /// stored one comes from a later read (see `store::SyncMark`). Answers
-    /// whether it was written.
-    pub async fn put_synced_entitlement(&self, e: &Entitlement, read_ms: u64) -> Result<bool, ApiError> {
+    /// stored one comes from a later read (see `store::SyncMark`). A pending
+    /// Checkout of the stored record is carried over while it may still
+    /// complete (`entitlements::pending::carried`; `ended_checkout` is the
+    /// session an event said is over). Answers the record as written.
+    pub async fn put_synced_entitlement(
+        &self,
+        e: Entitlement,
+        read_ms: u64,
+        ended_checkout: Option<&str>,
+        now: i64,
+    ) -> Result<Entitlement, ApiError> {
         let key = store::entitlement(&e.identity_id);
-        let (_, mark) = self.kv.get(&key).text_with_metadata::<SyncMark>().await?;
+        let (stored, mark) = self.kv.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
+        let checkout = carried(stored.as_ref().and_then(|s| s.pending_checkout.as_ref()), &e, ended_checkout, now);
+        let e = with_checkout(e, checkout, now);
         if !store::supersedes(read_ms, mark.map(|m| m.read_ms)) {
             // A later read wrote KV; let the next check read it there.
             caches::forget_entitlement(&e.identity_id);
-            return Ok(false);
+            return Ok(e);
         }
-        self.kv.put(&key, to_json(e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
-        caches::put_entitlement(e, Date::now().as_millis(), self.cache_ttl);
-        Ok(true)
+        self.kv.put(&key, to_json(&e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
+        caches::put_entitlement(&e, Date::now().as_millis(), self.cache_ttl);
+        Ok(e)
+    }
+
+    /// Marks the identity's record pending on a new Checkout Session,
+    /// keeping the stored record's Stripe-read mark so that the order guard
+    /// of later syncs still holds. `base` is used when nothing is stored.
+    pub async fn put_pending_checkout(
+        &self,
+        base: Entitlement,
+        checkout: PendingCheckout,
+        now: i64,
+    ) -> Result<Entitlement, ApiError> {
+        let key = store::entitlement(&base.identity_id);
+        let (stored, mark) = self.kv.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
+        let e = with_checkout(stored.unwrap_or(base), Some(checkout), now);
+        let mut put = self.kv.put(&key, to_json(&e)?)?;
+        if let Some(mark) = mark {
+            put = put.metadata(mark)?;
+        }
+        put.execute().await?;
+        caches::put_entitlement(&e, Date::now().as_millis(), self.cache_ttl);
+        Ok(e)
     }
 
     /// The Stripe customer linked to an identity.

@@ -8,7 +8,7 @@ use worker::{Env, Method, Request, Response, Result};
 use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
-use super::routes::{gate, healthz, identities, kratos_hooks, stripe_webhook};
+use super::routes::{billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
 use super::{log, respond};
 use crate::config::Config;
 use crate::error::ApiError;
@@ -77,6 +77,8 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::resul
         Route::Trial(id) => identities::trial(cx, &id).await,
         Route::DeleteAccount(who) => identities::delete(cx, &whose(who)?).await,
         Route::Gate(feature) => gate::handle(cx, &req, &whose(Who::SignedIn)?, &feature).await,
+        Route::Checkout => billing::checkout(cx, req, &whose(Who::SignedIn)?).await,
+        Route::Portal => billing::portal(cx, &req, &whose(Who::SignedIn)?).await,
     }
 }
 

@@ -11,6 +11,8 @@ use crate::identity::{IdentityId, KRATOS_CUSTOMER_KEY};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     pub id: IdentityId,
+    /// `traits` (`Null` when absent): the email and name a customer bills under.
+    pub traits: Value,
     /// `metadata_public` (`None` when absent or `null`); holds `plan`.
     pub metadata_public: Option<Value>,
     /// `metadata_admin` (`None` when absent or `null`); holds `stripe_customer_id`.
@@ -21,6 +23,8 @@ pub struct Identity {
 #[derive(Deserialize)]
 struct RawIdentity {
     id: String,
+    #[serde(default)]
+    traits: Value,
     #[serde(default)]
     metadata_public: Option<Value>,
     #[serde(default)]
@@ -78,6 +82,7 @@ pub fn parse_identity(json: &[u8]) -> Result<Identity, IdentityError> {
     let raw: RawIdentity = serde_json::from_slice(json).map_err(|_| IdentityError::InvalidJson)?;
     Ok(Identity {
         id: IdentityId::parse(&raw.id).map_err(|_| IdentityError::InvalidId)?,
+        traits: raw.traits,
         metadata_public: raw.metadata_public.filter(|v| !v.is_null()),
         metadata_admin: raw.metadata_admin.filter(|v| !v.is_null()),
     })
@@ -115,6 +120,7 @@ mod tests {
         assert_eq!(i.id, ID);
         assert_eq!(i.stripe_customer_id(), Some("cus_123"));
         assert_eq!(i.metadata_public, None);
+        assert_eq!(i.traits["email"], "ada@example.com");
     }
 
     #[test]

@@ -20,6 +20,8 @@ use crate::identity::{IdentityId, STRIPE_IDENTITY_KEY};
 pub enum EventKind {
     /// `checkout.session.completed`: a purchase just finished.
     CheckoutSessionCompleted,
+    /// `checkout.session.expired`: an abandoned Checkout can no longer be paid.
+    CheckoutSessionExpired,
     /// `customer.subscription.created`.
     SubscriptionCreated,
     /// `customer.subscription.updated`.
@@ -45,8 +47,9 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    const KNOWN: [(&'static str, EventKind); 11] = [
+    const KNOWN: [(&'static str, EventKind); 12] = [
         ("checkout.session.completed", Self::CheckoutSessionCompleted),
+        ("checkout.session.expired", Self::CheckoutSessionExpired),
         ("customer.subscription.created", Self::SubscriptionCreated),
         ("customer.subscription.updated", Self::SubscriptionUpdated),
         ("customer.subscription.deleted", Self::SubscriptionDeleted),
@@ -79,6 +82,12 @@ impl EventKind {
     /// Whether this event should trigger a re-sync of the customer's plan.
     pub fn triggers_sync(&self) -> bool {
         !matches!(self, Self::Other(_))
+    }
+
+    /// Whether the event says its Checkout Session is over (completed or
+    /// expired), which ends the record's `pending` for that session.
+    pub fn ends_checkout(&self) -> bool {
+        matches!(self, Self::CheckoutSessionCompleted | Self::CheckoutSessionExpired)
     }
 }
 
@@ -336,6 +345,7 @@ mod tests {
             assert_eq!(EventKind::parse(name), kind);
             assert_eq!(kind.as_str(), name);
             assert!(kind.triggers_sync());
+            assert_eq!(kind.ends_checkout(), name.starts_with("checkout.session."), "{name}");
         }
         let other = EventKind::parse("plan.created");
         assert_eq!(other, EventKind::Other("plan.created".into()));

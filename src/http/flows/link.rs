@@ -14,9 +14,11 @@ use crate::http::context::Cx;
 use crate::http::kratos_api::Kratos;
 use crate::http::kv::Store;
 use crate::http::stripe_api::{Found, Stripe};
+use crate::identity::IdentityId;
 use crate::kratos::identity::Identity;
 use crate::kratos::patch::link_customer;
 use crate::kratos::request::{KratosRequest, Patched};
+use crate::link::admin_customer_profile;
 use crate::stripe::customer::{Customer, CustomerProfile};
 use crate::stripe::request::{StripeErrorKind, StripeRequest};
 
@@ -71,10 +73,47 @@ fn identity_gone() -> ApiError {
 
 /// Get-or-create the identity's customer and record both links.
 pub async fn ensure_customer(cx: &Cx<'_>, store: &Store, profile: &CustomerProfile) -> Result<Linked, ApiError> {
+    let identity = cx.kratos().send(&KratosRequest::identity(&profile.identity_id)).await?.ok_or_else(identity_gone)?;
+    ensure_customer_of(cx, store, identity, profile).await
+}
+
+/// The identity's customer for a Checkout: the KV link when there is one
+/// (the registration hook made it), else the same get-or-create as the
+/// hook, with the profile read from the admin API's identity.
+pub async fn customer_for_checkout(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<String, ApiError> {
+    if let Some(customer) = store.customer_of(id).await? {
+        return Ok(customer);
+    }
+    let identity = cx.kratos().send(&KratosRequest::identity(id)).await?.ok_or_else(identity_gone)?;
+    let profile = admin_customer_profile(&identity)?;
+    Ok(ensure_customer_of(cx, store, identity, &profile).await?.customer.id)
+}
+
+/// The identity's customer without creating one: the KV link, else
+/// `metadata_admin.stripe_customer_id` (a failed hook, a wiped namespace),
+/// which is then linked in KV too.
+pub async fn linked_customer(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Option<String>, ApiError> {
+    if let Some(c) = store.customer_of(id).await? {
+        return Ok(Some(c));
+    }
+    let identity = cx.kratos().send(&KratosRequest::identity(id)).await?;
+    let found = identity.and_then(|i| i.stripe_customer_id().map(str::to_owned));
+    if let Some(c) = &found {
+        store.link(id, c).await?;
+    }
+    Ok(found)
+}
+
+/// [`ensure_customer`] for an identity already read from the admin API.
+async fn ensure_customer_of(
+    cx: &Cx<'_>,
+    store: &Store,
+    identity: Identity,
+    profile: &CustomerProfile,
+) -> Result<Linked, ApiError> {
     let stripe = cx.stripe()?;
     let kratos = cx.kratos();
     let id = &profile.identity_id;
-    let identity = kratos.send(&KratosRequest::identity(id)).await?.ok_or_else(identity_gone)?;
 
     let kv_link = store.customer_of(id).await?;
     let known = kv_link.clone().or_else(|| identity.stripe_customer_id().map(str::to_owned));

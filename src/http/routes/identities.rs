@@ -11,11 +11,11 @@ use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
 use crate::http::context::Cx;
 use crate::http::flows::deletion::delete_account;
+use crate::http::flows::link::linked_customer;
 use crate::http::flows::sync::{sync_identity, with_trial};
 use crate::http::kv::Store;
 use crate::http::respond;
 use crate::identity::IdentityId;
-use crate::kratos::request::KratosRequest;
 
 /// The identity's record as stored (read-time expiry not applied yet: the
 /// decisions apply it and say why), from the isolate's cache when fresh;
@@ -27,7 +27,8 @@ pub async fn stored(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Entit
     }
 }
 
-fn deleted() -> ApiError {
+/// The answer for an identity deleted through the bridge.
+pub fn deleted() -> ApiError {
     ApiError::not_found("identity_deleted", "this identity was deleted")
 }
 
@@ -52,20 +53,9 @@ pub async fn sync(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
     if store.is_deleted(id).await? {
         return Err(deleted());
     }
-    let customer = match store.customer_of(id).await? {
-        Some(c) => Some(c),
-        None => {
-            // Not linked in KV (a failed hook, a wiped namespace): Kratos has the link.
-            let identity = cx.kratos().send(&KratosRequest::identity(id)).await?;
-            let found = identity.and_then(|i| i.stripe_customer_id().map(str::to_owned));
-            if let Some(c) = &found {
-                store.link(id, c).await?;
-            }
-            found
-        }
-    };
+    let customer = linked_customer(cx, &store, id).await?;
     let e = match customer {
-        Some(customer) => sync_identity(cx, &store, id, &customer).await?,
+        Some(customer) => sync_identity(cx, &store, id, &customer, None).await?,
         None => {
             let e = with_trial(cx, &store, default_entitlement(id, None, &cx.config.plans, cx.now)).await?;
             store.put_entitlement(&e).await?;

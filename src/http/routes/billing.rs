@@ -1,0 +1,149 @@
+//! `POST /billing/checkout` and `POST /billing/portal`: the signed-in user
+//! buys a plan in Stripe Checkout or manages it in the Billing Portal.
+//! Browsers (`Accept: text/html`) get a 303 to Stripe's page, API clients
+//! `{"url", "kind"}`. The router has already refused cross-site requests.
+//!
+//! A checkout refuses bad input before calling Stripe, uses the identity's
+//! own customer (the registration hook's get-or-create when there is none
+//! yet), re-reads the customer's subscriptions so that a subscriber is sent
+//! to the portal even when a webhook was lost, resumes an open session for
+//! the same price, and marks the record pending on the session it made.
+
+use serde_json::json;
+use worker::{Request, Response};
+
+use super::identities::deleted;
+use crate::billing::input::{choose_price, parse_checkout_body, InputError, PriceChoice, PriceRef};
+use crate::billing::next::{checkout_step, has_granting_subscription, CheckoutStep};
+use crate::entitlements::record::PendingCheckout;
+use crate::error::ApiError;
+use crate::gate::wants_html;
+use crate::http::body::read_bounded;
+use crate::http::context::Cx;
+use crate::http::flows::link::{customer_for_checkout, linked_customer};
+use crate::http::flows::sync::sync_identity;
+use crate::http::kv::Store;
+use crate::http::respond;
+use crate::http::stripe_api::{Found, Stripe};
+use crate::identity::IdentityId;
+use crate::stripe::checkout::{with_query, CheckoutOrder, CheckoutStatus};
+use crate::stripe::request::{StripeErrorKind, StripeRequest};
+
+/// Which Stripe page an answer sends the user to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Page {
+    Checkout,
+    Portal,
+}
+
+fn send_to(req: &Request, url: &str, page: Page) -> Result<Response, ApiError> {
+    let accept = req.headers().get("accept").ok().flatten();
+    if wants_html(accept.as_deref()) {
+        return respond::see_other(url);
+    }
+    let kind = match page {
+        Page::Checkout => "checkout",
+        Page::Portal => "portal",
+    };
+    respond::json(200, &json!({"url": url, "kind": kind}))
+}
+
+/// `POST /billing/checkout`.
+pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<Response, ApiError> {
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let body = read_bounded(&mut req).await?;
+    let choice = choose_price(&parse_checkout_body(content_type.as_deref(), &body)?, &cx.config.plans)?;
+    let app_url = cx.config.app_url.get()?;
+    let store = cx.store()?;
+    if store.is_deleted(id).await? {
+        return Err(deleted());
+    }
+    let stripe = cx.stripe()?;
+    let price_id = price_id(&stripe, &choice, cx).await?;
+    let customer = customer_for_checkout(cx, &store, id).await?;
+    // What Stripe says now, not what the last webhook said.
+    let record = sync_identity(cx, &store, id, &customer, None).await?;
+    if has_granting_subscription(&record, &cx.config.plans, cx.now) {
+        return portal_for(&stripe, &req, &customer, app_url).await;
+    }
+    let (expire_first, basis) = match checkout_step(&record, &price_id, cx.now) {
+        CheckoutStep::Resume { session_id } => {
+            let open = stripe.send(&StripeRequest::retrieve_checkout_session(session_id)).await.found()?;
+            match open.filter(|s| s.status == CheckoutStatus::Open).and_then(|s| s.url) {
+                Some(url) => return send_to(&req, &url, Page::Checkout),
+                None => (None, format!("after-{session_id}")),
+            }
+        }
+        CheckoutStep::New { expire_first, basis } => (expire_first, basis),
+    };
+    if let Some(old) = expire_first {
+        expire(&stripe, old).await?;
+    }
+    let order = CheckoutOrder {
+        identity_id: id,
+        customer_id: &customer,
+        price_id: &price_id,
+        success_url: &with_query(app_url, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
+        cancel_url: &with_query(app_url, "checkout=canceled"),
+    };
+    let session = stripe.send(&StripeRequest::create_checkout_session(&order, &basis)).await?;
+    let url = session
+        .url
+        .clone()
+        .ok_or_else(|| ApiError::upstream("stripe_bad_answer", "Stripe answered a Checkout Session without a url"))?;
+    let pending = PendingCheckout { session_id: session.id, price: price_id, expires_at: session.expires_at };
+    store.put_pending_checkout(record, pending, cx.now).await?;
+    send_to(&req, &url, Page::Checkout)
+}
+
+/// The Stripe price id of the choice; a price id `PLANS` does not list is
+/// sold only when its lookup key is listed (400 otherwise, nothing made).
+async fn price_id(stripe: &Stripe<'_>, choice: &PriceChoice, cx: &Cx<'_>) -> Result<String, ApiError> {
+    match choice {
+        PriceChoice::Listed { price: PriceRef::Id(id), .. } => Ok(id.clone()),
+        PriceChoice::Listed { price: PriceRef::LookupKey(key), plan } => {
+            let list = stripe.send(&StripeRequest::active_price_by_lookup_key(key)).await?;
+            let price = list.data.into_iter().next().ok_or_else(|| {
+                let message =
+                    format!("Stripe has no active price with lookup key \"{key}\" (PLANS sells it as plan \"{plan}\")");
+                ApiError::upstream("stripe_price_missing", message)
+            })?;
+            Ok(price.id)
+        }
+        PriceChoice::UnlistedId(id) => {
+            let price = stripe.send(&StripeRequest::retrieve_price(id)).await.found()?;
+            let sold =
+                price.filter(|p| p.active && cx.config.plans.plan_for_price(&p.id, p.lookup_key.as_deref()).is_some());
+            Ok(sold.ok_or_else(|| InputError::UnknownPrice(id.clone()))?.id)
+        }
+    }
+}
+
+/// Expires an open session for another price, so only one can be paid. A
+/// session that is no longer open (paid, expired) has nothing to expire.
+async fn expire(stripe: &Stripe<'_>, session_id: &str) -> Result<(), ApiError> {
+    match stripe.send(&StripeRequest::expire_checkout_session(session_id)).await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind, StripeErrorKind::InvalidRequest | StripeErrorKind::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn portal_for(stripe: &Stripe<'_>, req: &Request, customer: &str, app_url: &str) -> Result<Response, ApiError> {
+    let session = stripe.send(&StripeRequest::create_portal_session(customer, app_url)).await?;
+    send_to(req, &session.url, Page::Portal)
+}
+
+/// `POST /billing/portal`: 409 with nothing created when the identity has
+/// no customer yet.
+pub async fn portal(cx: &Cx<'_>, req: &Request, id: &IdentityId) -> Result<Response, ApiError> {
+    let app_url = cx.config.app_url.get()?;
+    let store: Store = cx.store()?;
+    if store.is_deleted(id).await? {
+        return Err(deleted());
+    }
+    let customer = linked_customer(cx, &store, id).await?.ok_or_else(|| {
+        ApiError::conflict("no_customer", "this identity has no Stripe customer yet; check out first")
+    })?;
+    portal_for(&cx.stripe()?, req, &customer, app_url).await
+}
