@@ -1,0 +1,301 @@
+//! End to end: the signed-in user's Checkout and Billing Portal
+//! (`POST /billing/checkout`, `POST /billing/portal`) against the Stripe
+//! and Kratos emulators: the identity's own customer, `pending` from the
+//! Checkout until Stripe resolves it (completed or abandoned), a
+//! subscriber sent to the portal, bad input and cross-site requests
+//! refused with nothing created.
+
+// The parts of the harness (tests/common/) this binary uses.
+mod common {
+    pub mod basics;
+    pub mod calls;
+    pub mod openapi;
+    pub mod stack;
+}
+
+use common::basics::status_json;
+use common::openapi::assert_documented;
+use common::stack::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A registered user (the hook linked a customer): identity id, customer id, session token.
+async fn user(stack: &Stack, email: &str) -> (String, String, String) {
+    let flow = stack.register(email, "Bill", "Payer").await;
+    assert_eq!(flow["hook"]["ok"], true, "{flow}");
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let cus = stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string();
+    (id, cus, flow["session_token"].as_str().unwrap().to_string())
+}
+
+/// What a billing call sends besides the session.
+enum Body<'a> {
+    Form(&'a [(&'a str, &'a str)]),
+    Json(Value),
+    Empty,
+}
+
+/// `POST /billing/{what}` as an API client with a session token (and any
+/// extra headers); the answer must be one `docs/openapi.json` describes.
+async fn billing(stack: &Stack, what: &str, token: &str, body: Body<'_>, headers: &[(&str, &str)]) -> (u16, Value) {
+    let path = format!("/billing/{what}");
+    let mut r = stack.http.post(stack.url(&path)).header("X-Session-Token", token);
+    r = match body {
+        Body::Form(f) => r.form(f),
+        Body::Json(v) => r.json(&v),
+        Body::Empty => r,
+    };
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let (status, v) = status_json(r.send().await.expect("POST /billing")).await;
+    assert_documented("POST", &path, status, &v);
+    (status, v)
+}
+
+async fn checkout(stack: &Stack, token: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    billing(stack, "checkout", token, Body::Form(form), &[]).await
+}
+
+/// The signed-in user's record, as `GET /me/entitlements` answers it.
+async fn mine(stack: &Stack, token: &str) -> Value {
+    let r = stack.http.get(stack.url("/me/entitlements")).header("X-Session-Token", token).send().await.unwrap();
+    let (status, v) = status_json(r).await;
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+fn sessions(state: &Value) -> Vec<Value> {
+    state["checkout_sessions"].as_array().cloned().unwrap_or_default()
+}
+
+/// The emulator's id of the Checkout Session behind a URL the worker answered.
+async fn session_of(stack: &Stack, url: &str) -> Value {
+    let all = sessions(&stack.stripe_state().await);
+    all.into_iter().find(|s| s["url"] == url).unwrap_or_else(|| panic!("no session has the url {url}"))
+}
+
+/// Delivers every held event once, in creation order; all must be acknowledged.
+async fn deliver(stack: &Stack) {
+    stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkout_is_pending_until_stripe_confirms_it_and_a_subscriber_goes_to_the_portal() {
+    let stack = Stack::start().await;
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let (id, cus, token) = user(&stack, "buyer@example.com").await;
+    deliver(&stack).await;
+
+    let (status, answer) = checkout(&stack, &token, &[("plan", "pro")]).await;
+    assert_eq!((status, answer["kind"].as_str()), (200, Some("checkout")), "{answer}");
+    let url = answer["url"].as_str().unwrap();
+    let session = session_of(&stack, url).await;
+    assert_eq!(session["customer"], cus.as_str(), "the identity's own customer: {session}");
+    assert_eq!(session["customer_email"], Value::Null, "never customer_email when a customer exists");
+    assert_eq!(session["client_reference_id"], id.as_str());
+    assert_eq!(session["mode"], "subscription");
+    let success = session["success_url"].as_str().unwrap();
+    assert!(success.starts_with(APP_URL) && session["cancel_url"].as_str().unwrap().starts_with(APP_URL));
+    assert_eq!(stack.customers_of(&id).await.len(), 1, "no second customer");
+    let record = mine(&stack, &token).await;
+    assert_eq!((record["pending"].as_bool(), record["plan"].as_str()), (Some(true), Some("free")), "{record}");
+    assert_eq!(record["pending_checkout"]["session_id"], session["id"]);
+
+    // A second click while the session is open goes back to the same session.
+    let (_, again) = checkout(&stack, &token, &[("price", "pro_monthly")]).await;
+    assert_eq!(again["url"].as_str(), Some(url), "{again}");
+    assert_eq!(sessions(&stack.stripe_state().await).len(), 1, "one session for a double-click");
+
+    // The customer pays; the webhooks resolve the pending record.
+    let cs = session["id"].as_str().unwrap();
+    stack.stripe_control(&format!("/_emulator/checkout/sessions/{cs}/complete"), json!({})).await;
+    deliver(&stack).await;
+    let record = mine(&stack, &token).await;
+    assert_eq!(
+        (record["pending"].as_bool(), record["plan"].as_str(), record["status"].as_str()),
+        (Some(false), Some("pro"), Some("active")),
+        "{record}"
+    );
+    let subs = stack.stripe_state().await["subscriptions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0]["metadata"]["olympus_identity_id"], id.as_str(), "subscription_data metadata");
+
+    // A subscriber checking out again is sent to the portal, not a second subscription.
+    let (status, answer) = checkout(&stack, &token, &[("plan", "enterprise")]).await;
+    assert_eq!((status, answer["kind"].as_str()), (200, Some("portal")), "{answer}");
+    let state = stack.stripe_state().await;
+    assert_eq!(sessions(&state).len(), 1, "no second Checkout Session");
+    let portal = &state["portal_sessions"].as_array().expect("portal sessions")[0];
+    assert_eq!((portal["customer"].as_str(), portal["return_url"].as_str()), (Some(cus.as_str()), Some(APP_URL)));
+
+    // The portal itself.
+    let (status, answer) = billing(&stack, "portal", &token, Body::Empty, &[]).await;
+    assert_eq!((status, answer["kind"].as_str()), (200, Some("portal")), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_checkout_stays_pending_until_its_session_expires() {
+    let stack = Stack::start().await;
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let (id, _, token) = user(&stack, "abandon@example.com").await;
+    deliver(&stack).await;
+    let (_, answer) = checkout(&stack, &token, &[("plan", "pro")]).await;
+    let session = session_of(&stack, answer["url"].as_str().unwrap()).await;
+    let cs = session["id"].as_str().unwrap();
+
+    // Unrelated events and syncs do not end it: the session may still be paid.
+    stack
+        .stripe_api(Method::POST, &format!("/v1/customers/{}", session["customer"].as_str().unwrap()), &[("name", "B")])
+        .await;
+    deliver(&stack).await;
+    assert!(stack.sync(&id).await.pending, "still open after a sync");
+    assert_eq!(mine(&stack, &token).await["pending"], true);
+
+    // Stripe expires it: checkout.session.expired ends pending.
+    stack.stripe_api(Method::POST, &format!("/v1/checkout/sessions/{cs}/expire"), &[]).await;
+    deliver(&stack).await;
+    let record = mine(&stack, &token).await;
+    assert_eq!((record["pending"].as_bool(), record["plan"].as_str()), (Some(false), Some("free")), "{record}");
+
+    // A new checkout then makes a new session (the expired one cannot be paid).
+    let (_, again) = checkout(&stack, &token, &[("plan", "pro")]).await;
+    assert_ne!(again["url"], answer["url"]);
+    assert_eq!(sessions(&stack.stripe_state().await).len(), 2);
+    assert_eq!(mine(&stack, &token).await["pending"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn choosing_another_plan_expires_the_open_session_so_only_one_can_be_paid() {
+    let stack = Stack::start().await;
+    let (_, _, token) = user(&stack, "switch@example.com").await;
+    let (_, pro) = checkout(&stack, &token, &[("plan", "pro")]).await;
+    let pro_session = mine(&stack, &token).await["pending_checkout"]["session_id"].clone();
+    let (_, enterprise) = checkout(&stack, &token, &[("plan", "enterprise")]).await;
+    assert_ne!(pro["url"], enterprise["url"]);
+    let all = sessions(&stack.stripe_state().await);
+    let status = |id: &Value| all.iter().find(|s| s["id"] == *id).map(|s| s["status"].clone());
+    assert_eq!(status(&pro_session), Some(json!("expired")), "the pro session can no longer be paid");
+    let record = mine(&stack, &token).await;
+    assert_eq!(status(&record["pending_checkout"]["session_id"]), Some(json!("open")));
+    assert_eq!(record["pending_checkout"]["price"], "price_enterprise_monthly");
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_a_400_with_nothing_created_in_stripe() {
+    let stack = Stack::start().await;
+    let (id, _, token) = user(&stack, "typo@example.com").await;
+    let before = stack.stripe_state().await;
+    for (what, body, code) in [
+        ("no field", Body::Form(&[]), "plan_or_price_required"),
+        ("both", Body::Form(&[("plan", "pro"), ("price", "pro_monthly")]), "plan_or_price_required"),
+        ("an unknown plan", Body::Form(&[("plan", "gold")]), "unknown_plan"),
+        ("the free plan", Body::Form(&[("plan", "free")]), "plan_not_for_sale"),
+        ("an unknown lookup key", Body::Form(&[("price", "cheap_monthly")]), "unknown_price"),
+        ("a price id Stripe lacks", Body::Json(json!({"price": "price_nope"})), "unknown_price"),
+        ("not a string", Body::Json(json!({"plan": 1})), "invalid_body"),
+    ] {
+        let (status, v) = billing(&stack, "checkout", &token, body, &[]).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (400, Some(code)), "{what}: {v}");
+    }
+    let after = stack.stripe_state().await;
+    assert_eq!(sessions(&after).len(), 0);
+    assert_eq!(after["customers"], before["customers"], "no customer created or changed");
+    assert_eq!(mine(&stack, &token).await["pending"], false);
+
+    // A price id that buys a plan is accepted, as JSON too.
+    let (status, v) = billing(&stack, "checkout", &token, Body::Json(json!({"price": "price_pro_yearly"})), &[]).await;
+    assert_eq!((status, v["kind"].as_str()), (200, Some("checkout")), "{v}");
+    assert_eq!(stack.entitlement(&id).await.pending_checkout.unwrap().price, "price_pro_yearly");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_identity_without_a_customer_gets_one_at_checkout_and_a_409_at_the_portal() {
+    let stack = Stack::start().await;
+    // An identity whose registration hook never ran (made in Kratos directly).
+    let made = stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/identities"),
+            json!({"traits": {"email": "nohook@example.com", "name": {"first": "No", "last": "Hook"}}}),
+        )
+        .await;
+    let id = made["identity"]["id"].as_str().unwrap().to_string();
+    let token = made["session_token"].as_str().unwrap().to_string();
+
+    let (status, v) = billing(&stack, "portal", &token, Body::Empty, &[]).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (409, Some("no_customer")), "{v}");
+    assert!(stack.stripe_state().await["portal_sessions"].as_array().is_none_or(Vec::is_empty), "nothing created");
+
+    let (status, v) = checkout(&stack, &token, &[("plan", "pro")]).await;
+    assert_eq!(status, 200, "{v}");
+    let customers = stack.customers_of(&id).await;
+    assert_eq!(customers.len(), 1, "made by the registration hook's get-or-create");
+    assert_eq!(customers[0]["email"], "nohook@example.com");
+    let (_, identity) = stack.kratos_identity(&id).await;
+    assert_eq!(identity["metadata_admin"]["stripe_customer_id"], customers[0]["id"], "linked both ways");
+    assert_eq!(session_of(&stack, v["url"].as_str().unwrap()).await["customer"], customers[0]["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browsers_are_redirected_and_other_sites_refused() {
+    let stack = Stack::start().await;
+    let (_, _, token) = user(&stack, "browser@example.com").await;
+    for headers in [vec![("Origin", "https://evil.example")], vec![("Sec-Fetch-Site", "cross-site")]] {
+        for what in ["checkout", "portal"] {
+            let (status, v) = billing(&stack, what, &token, Body::Form(&[("plan", "pro")]), &headers).await;
+            assert_eq!((status, v["error"]["code"].as_str()), (403, Some("cross_site_request")), "{what} {headers:?}");
+        }
+    }
+    let state = stack.stripe_state().await;
+    assert_eq!(sessions(&state).len(), 0, "nothing created");
+    let (status, v) = billing(&stack, "checkout", "ory_st_unknown", Body::Form(&[("plan", "pro")]), &[]).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (401, Some("unauthorized")));
+    let r = stack
+        .http
+        .post(stack.url("/billing/checkout"))
+        .bearer_auth(BRIDGE_API_TOKEN)
+        .form(&[("plan", "pro")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "the API token is not a session");
+
+    // A form post from the app's own pages: a 303 to Stripe's page.
+    let browser = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = browser
+        .post(stack.url("/billing/checkout"))
+        .header("X-Session-Token", &token)
+        .header("Accept", "text/html,application/xhtml+xml")
+        .header("Origin", "http://127.0.0.1:9")
+        .form(&[("plan", "pro")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(session_of(&stack, &location).await["status"], "open");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catalogue_of_price_ids_sells_exactly_those_prices() {
+    let plans = r#"{"default_plan": "free", "plans": {
+        "free": {"rank": 0, "features": ["basic_feature"]},
+        "pro": {"rank": 1, "features": ["basic_feature", "premium_feature"], "prices": ["price_pro_monthly"]}}}"#;
+    let stack = Stack::start_with(StackOptions::default().var("PLANS", plans)).await;
+    let (id, _, token) = user(&stack, "ids@example.com").await;
+    let (status, v) = checkout(&stack, &token, &[("price", "price_pro_yearly")]).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("unknown_price")), "a real price PLANS does not sell");
+    assert_eq!(sessions(&stack.stripe_state().await).len(), 0);
+    let (status, v) = checkout(&stack, &token, &[("plan", "pro")]).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(stack.entitlement(&id).await.pending_checkout.unwrap().price, "price_pro_monthly");
+    // Nothing of the session credential or the email reaches the log.
+    let log = stack.log_when(|l| l.matches(r#""route":"POST /billing/checkout""#).count() >= 2).await;
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with(r#"{"at":"#)).collect();
+    assert!(lines.iter().any(|l| l.contains("POST /billing/checkout")), "{log}");
+    for secret in [token.as_str(), "ids@example.com"] {
+        assert!(!lines.iter().any(|l| l.contains(secret)), "{secret} logged");
+    }
+}
