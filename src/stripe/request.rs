@@ -414,6 +414,39 @@ mod tests {
     }
 
     #[test]
+    fn checkout_portal_and_price_calls() {
+        let id = IdentityId::parse(ID).unwrap();
+        let order = CheckoutOrder {
+            identity_id: &id,
+            customer_id: "cus_1",
+            price_id: "price_pro",
+            success_url: "https://app.example/ok",
+            cancel_url: "https://app.example/no",
+        };
+        let r = StripeRequest::create_checkout_session(&order, "synced-1");
+        assert_eq!((r.method, r.path.as_str()), (Method::Post, "/v1/checkout/sessions"));
+        assert_eq!(r.idempotency_key, Some(checkout_idempotency_key(&order, "synced-1")));
+        assert!(r.body().unwrap().contains("subscription_data%5Bmetadata%5D%5Bolympus_identity_id%5D="));
+        let r = StripeRequest::expire_checkout_session("cs/1");
+        assert_eq!((r.method, r.path.as_str()), (Method::Post, "/v1/checkout/sessions/cs%2F1/expire"));
+        assert_eq!(StripeRequest::retrieve_checkout_session("cs_1").path, "/v1/checkout/sessions/cs_1");
+        let r = StripeRequest::create_portal_session("cus_1", "https://app.example/");
+        assert_eq!(
+            (r.path.as_str(), r.body().as_deref()),
+            ("/v1/billing_portal/sessions", Some("customer=cus_1&return_url=https%3A%2F%2Fapp.example%2F"))
+        );
+        assert_eq!(
+            StripeRequest::active_price_by_lookup_key("pro monthly").path,
+            "/v1/prices?lookup_keys%5B%5D=pro%20monthly&active=true&limit=1"
+        );
+        assert_eq!(StripeRequest::retrieve_price("price_1").path, "/v1/prices/price_1");
+        let s = StripeRequest::retrieve_checkout_session("cs_1");
+        let body = br#"{"id":"cs_1","object":"checkout.session","url":"https://c/1","status":"open","expires_at":9}"#;
+        assert_eq!(s.read(200, body).unwrap().url.as_deref(), Some("https://c/1"));
+        assert_eq!(s.read(200, b"{}").unwrap_err().kind, StripeErrorKind::BadAnswer);
+    }
+
+    #[test]
     fn customer_search_by_identity() {
         assert_eq!(
             StripeRequest::search_customers_by_identity(&IdentityId::parse(ID).unwrap()).path,
