@@ -57,6 +57,9 @@ import {
   VIA,
   FEATURE_PATH,
   AUTH,
+  GATE_PATH,
+  SESSION,
+  startWhoami,
   wranglerToml,
   checkBuilds,
   startBridge,
@@ -105,7 +108,10 @@ async function main() {
   );
   // Served from copies, so that a rebuild during the run changes nothing.
   const builds = { bridge: snapshotBridge(), empty_worker: snapshotBuild(EMPTY_DIR, "bench-gate-empty-worker") };
-  const bridge = await startBridge({}, { dir: builds.bridge.dir });
+  // /gate resolves the session with Kratos' whoami once per
+  // SESSION_CACHE_TTL (default 5 s); a local stub stands in for Kratos.
+  const whoami = await startWhoami();
+  const bridge = await startBridge({}, { dir: builds.bridge.dir, bindings: { KRATOS_PUBLIC_URL: whoami.url } });
   // The same build with its isolate cache of entitlement records off, so
   // that every check reads KV, as the seed worker does.
   const bridgeNoCache = await startBridge({}, { name: "bridge-nocache", dir: builds.bridge.dir, bindings: { ENTITLEMENT_CACHE_TTL: "0" } });
@@ -122,6 +128,7 @@ async function main() {
       headers: AUTH,
       expectAllowed: true,
     },
+    { key: "bridge_gate", name: "bridge /gate, cached session", server: bridge, path: GATE_PATH, headers: SESSION, expectAllowed: true },
     { key: "bridge_healthz", name: "bridge /healthz", server: bridge, path: "/healthz", headers: {} },
     { key: "empty_worker", name: "empty worker (workers-rs)", server: empty, path: "/", headers: {} },
     { key: "seed_worker", name: "seed worker feature check (JS)", server: seed, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
@@ -222,6 +229,7 @@ async function main() {
   const ratios = [
     ["bridge feature check / empty worker", ratio("bridge_feature", "empty_worker")],
     ["bridge feature check / seed worker", ratio("bridge_feature", "seed_worker")],
+    ["bridge /gate, cached session / empty worker", ratio("bridge_gate", "empty_worker")],
     ["bridge /healthz / empty worker", ratio("bridge_healthz", "empty_worker")],
     ["bridge feature check, cache off / seed worker", ratio("bridge_feature_nocache", "seed_worker")],
     ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
@@ -232,6 +240,7 @@ async function main() {
     if (by.bridge_feature_nolog) ratios.push(["bridge feature check / same without console.log", ratio("bridge_feature", "bridge_feature_nolog")]);
   }
   const loadAfter = os.loadavg();
+  const gateAnswers = by.bridge_gate.total.answers;
 
   console.log("");
   console.log(
@@ -254,7 +263,8 @@ async function main() {
       ["ratio of req/s", "pooled", "per round", "extra µs/answer"],
     ),
   );
-  console.log(`\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(`\n/gate: ${whoami.calls} whoami calls for ${gateAnswers} answers (the session cache, SESSION_CACHE_TTL)`);
+  console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
 
   const failed = targets.filter((t) => t.total.errors + t.total.mismatches + t.total.non2xx > 0);
   const report = {
@@ -281,6 +291,7 @@ async function main() {
       rounds: t.runs.map(({ latencies, ...r }) => r),
     })),
     ratios: Object.fromEntries(ratios.map(([name, r]) => [name, r])),
+    whoami_calls: whoami.calls,
     ok: failed.length === 0,
   };
   mkdirSync(dirname(JSON_OUT), { recursive: true });
@@ -295,7 +306,7 @@ async function main() {
 
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus
 // two minutes for starting and stopping the servers.
-const targetCount = DIAG ? 7 : 5;
+const targetCount = DIAG ? 8 : 6;
 const guard = hardBound((targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, "gate benchmark");
 
 let code = 1;

@@ -34,6 +34,9 @@ export const IDENTITY = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
 export const TOKEN = "bench-token";
 export const FEATURE_PATH = `/v1/identities/${IDENTITY}/features/premium_feature`;
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
+export const SESSION_TOKEN = "bench-session";
+export const GATE_PATH = "/gate/premium_feature";
+export const SESSION = { "x-session-token": SESSION_TOKEN };
 
 /**
  * From wrangler.toml: its [vars] (plain `NAME = "text"` lines and PLANS, a
@@ -193,6 +196,26 @@ export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_D
   );
   await seedKv(bridge);
   return bridge;
+}
+
+/**
+ * A stand-in for Kratos' /sessions/whoami on a free port of 127.0.0.1: the
+ * bench session is the bench identity; anything else is 401. It counts its
+ * calls, so the report shows how rarely the bridge's session cache asks.
+ */
+export async function startWhoami() {
+  const http = await import("node:http");
+  const stub = { calls: 0, url: null, server: null };
+  stub.server = http.createServer((req, res) => {
+    stub.calls++;
+    const ok = req.url.startsWith("/sessions/whoami") && req.headers["x-session-token"] === SESSION_TOKEN;
+    res.writeHead(ok ? 200 : 401, { "content-type": "application/json" });
+    res.end(JSON.stringify(ok ? { id: "bench-session-id", active: true, identity: { id: IDENTITY } } : { error: { code: 401 } }));
+  });
+  await new Promise((done) => stub.server.listen(0, "127.0.0.1", done));
+  stub.url = `http://127.0.0.1:${stub.server.address().port}`;
+  servers.push({ name: "whoami", mf: { dispose: () => new Promise((done) => stub.server.close(done)) } });
+  return stub;
 }
 
 /** The empty workers-rs worker (target/bench-empty-worker/build, or `dir`). */
