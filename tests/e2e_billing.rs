@@ -299,3 +299,19 @@ async fn a_catalogue_of_price_ids_sells_exactly_those_prices() {
         assert!(!lines.iter().any(|l| l.contains(secret)), "{secret} logged");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_clicks_make_one_session() {
+    let stack = Stack::start().await;
+    let (_, _, token) = user(&stack, "double@example.com").await;
+    let (a, b, c) = tokio::join!(
+        checkout(&stack, &token, &[("plan", "pro")]),
+        checkout(&stack, &token, &[("plan", "pro")]),
+        checkout(&stack, &token, &[("price", "pro_monthly")]),
+    );
+    for (status, v) in [&a, &b, &c] {
+        assert_eq!(*status, 200, "{v}");
+    }
+    assert_eq!((a.1["url"] == b.1["url"], b.1["url"] == c.1["url"]), (true, true), "{a:?} {b:?} {c:?}");
+    assert_eq!(sessions(&stack.stripe_state().await).len(), 1);
+}

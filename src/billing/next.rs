@@ -23,9 +23,8 @@ pub enum CheckoutStep<'a> {
     /// a second one.
     Resume { session_id: &'a str },
     /// A new session. `expire_first` is an open session for another price,
-    /// expired before so that only one can ever be paid; `basis` keys the
-    /// request's idempotency (see `stripe::checkout::checkout_idempotency_key`).
-    New { expire_first: Option<&'a str>, basis: String },
+    /// expired before so that only one can ever be paid.
+    New { expire_first: Option<&'a str> },
 }
 
 /// Decides the step for `price_id` from the stored record at `now`.
@@ -33,14 +32,20 @@ pub fn checkout_step<'a>(stored: &'a Entitlement, price_id: &str, now: i64) -> C
     let open = stored.pending_checkout.as_ref().filter(|_| is_pending(stored, now));
     match open {
         Some(c) if c.price == price_id => CheckoutStep::Resume { session_id: &c.session_id },
-        Some(c) => CheckoutStep::New { expire_first: Some(&c.session_id), basis: c.session_id.clone() },
-        None => {
-            let basis = stored
-                .pending_checkout
-                .as_ref()
-                .map_or_else(|| format!("synced-{}", stored.synced_at), |c| format!("after-{}", c.session_id));
-            CheckoutStep::New { expire_first: None, basis }
-        }
+        other => CheckoutStep::New { expire_first: other.map(|c| c.session_id.as_str()) },
+    }
+}
+
+/// What a Checkout's `Idempotency-Key` is derived from besides identity,
+/// customer and price: the last session this identity started (`none`
+/// before the first, `store::LAST_CHECKOUT_TTL_SECS`). It holds no time, so
+/// concurrent clicks from the same state share a key and get one session
+/// whenever they arrive, and the key of a new state was never used: Stripe
+/// replays a key's first answer as it was, even for a session since expired.
+pub fn idempotency_basis(last_session: Option<&str>) -> String {
+    match last_session {
+        Some(id) => format!("after-{id}"),
+        None => "none".to_owned(),
     }
 }
 
@@ -85,17 +90,18 @@ mod tests {
     #[test]
     fn an_open_session_is_resumed_for_its_price_and_expired_for_another() {
         let free = default_entitlement(&id1(), Some("cus_1"), &plans(), NOW);
-        let first = checkout_step(&free, "price_pro", NOW);
-        assert_eq!(first, CheckoutStep::New { expire_first: None, basis: format!("synced-{NOW}") });
+        assert_eq!(checkout_step(&free, "price_pro", NOW), CheckoutStep::New { expire_first: None });
         let c = PendingCheckout { session_id: "cs_1".into(), price: "price_pro".into(), expires_at: NOW + DAY };
         let pending = with_checkout(free.clone(), Some(c), NOW);
         assert_eq!(checkout_step(&pending, "price_pro", NOW), CheckoutStep::Resume { session_id: "cs_1" });
-        assert_eq!(
-            checkout_step(&pending, "price_ent", NOW),
-            CheckoutStep::New { expire_first: Some("cs_1"), basis: "cs_1".into() }
-        );
-        let later = checkout_step(&pending, "price_pro", NOW + DAY);
-        assert_eq!(later, CheckoutStep::New { expire_first: None, basis: "after-cs_1".into() }, "it expired");
-        assert_ne!(later, first, "a new key once the state moved on");
+        assert_eq!(checkout_step(&pending, "price_ent", NOW), CheckoutStep::New { expire_first: Some("cs_1") });
+        assert_eq!(checkout_step(&pending, "price_pro", NOW + DAY), CheckoutStep::New { expire_first: None }, "over");
+    }
+
+    #[test]
+    fn each_new_state_keys_a_new_session() {
+        assert_eq!(idempotency_basis(None), "none");
+        assert_eq!(idempotency_basis(Some("cs_1")), "after-cs_1");
+        assert_ne!(idempotency_basis(Some("cs_1")), idempotency_basis(Some("cs_2")));
     }
 }

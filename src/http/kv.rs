@@ -165,6 +165,15 @@ impl Store {
         self.put(&store::trial(identity), at.to_string(), None).await
     }
 
+    /// The last Checkout Session the identity started here, if remembered.
+    pub async fn last_checkout(&self, identity: &IdentityId) -> Result<Option<String>, ApiError> {
+        self.text(&store::last_checkout(identity)).await
+    }
+
+    pub async fn put_last_checkout(&self, identity: &IdentityId, session_id: &str) -> Result<(), ApiError> {
+        self.put(&store::last_checkout(identity), session_id.to_owned(), Some(store::LAST_CHECKOUT_TTL_SECS)).await
+    }
+
     /// Whether the identity was deleted through the bridge.
     pub async fn is_deleted(&self, identity: &IdentityId) -> Result<bool, ApiError> {
         Ok(self.text(&store::tombstone(identity)).await?.is_some())
@@ -187,6 +196,7 @@ impl Store {
         caches::forget_entitlement(identity);
         caches::forget_sessions_of(identity);
         self.delete(&store::trial(identity)).await?;
+        self.delete(&store::last_checkout(identity)).await?;
         self.delete(&store::identity_link(identity)).await
     }
 }

@@ -9,6 +9,7 @@
 //! | `evt:{event}` | processed marker | webhook deduplication |
 //! | `trial:{identity}` | start time of the app trial | "once per identity" |
 //! | `gone:{identity}` | deletion time | a deleted account is never written back by a late event |
+//! | `chk:{identity}` | the last Checkout Session started | keys the next Checkout's idempotency |
 //!
 //! An entitlement derived from Stripe carries KV metadata [`SyncMark`]: when
 //! Stripe was read. Two syncs of one customer can overlap (Stripe delivers
@@ -63,6 +64,16 @@ pub fn tombstone(identity_id: &IdentityId) -> String {
     format!("gone:{identity_id}")
 }
 
+/// Key of the last Checkout Session an identity started.
+pub fn last_checkout(identity_id: &IdentityId) -> String {
+    format!("chk:{identity_id}")
+}
+
+/// How long the last Checkout Session is remembered: longer than the 24 h
+/// Stripe replays an idempotency key for, so a forgotten one ("none") can
+/// no longer replay an old session.
+pub const LAST_CHECKOUT_TTL_SECS: u64 = 2 * 24 * 3600;
+
 /// How long a processed event is remembered: longer than Stripe's 3 days
 /// of live-mode retries.
 pub const PROCESSED_EVENT_TTL_SECS: u64 = 7 * 24 * 3600;
@@ -87,8 +98,15 @@ mod tests {
     fn keys_of_different_kinds_never_collide() {
         let raw = "9f1c0000-0000-4000-8000-000000000001";
         let id = &IdentityId::parse(raw).unwrap();
-        let keys =
-            [entitlement(id), identity_link(id), trial(id), tombstone(id), customer_link(raw), processed_event(raw)];
+        let keys = [
+            entitlement(id),
+            identity_link(id),
+            trial(id),
+            tombstone(id),
+            last_checkout(id),
+            customer_link(raw),
+            processed_event(raw),
+        ];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {
                 assert_ne!(a, b);

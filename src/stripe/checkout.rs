@@ -88,8 +88,8 @@ pub fn checkout_session_form(order: &CheckoutOrder<'_>) -> Form {
 
 /// The `Idempotency-Key` of a Checkout: the same for every request made
 /// from the same state (a double-click, a retried request), different once
-/// the state moved on. `basis` names that state: the session the record
-/// was last pending on, or when the record was written.
+/// the state moved on. `basis` names that state (`billing::next::idempotency_basis`:
+/// the last session the identity started).
 pub fn checkout_idempotency_key(order: &CheckoutOrder<'_>, basis: &str) -> String {
     let mut h = Sha256::new();
     for part in [order.identity_id.as_str(), order.customer_id, order.price_id, basis] {
@@ -145,11 +145,11 @@ mod tests {
     fn the_idempotency_key_follows_the_state_it_was_made_from() {
         let id = IdentityId::parse(ID).unwrap();
         let o = order(&id);
-        let key = checkout_idempotency_key(&o, "1764000000");
-        assert_eq!(key, checkout_idempotency_key(&o, "1764000000"), "a double-click");
+        let key = checkout_idempotency_key(&o, "none");
+        assert_eq!(key, checkout_idempotency_key(&o, "none"), "a double-click");
         assert!(key.starts_with("ksb-checkout-") && key.len() <= 255);
         assert_ne!(key, checkout_idempotency_key(&o, "cs_test_1"));
-        assert_ne!(key, checkout_idempotency_key(&CheckoutOrder { price_id: "price_ent", ..o.clone() }, "1764000000"));
+        assert_ne!(key, checkout_idempotency_key(&CheckoutOrder { price_id: "price_ent", ..o.clone() }, "none"));
         // Parts are separated: ("ab", "c") and ("a", "bc") differ.
         let shifted = CheckoutOrder { customer_id: "cus_", price_id: "1price_pro", ..o.clone() };
         assert_ne!(checkout_idempotency_key(&shifted, "x"), checkout_idempotency_key(&o, "x"));

@@ -14,7 +14,7 @@ use worker::{Request, Response};
 
 use super::identities::deleted;
 use crate::billing::input::{choose_price, parse_checkout_body, InputError, PriceChoice, PriceRef};
-use crate::billing::next::{checkout_step, has_granting_subscription, CheckoutStep};
+use crate::billing::next::{checkout_step, has_granting_subscription, idempotency_basis, CheckoutStep};
 use crate::entitlements::record::PendingCheckout;
 use crate::error::ApiError;
 use crate::gate::wants_html;
@@ -66,15 +66,15 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
     if has_granting_subscription(&record, &cx.config.plans, cx.now) {
         return portal_for(&stripe, &req, &customer, app_url).await;
     }
-    let (expire_first, basis) = match checkout_step(&record, &price_id, cx.now) {
+    let expire_first = match checkout_step(&record, &price_id, cx.now) {
         CheckoutStep::Resume { session_id } => {
             let open = stripe.send(&StripeRequest::retrieve_checkout_session(session_id)).await.found()?;
-            match open.filter(|s| s.status == CheckoutStatus::Open).and_then(|s| s.url) {
-                Some(url) => return send_to(&req, &url, Page::Checkout),
-                None => (None, format!("after-{session_id}")),
+            if let Some(url) = open.filter(|s| s.status == CheckoutStatus::Open).and_then(|s| s.url) {
+                return send_to(&req, &url, Page::Checkout);
             }
+            None
         }
-        CheckoutStep::New { expire_first, basis } => (expire_first, basis),
+        CheckoutStep::New { expire_first } => expire_first,
     };
     if let Some(old) = expire_first {
         expire(&stripe, old).await?;
@@ -86,13 +86,16 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
         success_url: &with_query(app_url, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
         cancel_url: &with_query(app_url, "checkout=canceled"),
     };
+    let basis = idempotency_basis(store.last_checkout(id).await?.as_deref());
     let session = stripe.send(&StripeRequest::create_checkout_session(&order, &basis)).await?;
-    let url = session
-        .url
-        .clone()
-        .ok_or_else(|| ApiError::upstream("stripe_bad_answer", "Stripe answered a Checkout Session without a url"))?;
-    let pending = PendingCheckout { session_id: session.id, price: price_id, expires_at: session.expires_at };
+    let url = session.url.clone().ok_or_else(|| {
+        ApiError::upstream("stripe_bad_answer", "Stripe answered a new Checkout Session without a url")
+    })?;
+    let pending = PendingCheckout { session_id: session.id.clone(), price: price_id, expires_at: session.expires_at };
+    // The record first: a click that reads the new last session then also
+    // finds the record pending on it, and resumes it.
     store.put_pending_checkout(record, pending, cx.now).await?;
+    store.put_last_checkout(id, &session.id).await?;
     send_to(&req, &url, Page::Checkout)
 }
 
