@@ -133,6 +133,15 @@ async function main() {
     { key: "empty_worker", name: "empty worker (workers-rs)", server: empty, path: "/", headers: {} },
     { key: "seed_worker", name: "seed worker feature check (JS)", server: seed, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
   ];
+  // BENCH_BRIDGE_B=<dir of another build>: that build beside this one, for
+  // an A/B comparison of a change in one run.
+  const bDir = process.env.BENCH_BRIDGE_B;
+  if (bDir) {
+    builds.bridge_b = snapshotBuild(resolve(ROOT, bDir), "bench-gate-bridge-b");
+    const b = await startBridge({}, { name: "bridge-b", dir: builds.bridge_b.dir, bindings: { KRATOS_PUBLIC_URL: whoami.url } });
+    targets.push({ key: "b_feature", name: "B: bridge feature check", server: b, path: FEATURE_PATH, headers: AUTH, expectAllowed: true });
+    targets.push({ key: "b_gate", name: "B: bridge /gate, cached session", server: b, path: GATE_PATH, headers: SESSION, expectAllowed: true });
+  }
   if (DIAG) {
     const jsEmpty = await startJsEmpty();
     targets.push({ key: "js_empty_worker", name: "js empty worker (diag)", server: jsEmpty, path: "/", headers: {} });
@@ -234,6 +243,12 @@ async function main() {
     ["bridge feature check, cache off / seed worker", ratio("bridge_feature_nocache", "seed_worker")],
     ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
   ];
+  if (by.b_feature) {
+    ratios.push(["B feature check / A feature check", ratio("b_feature", "bridge_feature")]);
+    ratios.push(["B /gate / A /gate", ratio("b_gate", "bridge_gate")]);
+    ratios.push(["B feature check / empty worker", ratio("b_feature", "empty_worker")]);
+    ratios.push(["B /gate / empty worker", ratio("b_gate", "empty_worker")]);
+  }
   if (DIAG) {
     ratios.push(["empty worker (workers-rs) / js empty worker", ratio("empty_worker", "js_empty_worker")]);
     ratios.push(["seed worker / js empty worker", ratio("seed_worker", "js_empty_worker")]);
@@ -306,7 +321,7 @@ async function main() {
 
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus
 // two minutes for starting and stopping the servers.
-const targetCount = DIAG ? 8 : 6;
+const targetCount = (DIAG ? 8 : 6) + (process.env.BENCH_BRIDGE_B ? 2 : 0);
 const guard = hardBound((targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, "gate benchmark");
 
 let code = 1;
