@@ -22,9 +22,12 @@ pub enum CheckoutStep<'a> {
     /// browser back to it (if Stripe still has it open) rather than making
     /// a second one.
     Resume { session_id: &'a str },
-    /// A new session. `expire_first` is an open session for another price,
-    /// expired before so that only one can ever be paid.
-    New { expire_first: Option<&'a str> },
+    /// A new session. `replaces` is an open session for another price, which
+    /// is expired as soon as the new one is recorded, so that only one can be
+    /// paid. (Expired only after: its `checkout.session.expired` webhook must
+    /// find the record already pending on the new session, or a sync that
+    /// read the record before would write the pending state away.)
+    New { replaces: Option<&'a str> },
 }
 
 /// Decides the step for `price_id` from the stored record at `now`.
@@ -32,7 +35,7 @@ pub fn checkout_step<'a>(stored: &'a Entitlement, price_id: &str, now: i64) -> C
     let open = stored.pending_checkout.as_ref().filter(|_| is_pending(stored, now));
     match open {
         Some(c) if c.price == price_id => CheckoutStep::Resume { session_id: &c.session_id },
-        other => CheckoutStep::New { expire_first: other.map(|c| c.session_id.as_str()) },
+        other => CheckoutStep::New { replaces: other.map(|c| c.session_id.as_str()) },
     }
 }
 
@@ -90,12 +93,12 @@ mod tests {
     #[test]
     fn an_open_session_is_resumed_for_its_price_and_expired_for_another() {
         let free = default_entitlement(&id1(), Some("cus_1"), &plans(), NOW);
-        assert_eq!(checkout_step(&free, "price_pro", NOW), CheckoutStep::New { expire_first: None });
+        assert_eq!(checkout_step(&free, "price_pro", NOW), CheckoutStep::New { replaces: None });
         let c = PendingCheckout { session_id: "cs_1".into(), price: "price_pro".into(), expires_at: NOW + DAY };
         let pending = with_checkout(free.clone(), Some(c), NOW);
         assert_eq!(checkout_step(&pending, "price_pro", NOW), CheckoutStep::Resume { session_id: "cs_1" });
-        assert_eq!(checkout_step(&pending, "price_ent", NOW), CheckoutStep::New { expire_first: Some("cs_1") });
-        assert_eq!(checkout_step(&pending, "price_pro", NOW + DAY), CheckoutStep::New { expire_first: None }, "over");
+        assert_eq!(checkout_step(&pending, "price_ent", NOW), CheckoutStep::New { replaces: Some("cs_1") });
+        assert_eq!(checkout_step(&pending, "price_pro", NOW + DAY), CheckoutStep::New { replaces: None }, "over");
     }
 
     #[test]

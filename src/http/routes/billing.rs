@@ -23,8 +23,8 @@ use crate::http::context::Cx;
 use crate::http::flows::link::{customer_for_checkout, linked_customer};
 use crate::http::flows::sync::sync_identity;
 use crate::http::kv::Store;
-use crate::http::respond;
 use crate::http::stripe_api::{Found, Stripe};
+use crate::http::{log, respond};
 use crate::identity::IdentityId;
 use crate::stripe::checkout::{with_query, CheckoutOrder, CheckoutStatus};
 use crate::stripe::request::{StripeErrorKind, StripeRequest};
@@ -66,7 +66,7 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
     if has_granting_subscription(&record, &cx.config.plans, cx.now) {
         return portal_for(&stripe, &req, &customer, app_url).await;
     }
-    let expire_first = match checkout_step(&record, &price_id, cx.now) {
+    let replaces = match checkout_step(&record, &price_id, cx.now) {
         CheckoutStep::Resume { session_id } => {
             let open = stripe.send(&StripeRequest::retrieve_checkout_session(session_id)).await.found()?;
             if let Some(url) = open.filter(|s| s.status == CheckoutStatus::Open).and_then(|s| s.url) {
@@ -74,11 +74,8 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
             }
             None
         }
-        CheckoutStep::New { expire_first } => expire_first,
+        CheckoutStep::New { replaces } => replaces.map(str::to_owned),
     };
-    if let Some(old) = expire_first {
-        expire(&stripe, old).await?;
-    }
     let order = CheckoutOrder {
         identity_id: id,
         customer_id: &customer,
@@ -96,6 +93,9 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
     // finds the record pending on it, and resumes it.
     store.put_pending_checkout(record, pending, cx.now).await?;
     store.put_last_checkout(id, &session.id).await?;
+    if let Some(old) = replaces {
+        expire(&stripe, &old).await;
+    }
     send_to(&req, &url, Page::Checkout)
 }
 
@@ -122,13 +122,19 @@ async fn price_id(stripe: &Stripe<'_>, choice: &PriceChoice, cx: &Cx<'_>) -> Res
     }
 }
 
-/// Expires an open session for another price, so only one can be paid. A
-/// session that is no longer open (paid, expired) has nothing to expire.
-async fn expire(stripe: &Stripe<'_>, session_id: &str) -> Result<(), ApiError> {
+/// Expires the open session a new one replaces. A session that is no
+/// longer open (paid, expired) has nothing to expire. Any other failure is
+/// logged, not answered: the new session exists and is recorded, and the
+/// old one still expires at its `expires_at`.
+async fn expire(stripe: &Stripe<'_>, session_id: &str) {
     match stripe.send(&StripeRequest::expire_checkout_session(session_id)).await {
-        Ok(_) => Ok(()),
-        Err(e) if matches!(e.kind, StripeErrorKind::InvalidRequest | StripeErrorKind::NotFound) => Ok(()),
-        Err(e) => Err(e.into()),
+        Ok(_) => {}
+        Err(e) if matches!(e.kind, StripeErrorKind::InvalidRequest | StripeErrorKind::NotFound) => {}
+        Err(e) => {
+            let e = ApiError::from(e);
+            let fields = [("session", json!(session_id)), ("error", json!(e.code)), ("upstream", json!(e.upstream))];
+            log::line("checkout_expire_failed", &fields);
+        }
     }
 }
 
