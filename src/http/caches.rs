@@ -4,6 +4,7 @@
 //! written through when this isolate writes a record.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::cache::TtlCache;
 use crate::entitlements::record::Entitlement;
@@ -11,7 +12,7 @@ use crate::identity::IdentityId;
 
 thread_local! {
     static SESSIONS: RefCell<TtlCache<[u8; 32], IdentityId>> = RefCell::new(TtlCache::default());
-    static ENTITLEMENTS: RefCell<TtlCache<IdentityId, Entitlement>> = RefCell::new(TtlCache::default());
+    static ENTITLEMENTS: RefCell<TtlCache<IdentityId, Rc<Entitlement>>> = RefCell::new(TtlCache::default());
 }
 
 /// The identity a credential signed in as, if seen within its TTL.
@@ -30,14 +31,15 @@ pub fn forget_sessions_of(identity: &IdentityId) {
     SESSIONS.with(|c| c.borrow_mut().remove_value(identity));
 }
 
-/// The identity's record as last read or written here, within its TTL.
-pub fn entitlement(identity: &IdentityId, now_ms: u64) -> Option<Entitlement> {
+/// The identity's record as last read or written here, within its TTL
+/// (shared, not copied: a check only reads it).
+pub fn entitlement(identity: &IdentityId, now_ms: u64) -> Option<Rc<Entitlement>> {
     ENTITLEMENTS.with(|c| c.borrow().get(identity, now_ms))
 }
 
 /// Remembers a record read from or written to KV.
-pub fn put_entitlement(e: &Entitlement, now_ms: u64, ttl_secs: u64) {
-    ENTITLEMENTS.with(|c| c.borrow_mut().put(e.identity_id.clone(), e.clone(), now_ms, ttl_secs));
+pub fn put_entitlement(e: Rc<Entitlement>, now_ms: u64, ttl_secs: u64) {
+    ENTITLEMENTS.with(|c| c.borrow_mut().put(e.identity_id.clone(), e, now_ms, ttl_secs));
 }
 
 /// Forgets a record (deleted, or a write whose outcome is not known here).

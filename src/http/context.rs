@@ -24,8 +24,8 @@ impl<'a> Cx<'a> {
         Cx { config, env, now: (ms / 1000) as i64, started_ms: ms }
     }
 
-    pub fn store(&self) -> Result<Store, ApiError> {
-        Store::open(self.env, self.config.entitlement_cache_ttl)
+    pub fn store(&self) -> Store {
+        Store::open(self.env, self.config.entitlement_cache_ttl, self.started_ms)
     }
 
     pub fn stripe(&self) -> Result<Stripe<'a>, ApiError> {

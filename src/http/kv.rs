@@ -3,6 +3,9 @@
 //! becomes a 503 (see `runtime.rs`), so that Stripe and Kratos retry.
 
 use serde::Serialize;
+use std::cell::OnceCell;
+use std::rc::Rc;
+
 use worker::{kv::KvStore, Date, Env};
 
 use super::caches;
@@ -14,11 +17,15 @@ use crate::identity::IdentityId;
 use crate::store::{self, SyncMark};
 
 /// The worker's KV namespace, with the isolate's entitlement cache in front
-/// of the reads that may use it.
+/// of the reads that may use it. The binding is opened on first use (six
+/// runtime calls), so a check answered from the cache never opens it.
 pub struct Store {
-    kv: KvStore,
+    env: Env,
+    kv: OnceCell<KvStore>,
     /// `ENTITLEMENT_CACHE_TTL`.
     cache_ttl: u64,
+    /// When the request started (unix ms): the cache's clock.
+    now_ms: u64,
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
@@ -26,18 +33,27 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
 }
 
 impl Store {
-    pub fn open(env: &Env, cache_ttl: u64) -> Result<Store, ApiError> {
-        env.kv("BILLING_KV")
-            .map(|kv| Store { kv, cache_ttl })
-            .map_err(|_| ApiError::config("BILLING_KV: the KV namespace binding is missing"))
+    pub fn open(env: &Env, cache_ttl: u64, now_ms: u64) -> Store {
+        Store { env: env.clone(), kv: OnceCell::new(), cache_ttl, now_ms }
+    }
+
+    fn kv(&self) -> Result<&KvStore, ApiError> {
+        if let Some(kv) = self.kv.get() {
+            return Ok(kv);
+        }
+        let kv = self
+            .env
+            .kv("BILLING_KV")
+            .map_err(|_| ApiError::config("BILLING_KV: the KV namespace binding is missing"))?;
+        Ok(self.kv.get_or_init(|| kv))
     }
 
     async fn text(&self, key: &str) -> Result<Option<String>, ApiError> {
-        Ok(self.kv.get(key).text().await?)
+        Ok(self.kv()?.get(key).text().await?)
     }
 
     async fn put(&self, key: &str, value: String, ttl: Option<u64>) -> Result<(), ApiError> {
-        let mut put = self.kv.put(key, value)?;
+        let mut put = self.kv()?.put(key, value)?;
         if let Some(ttl) = ttl {
             put = put.expiration_ttl(ttl);
         }
@@ -45,24 +61,23 @@ impl Store {
     }
 
     async fn delete(&self, key: &str) -> Result<(), ApiError> {
-        Ok(self.kv.delete(key).await?)
+        Ok(self.kv()?.delete(key).await?)
     }
 
     /// The identity's stored entitlement record, if any, read from KV.
     pub async fn entitlement(&self, identity: &IdentityId) -> Result<Option<Entitlement>, ApiError> {
-        Ok(self.kv.get(&store::entitlement(identity)).json::<Entitlement>().await?)
+        Ok(self.kv()?.get(&store::entitlement(identity)).json::<Entitlement>().await?)
     }
 
     /// The record as the read-only checks may see it: from the isolate's
     /// cache when read or written here within `ENTITLEMENT_CACHE_TTL`.
-    pub async fn entitlement_cached(&self, identity: &IdentityId) -> Result<Option<Entitlement>, ApiError> {
-        let now_ms = Date::now().as_millis();
-        if let Some(e) = caches::entitlement(identity, now_ms) {
+    pub async fn entitlement_cached(&self, identity: &IdentityId) -> Result<Option<Rc<Entitlement>>, ApiError> {
+        if let Some(e) = caches::entitlement(identity, self.now_ms) {
             return Ok(Some(e));
         }
-        let read = self.entitlement(identity).await?;
+        let read = self.entitlement(identity).await?.map(Rc::new);
         if let Some(e) = &read {
-            caches::put_entitlement(e, now_ms, self.cache_ttl);
+            caches::put_entitlement(e.clone(), self.now_ms, self.cache_ttl);
         }
         Ok(read)
     }
@@ -71,7 +86,7 @@ impl Store {
     /// record at registration, a trial start).
     pub async fn put_entitlement(&self, e: &Entitlement) -> Result<(), ApiError> {
         self.put(&store::entitlement(&e.identity_id), to_json(e)?, None).await?;
-        caches::put_entitlement(e, Date::now().as_millis(), self.cache_ttl);
+        caches::put_entitlement(Rc::new(e.clone()), Date::now().as_millis(), self.cache_ttl);
         Ok(())
     }
 
@@ -88,7 +103,7 @@ impl Store {
         now: i64,
     ) -> Result<Entitlement, ApiError> {
         let key = store::entitlement(&e.identity_id);
-        let (stored, mark) = self.kv.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
+        let (stored, mark) = self.kv()?.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
         let checkout = carried(stored.as_ref().and_then(|s| s.pending_checkout.as_ref()), &e, ended_checkout, now);
         let e = with_checkout(e, checkout, now);
         if !store::supersedes(read_ms, mark.map(|m| m.read_ms)) {
@@ -96,8 +111,8 @@ impl Store {
             caches::forget_entitlement(&e.identity_id);
             return Ok(e);
         }
-        self.kv.put(&key, to_json(&e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
-        caches::put_entitlement(&e, Date::now().as_millis(), self.cache_ttl);
+        self.kv()?.put(&key, to_json(&e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
+        caches::put_entitlement(Rc::new(e.clone()), Date::now().as_millis(), self.cache_ttl);
         Ok(e)
     }
 
@@ -111,14 +126,14 @@ impl Store {
         now: i64,
     ) -> Result<Entitlement, ApiError> {
         let key = store::entitlement(&base.identity_id);
-        let (stored, mark) = self.kv.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
+        let (stored, mark) = self.kv()?.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
         let e = with_checkout(stored.unwrap_or(base), Some(checkout), now);
-        let mut put = self.kv.put(&key, to_json(&e)?)?;
+        let mut put = self.kv()?.put(&key, to_json(&e)?)?;
         if let Some(mark) = mark {
             put = put.metadata(mark)?;
         }
         put.execute().await?;
-        caches::put_entitlement(&e, Date::now().as_millis(), self.cache_ttl);
+        caches::put_entitlement(Rc::new(e.clone()), Date::now().as_millis(), self.cache_ttl);
         Ok(e)
     }
 

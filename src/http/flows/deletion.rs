@@ -30,7 +30,7 @@ pub struct DeletionReport {
 }
 
 pub async fn delete_account(cx: &Cx<'_>, identity_id: &IdentityId) -> Result<DeletionReport, ApiError> {
-    let store = cx.store()?;
+    let store = cx.store();
     let kratos = cx.kratos();
     let identity = kratos.send(&KratosRequest::identity(identity_id)).await?;
     let customer_id = match store.customer_of(identity_id).await? {

@@ -54,7 +54,7 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
     let body = read_bounded(&mut req).await?;
     let choice = choose_price(&parse_checkout_body(content_type.as_deref(), &body)?, &cx.config.plans)?;
     let app_url = cx.config.app_url.get()?;
-    let store = cx.store()?;
+    let store = cx.store();
     if store.is_deleted(id).await? {
         return Err(deleted());
     }
@@ -147,7 +147,7 @@ async fn portal_for(stripe: &Stripe<'_>, req: &Request, customer: &str, app_url:
 /// no customer yet.
 pub async fn portal(cx: &Cx<'_>, req: &Request, id: &IdentityId) -> Result<Response, ApiError> {
     let app_url = cx.config.app_url.get()?;
-    let store: Store = cx.store()?;
+    let store: Store = cx.store();
     if store.is_deleted(id).await? {
         return Err(deleted());
     }

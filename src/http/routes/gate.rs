@@ -14,7 +14,7 @@ use crate::http::respond;
 use crate::identity::IdentityId;
 
 pub async fn handle(cx: &Cx<'_>, req: &Request, identity: &IdentityId, feature: &str) -> Result<Response, ApiError> {
-    let e = stored(cx, &cx.store()?, identity).await?;
+    let e = stored(cx, &cx.store(), identity).await?;
     let accept = req.headers().get("accept").ok().flatten();
     match gate_answer(check(&e, feature, &cx.config.plans, cx.now), accept.as_deref()) {
         GateAnswer::Allowed(d) => respond::json(200, &d),

@@ -3,6 +3,8 @@
 //! for the identity in the path (`/v1/identities/{id}/...`) and to signed-in
 //! users for their own identity (`/me/...`); the router checks the caller.
 
+use std::rc::Rc;
+
 use worker::Response;
 
 use crate::entitlements::derive::default_entitlement;
@@ -20,10 +22,10 @@ use crate::identity::IdentityId;
 /// The identity's record as stored (read-time expiry not applied yet: the
 /// decisions apply it and say why), from the isolate's cache when fresh;
 /// the default plan when none is stored.
-pub async fn stored(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Entitlement, ApiError> {
+pub async fn stored(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Rc<Entitlement>, ApiError> {
     match store.entitlement_cached(id).await? {
         Some(r) => Ok(r),
-        None => with_trial(cx, store, default_entitlement(id, None, &cx.config.plans, cx.now)).await,
+        None => Ok(Rc::new(with_trial(cx, store, default_entitlement(id, None, &cx.config.plans, cx.now)).await?)),
     }
 }
 
@@ -35,21 +37,21 @@ pub fn deleted() -> ApiError {
 /// `GET .../entitlements`: the record as it applies now (expired periods
 /// and trials fall back to the default plan).
 pub async fn entitlements(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
-    let e = stored(cx, &cx.store()?, id).await?;
+    let e = stored(cx, &cx.store(), id).await?;
     respond::json(200, &effective(&e, &cx.config.plans, cx.now))
 }
 
 /// `GET .../features/{feature}`: decided on the stored record, so an
 /// expiry since it was written answers `period_ended` or `trial_ended`.
 pub async fn feature(cx: &Cx<'_>, id: &IdentityId, feature: &str) -> Result<Response, ApiError> {
-    let e = stored(cx, &cx.store()?, id).await?;
+    let e = stored(cx, &cx.store(), id).await?;
     respond::json(200, &check(&e, feature, &cx.config.plans, cx.now))
 }
 
 /// `POST .../sync`: re-reads Stripe now (e.g. on the Checkout success page,
 /// before the webhook arrives).
 pub async fn sync(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
-    let store = cx.store()?;
+    let store = cx.store();
     if store.is_deleted(id).await? {
         return Err(deleted());
     }
@@ -70,7 +72,7 @@ pub async fn trial(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
     if cx.config.plans.trial().is_none() {
         return Err(ApiError::conflict("no_trial", "PLANS has no trial"));
     }
-    let store = cx.store()?;
+    let store = cx.store();
     if store.is_deleted(id).await? {
         return Err(deleted());
     }

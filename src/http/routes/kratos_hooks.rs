@@ -53,7 +53,7 @@ pub async fn handle(cx: &Cx<'_>, mut req: Request, flow: HookFlow) -> Result<Res
 }
 
 async fn run(cx: &Cx<'_>, profile: &CustomerProfile, flow: HookFlow) -> Result<(Linked, HookOutcome), ApiError> {
-    let store = cx.store()?;
+    let store = cx.store();
     let linked = ensure_customer(cx, &store, profile).await?;
     if store.entitlement(&profile.identity_id).await?.is_none() {
         // A first record, so the identity's entitlements name its customer

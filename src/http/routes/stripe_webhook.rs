@@ -99,7 +99,7 @@ async fn process(cx: &Cx<'_>, event: &EventSignal) -> Result<(Outcome, Option<Id
     if !event.kind.triggers_sync() {
         return Ok((Outcome::Ignored, None));
     }
-    let store = cx.store()?;
+    let store = cx.store();
     if store.event_processed(&event.id).await? {
         return Ok((Outcome::Duplicate, None));
     }
