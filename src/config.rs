@@ -137,6 +137,13 @@ pub struct Config {
     pub session_cache_ttl: u64,
     /// `ENTITLEMENT_CACHE_TTL`: seconds a KV record is reused in the isolate.
     pub entitlement_cache_ttl: u64,
+    /// `RECONCILE_STALE_AFTER`: seconds after which the walk re-syncs a record.
+    pub reconcile_stale_after: i64,
+    /// `RECONCILE_PAGES_PER_RUN`: customer pages (100 each) per step, 1..=100.
+    pub reconcile_pages_per_run: u32,
+    /// `RECONCILE_CANCEL_ORPHANS`: cancel the subscriptions of customers
+    /// whose identity no longer exists.
+    pub reconcile_cancel_orphans: bool,
 }
 
 /// Names of every setting the worker reads (a test checks that
@@ -159,6 +166,9 @@ pub const SETTINGS: &[&str] = &[
     "DELETION_CANCEL",
     "DELETE_STRIPE_CUSTOMER",
     "KRATOS_SYNC_PLAN",
+    "RECONCILE_STALE_AFTER",
+    "RECONCILE_PAGES_PER_RUN",
+    "RECONCILE_CANCEL_ORPHANS",
 ];
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
@@ -189,6 +199,24 @@ fn seconds(name: &'static str, v: Option<String>, default: u64) -> Result<u64, C
 
 /// The default of `SESSION_CACHE_TTL` and `ENTITLEMENT_CACHE_TTL`.
 pub const DEFAULT_CACHE_TTL_SECS: u64 = 5;
+
+/// The default of `RECONCILE_STALE_AFTER`: the recipes' "refresh hourly".
+pub const DEFAULT_RECONCILE_STALE_AFTER_SECS: u64 = 3600;
+
+/// The default of `RECONCILE_PAGES_PER_RUN`.
+pub const DEFAULT_RECONCILE_PAGES: u32 = 5;
+
+fn pages(v: Option<String>) -> Result<u32, ConfigProblem> {
+    let name = "RECONCILE_PAGES_PER_RUN";
+    match non_empty(v) {
+        None => Ok(DEFAULT_RECONCILE_PAGES),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ConfigProblem { name, message: "must be a whole number from 1 to 100".into() }),
+    }
+}
 
 fn flag(name: &'static str, v: Option<String>) -> Result<bool, ConfigProblem> {
     match non_empty(v).as_deref() {
@@ -252,7 +280,12 @@ impl Config {
         let session_cache_ttl = seconds("SESSION_CACHE_TTL", get("SESSION_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?;
         let entitlement_cache_ttl =
             seconds("ENTITLEMENT_CACHE_TTL", get("ENTITLEMENT_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?;
+        let reconcile_stale_after =
+            seconds("RECONCILE_STALE_AFTER", get("RECONCILE_STALE_AFTER"), DEFAULT_RECONCILE_STALE_AFTER_SECS)?;
         Ok(Config {
+            reconcile_stale_after: i64::try_from(reconcile_stale_after).unwrap_or(i64::MAX),
+            reconcile_pages_per_run: pages(get("RECONCILE_PAGES_PER_RUN"))?,
+            reconcile_cancel_orphans: flag("RECONCILE_CANCEL_ORPHANS", get("RECONCILE_CANCEL_ORPHANS"))?,
             session_cache_ttl,
             entitlement_cache_ttl,
             pricing_url: url("PRICING_URL", get("PRICING_URL")).into(),
@@ -403,5 +436,21 @@ mod tests {
         m.remove("ENTITLEMENT_CACHE_TTL");
         m.insert("DELETE_STRIPE_CUSTOMER", "yes".into());
         assert_eq!(load(&m).unwrap_err().name, "DELETE_STRIPE_CUSTOMER");
+    }
+
+    #[test]
+    fn the_walk_defaults_to_hourly_five_pages_and_reporting_only() {
+        let c = load(&full()).unwrap();
+        assert_eq!((c.reconcile_stale_after, c.reconcile_pages_per_run, c.reconcile_cancel_orphans), (3600, 5, false));
+        let mut m = full();
+        m.insert("RECONCILE_STALE_AFTER", "0".into());
+        m.insert("RECONCILE_PAGES_PER_RUN", "2".into());
+        m.insert("RECONCILE_CANCEL_ORPHANS", "true".into());
+        let c = load(&m).unwrap();
+        assert_eq!((c.reconcile_stale_after, c.reconcile_pages_per_run, c.reconcile_cancel_orphans), (0, 2, true));
+        for bad in ["0", "101", "many"] {
+            m.insert("RECONCILE_PAGES_PER_RUN", bad.into());
+            assert_eq!(load(&m).unwrap_err().name, "RECONCILE_PAGES_PER_RUN", "{bad}");
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! only the wasm build compiles: routing, KV, outbound fetch, secrets.
 //!
 //! The core, by concern: `identity` (ids and link key names), `stripe`,
-//! `billing` (what a checkout buys and where it goes),
+//! `billing` (what a checkout buys and where it goes), `reconcile` (the walk
+//! over Stripe customers),
 //! `kratos`, `link` (where the two meet), `entitlements` (plan decisions),
 //! `gate` (the signed-in user's answers, cross-site rules), `cache`,
 //! `store` (the KV layout), `route` (the route table), `config`, `error`,
@@ -22,6 +23,7 @@ pub mod gate;
 pub mod identity;
 pub mod kratos;
 pub mod link;
+pub mod reconcile;
 pub mod route;
 pub mod secret;
 pub mod store;

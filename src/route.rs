@@ -37,6 +37,10 @@ pub enum Route {
     Checkout,
     /// `POST /billing/portal`: the signed-in user manages billing.
     Portal,
+    /// `POST /v1/admin/backfill`: one step of the reconciliation walk, now.
+    Backfill,
+    /// `GET /v1/admin/reconciliation`: the walk's state.
+    Reconciliation,
 }
 
 impl Route {
@@ -140,6 +144,10 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
         }
         ("POST", ["billing", "checkout"]) => (Caller::SignedInUser, "POST /billing/checkout", Ok(Route::Checkout)),
         ("POST", ["billing", "portal"]) => (Caller::SignedInUser, "POST /billing/portal", Ok(Route::Portal)),
+        ("POST", ["v1", "admin", "backfill"]) => (Caller::ApiClient, "POST /v1/admin/backfill", Ok(Route::Backfill)),
+        ("GET", ["v1", "admin", "reconciliation"]) => {
+            (Caller::ApiClient, "GET /v1/admin/reconciliation", Ok(Route::Reconciliation))
+        }
         _ => return None,
     };
     Some(Matched { caller, name, route })
@@ -187,6 +195,8 @@ mod tests {
         assert_eq!(ok("GET", "/gate/export"), (Caller::SignedInUser, Route::Gate("export".into())));
         assert_eq!(ok("POST", "/billing/checkout"), (Caller::SignedInUser, Route::Checkout));
         assert_eq!(ok("POST", "/billing/portal"), (Caller::SignedInUser, Route::Portal));
+        assert_eq!(ok("POST", "/v1/admin/backfill"), (Caller::ApiClient, Route::Backfill));
+        assert_eq!(ok("GET", "/v1/admin/reconciliation"), (Caller::ApiClient, Route::Reconciliation));
     }
 
     #[test]

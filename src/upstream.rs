@@ -193,6 +193,29 @@ pub fn path_only(path: &str) -> &str {
     path.split('?').next().unwrap_or(path)
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters (so `[`,
+/// `]`, `'` and `:` in search queries are encoded too, which Stripe accepts).
+pub fn percent_encode_into(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => {
+                out.push('%');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+/// Percent-encodes one value (for a path segment or a query value).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    percent_encode_into(s, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

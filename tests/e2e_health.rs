@@ -20,6 +20,7 @@ async fn healthz_reports_a_good_configuration_without_secrets() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ok"], true);
     assert_eq!(body["environment"], "test");
+    assert_eq!(body["kv"], "ok", "one KV read answered");
     assert_eq!(body["plans"], serde_json::json!(["enterprise", "free", "pro"]));
     let text = body.to_string();
     for secret in [STRIPE_KEY, STRIPE_WEBHOOK_SECRET, KRATOS_WEBHOOK_SECRET, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN] {

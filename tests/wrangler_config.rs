@@ -25,3 +25,11 @@ fn the_build_and_the_kv_binding_are_configured() {
     assert!(toml.contains(r#"binding = "BILLING_KV""#));
     assert!(!toml.contains("sk_test_") && !toml.contains("whsec_"), "no secret in wrangler.toml");
 }
+
+#[test]
+fn a_cron_runs_the_reconciliation_walk() {
+    let toml = wrangler_toml();
+    let triggers = toml.split("[triggers]").nth(1).expect("a [triggers] table");
+    let crons = triggers.lines().find(|l| l.trim_start().starts_with("crons")).expect("crons = [...]");
+    assert!(crons.contains("\"*/5 * * * *\""), "{crons}");
+}

@@ -14,6 +14,7 @@ use crate::entitlements::pending::{carried, with_checkout};
 use crate::entitlements::record::{Entitlement, PendingCheckout};
 use crate::error::ApiError;
 use crate::identity::IdentityId;
+use crate::reconcile::walk::{Lease, WalkState, LEASE_SECS};
 use crate::store::{self, SyncMark};
 
 /// The worker's KV namespace, with the isolate's entitlement cache in front
@@ -187,6 +188,38 @@ impl Store {
 
     pub async fn put_last_checkout(&self, identity: &IdentityId, session_id: &str) -> Result<(), ApiError> {
         self.put(&store::last_checkout(identity), session_id.to_owned(), Some(store::LAST_CHECKOUT_TTL_SECS)).await
+    }
+
+    /// The reconciliation walk's state, if a step ever ran.
+    pub async fn reconcile_state(&self) -> Result<Option<WalkState>, ApiError> {
+        Ok(self.kv()?.get(store::RECONCILE_STATE).json::<WalkState>().await?)
+    }
+
+    pub async fn put_reconcile_state(&self, state: &WalkState) -> Result<(), ApiError> {
+        self.put(store::RECONCILE_STATE, to_json(state)?, None).await
+    }
+
+    /// The lease of the step holding the walk, if any.
+    pub async fn reconcile_lease(&self) -> Result<Option<Lease>, ApiError> {
+        Ok(self.kv()?.get(store::RECONCILE_LEASE).json::<Lease>().await?)
+    }
+
+    /// Takes the walk until the lease's end (KV expires it then too).
+    pub async fn put_reconcile_lease(&self, lease: &Lease) -> Result<(), ApiError> {
+        self.put(store::RECONCILE_LEASE, to_json(lease)?, Some(LEASE_SECS)).await
+    }
+
+    /// Gives the walk back, unless another step took it over meanwhile.
+    pub async fn release_reconcile_lease(&self, lease: &Lease) -> Result<(), ApiError> {
+        match self.reconcile_lease().await? {
+            Some(current) if current == *lease => self.delete(store::RECONCILE_LEASE).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// A read of KV that answers whether the namespace is reachable, for `/healthz`.
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        self.text(store::RECONCILE_LEASE).await.map(|_| ())
     }
 
     /// Whether the identity was deleted through the bridge.

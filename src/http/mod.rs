@@ -19,9 +19,28 @@ mod runtime;
 mod stripe_api;
 mod upstream;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use serde_json::json;
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     router::handle(req, env).await
+}
+
+/// The cron (`[triggers] crons` in wrangler.toml): one step of the
+/// reconciliation walk. A failed step is logged; the next run resumes.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let config = env::config(&env);
+    let outcome = match config.as_ref() {
+        Ok(config) => {
+            let cx = context::Cx::new(config, &env);
+            match flows::reconcile::step(&cx, &cx.store()).await {
+                Ok(state) => json!({"complete": state.complete, "cursor": state.cursor}),
+                Err(e) => json!({"error": e.code, "message": e.message, "upstream": e.upstream}),
+            }
+        }
+        Err(problem) => json!({"error": "invalid_config", "message": problem.to_string()}),
+    };
+    log::line("scheduled", &[("outcome", outcome)]);
 }

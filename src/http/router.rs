@@ -8,7 +8,7 @@ use worker::{Env, Method, Request, Response, Result};
 use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
-use super::routes::{billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
+use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
 use super::{log, respond};
 use crate::config::Config;
 use crate::error::ApiError;
@@ -28,7 +28,7 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         return answer("no_route", Err(e), 0);
     };
     if matched.route == Ok(Route::Healthz) {
-        return answer(matched.name, healthz::handle(&config), 0);
+        return answer(matched.name, healthz::handle(&config, &env).await, 0);
     }
     let config = match config.as_ref() {
         Ok(c) => c,
@@ -79,6 +79,8 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::resul
         Route::Gate(feature) => gate::handle(cx, &req, &whose(Who::SignedIn)?, &feature).await,
         Route::Checkout => billing::checkout(cx, req, &whose(Who::SignedIn)?).await,
         Route::Portal => billing::portal(cx, &req, &whose(Who::SignedIn)?).await,
+        Route::Backfill => admin::backfill(cx).await,
+        Route::Reconciliation => admin::reconciliation(cx).await,
     }
 }
 

@@ -88,6 +88,12 @@ pub fn parse_identity(json: &[u8]) -> Result<Identity, IdentityError> {
     })
 }
 
+/// Reads a list of identities (`GET /admin/identities?...`).
+pub fn parse_identity_list(json: &[u8]) -> Result<Vec<Identity>, IdentityError> {
+    let raw: Vec<serde_json::Value> = serde_json::from_slice(json).map_err(|_| IdentityError::InvalidJson)?;
+    raw.iter().map(|v| parse_identity(v.to_string().as_bytes())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +144,15 @@ mod tests {
         let i = parse_identity(format!(r#"{{"id":"{ID}"}}"#).as_bytes()).unwrap();
         assert_eq!(i.stripe_customer_id(), None);
         assert_eq!(i.metadata_admin, None);
+    }
+
+    #[test]
+    fn reads_a_list_of_identities() {
+        let doc = serde_json::to_vec(&json!([admin_identity(Value::Null), admin_identity(json!({}))])).unwrap();
+        assert_eq!(parse_identity_list(&doc).unwrap().len(), 2);
+        assert_eq!(parse_identity_list(b"[]").unwrap(), vec![]);
+        assert_eq!(parse_identity_list(br#"[{"id":"x"}]"#), Err(IdentityError::InvalidId));
+        assert_eq!(parse_identity_list(br#"{"id":"x"}"#), Err(IdentityError::InvalidJson));
     }
 
     #[test]

@@ -7,13 +7,13 @@
 
 use serde::Deserialize;
 
-use super::identity::{parse_identity, Identity};
+use super::identity::{parse_identity, parse_identity_list, Identity};
 use super::patch::{self, PatchOp};
 use super::session::{parse_whoami, Credentials, SessionIdentity};
 use crate::error::ApiError;
 use crate::identity::IdentityId;
 pub use crate::upstream::Method;
-use crate::upstream::{CallError, ErrorKind, Said, Transport};
+use crate::upstream::{percent_encode, CallError, ErrorKind, Said, Transport};
 
 /// Which Kratos listener a call goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,13 @@ fn identity_answer(status: u16, body: &[u8]) -> Option<Result<Option<Identity>, 
     }
 }
 
+fn identities_answer(status: u16, body: &[u8]) -> Option<Result<Vec<Identity>, String>> {
+    match status {
+        200 => Some(parse_identity_list(body).map_err(|e| e.to_string())),
+        _ => None,
+    }
+}
+
 fn patch_answer(status: u16, _: &[u8]) -> Option<Result<Patched, String>> {
     match status {
         200 | 204 => Some(Ok(Patched::Done)),
@@ -106,6 +113,15 @@ impl KratosRequest<Option<Identity>> {
     /// `None` when Kratos has none.
     pub fn identity(id: &IdentityId) -> Self {
         Self::admin(Method::Get, identity_path(id), None, identity_answer)
+    }
+}
+
+impl KratosRequest<Vec<Identity>> {
+    /// `GET /admin/identities?credentials_identifier=...`: the identities
+    /// that sign in with this identifier (an email), exact match.
+    pub fn identities_with_identifier(identifier: &str) -> Self {
+        let path = format!("/admin/identities?credentials_identifier={}", percent_encode(identifier));
+        Self::admin(Method::Get, path, None, identities_answer)
     }
 }
 
@@ -262,6 +278,15 @@ mod tests {
         let e = r.read(200, b"<html>").unwrap_err();
         assert_eq!((e.kind, e.status), (KratosErrorKind::BadAnswer, Some(200)));
         assert!(e.said.message.unwrap().contains("kratos_invalid_identity"), "the parser's code is kept");
+    }
+
+    #[test]
+    fn identities_by_email_encode_the_identifier() {
+        let r = KratosRequest::identities_with_identifier("ann+test@example.com");
+        assert_eq!(r.path, "/admin/identities?credentials_identifier=ann%2Btest%40example.com");
+        assert_eq!(r.read(200, format!(r#"[{{"id":"{ID}"}}]"#).as_bytes()).unwrap().len(), 1);
+        assert_eq!(r.read(200, b"[]").unwrap(), vec![]);
+        assert!(r.read(500, b"{}").is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! | `trial:{identity}` | start time of the app trial | "once per identity" |
 //! | `gone:{identity}` | deletion time | a deleted account is never written back by a late event |
 //! | `chk:{identity}` | the last Checkout Session started | keys the next Checkout's idempotency |
+//! | `rec:state` | the reconciliation walk's state (JSON) | the cursor, the last step's figures, reports |
+//! | `rec:lease` | the step holding the walk (JSON) | overlapping steps never both advance the cursor |
 //!
 //! An entitlement derived from Stripe carries KV metadata [`SyncMark`]: when
 //! Stripe was read. Two syncs of one customer can overlap (Stripe delivers
@@ -69,6 +71,12 @@ pub fn last_checkout(identity_id: &IdentityId) -> String {
     format!("chk:{identity_id}")
 }
 
+/// Key of the reconciliation walk's state.
+pub const RECONCILE_STATE: &str = "rec:state";
+
+/// Key of the reconciliation walk's lease.
+pub const RECONCILE_LEASE: &str = "rec:lease";
+
 /// How long the last Checkout Session is remembered: longer than the 24 h
 /// Stripe replays an idempotency key for, so a forgotten one ("none") can
 /// no longer replay an old session.
@@ -106,6 +114,8 @@ mod tests {
             last_checkout(id),
             customer_link(raw),
             processed_event(raw),
+            RECONCILE_STATE.to_owned(),
+            RECONCILE_LEASE.to_owned(),
         ];
         for (i, a) in keys.iter().enumerate() {
             for b in &keys[i + 1..] {

@@ -24,7 +24,7 @@ use super::customer::{
 use super::form::{percent_encode, Form};
 use super::subscription::{parse_subscription_list, SubscriptionPage};
 use crate::error::ApiError;
-use crate::identity::IdentityId;
+use crate::identity::{IdentityId, STRIPE_IDENTITY_KEY};
 pub use crate::upstream::Method;
 use crate::upstream::{CallError, ErrorKind, Said, Transport};
 
@@ -155,6 +155,13 @@ impl StripeRequest<Customer> {
         Self::get(format!("/v1/customers/{}", seg(id)), customer)
     }
 
+    /// `POST /v1/customers/{id}` with `metadata[olympus_identity_id]`: links
+    /// a customer made elsewhere (found by the reconciliation walk) to its
+    /// identity; other metadata keys are kept by Stripe.
+    pub fn claim_customer(id: &str, identity_id: &IdentityId) -> Self {
+        Self::update_customer(id, Form::new().metadata(STRIPE_IDENTITY_KEY, identity_id.as_str()))
+    }
+
     /// `POST /v1/customers/{id}` with the fields to change.
     pub fn update_customer(id: &str, form: Form) -> Self {
         Self::post(format!("/v1/customers/{}", seg(id)), form, customer)
@@ -162,6 +169,13 @@ impl StripeRequest<Customer> {
 }
 
 impl StripeRequest<CustomerList> {
+    /// `GET /v1/customers`, 100 a page, oldest last (Stripe's order),
+    /// after `starting_after`: the reconciliation walk's pages.
+    pub fn list_customers(starting_after: Option<&str>) -> Self {
+        let query = Form::new().field("limit", MAX_LIMIT.to_string()).field_opt("starting_after", starting_after);
+        Self::get(with_query("/v1/customers", query), customers)
+    }
+
     /// `GET /v1/customers/search` for the customer linked to an identity
     /// (eventually consistent: lags writes by up to an hour).
     pub fn search_customers_by_identity(identity_id: &IdentityId) -> Self {
@@ -444,6 +458,21 @@ mod tests {
         let body = br#"{"id":"cs_1","object":"checkout.session","url":"https://c/1","status":"open","expires_at":9}"#;
         assert_eq!(s.read(200, body).unwrap().url.as_deref(), Some("https://c/1"));
         assert_eq!(s.read(200, b"{}").unwrap_err().kind, StripeErrorKind::BadAnswer);
+    }
+
+    #[test]
+    fn claiming_a_customer_writes_only_the_identity_key() {
+        let r = StripeRequest::claim_customer("cus_1", &IdentityId::parse(ID).unwrap());
+        assert_eq!(
+            (r.method, r.path.as_str(), r.body()),
+            (Method::Post, "/v1/customers/cus_1", Some(format!("metadata%5Bolympus_identity_id%5D={ID}")))
+        );
+    }
+
+    #[test]
+    fn customer_pages() {
+        assert_eq!(StripeRequest::list_customers(None).path, "/v1/customers?limit=100");
+        assert_eq!(StripeRequest::list_customers(Some("cus_9")).path, "/v1/customers?limit=100&starting_after=cus_9");
     }
 
     #[test]

@@ -213,6 +213,8 @@ fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> Child {
         .arg("--persist-to")
         .arg(dir.join("state"))
         .args(["--show-interactive-dev-session=false", "--log-level", "log"])
+        // GET /__scheduled fires the cron (the reconciliation walk).
+        .arg("--test-scheduled")
         .current_dir(dir)
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
         .env("WRANGLER_SEND_METRICS", "false")

@@ -104,6 +104,23 @@ pub async fn linked_customer(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Res
     Ok(found)
 }
 
+/// Links a customer made elsewhere (the reconciliation walk found it by
+/// email) to an identity, as the registration hook would: the customer's
+/// metadata names the identity, both KV links, `metadata_admin` names the
+/// customer.
+pub async fn link_existing_customer(
+    cx: &Cx<'_>,
+    store: &Store,
+    id: &IdentityId,
+    customer_id: &str,
+) -> Result<(), ApiError> {
+    let kratos = cx.kratos();
+    let identity = kratos.send(&KratosRequest::identity(id)).await?.ok_or_else(identity_gone)?;
+    cx.stripe()?.send(&StripeRequest::claim_customer(customer_id, id)).await?;
+    store.link(id, customer_id).await?;
+    write_kratos_link(&kratos, identity, customer_id).await
+}
+
 /// [`ensure_customer`] for an identity already read from the admin API.
 async fn ensure_customer_of(
     cx: &Cx<'_>,

@@ -4,4 +4,5 @@
 
 pub mod deletion;
 pub mod link;
+pub mod reconcile;
 pub mod sync;

@@ -1,14 +1,15 @@
-//! `GET /healthz`: is the configuration usable? Names what is wrong, never
-//! shows a value.
+//! `GET /healthz`: is the configuration usable, and does KV answer? Names
+//! what is wrong, never shows a value.
 
 use serde_json::json;
-use worker::Response;
+use worker::{Env, Response};
 
 use crate::config::{Config, ConfigProblem};
 use crate::error::ApiError;
+use crate::http::kv::Store;
 use crate::http::respond;
 
-pub fn handle(config: &Result<Config, ConfigProblem>) -> Result<Response, ApiError> {
+pub async fn handle(config: &Result<Config, ConfigProblem>, env: &Env) -> Result<Response, ApiError> {
     match config {
         Err(problem) => respond::json(
             500,
@@ -21,16 +22,27 @@ pub fn handle(config: &Result<Config, ConfigProblem>) -> Result<Response, ApiErr
         Ok(c) => {
             let mut plans: Vec<&str> = c.plans.iter().map(|(name, _)| name).collect();
             plans.sort_unstable();
-            let problems: Vec<_> =
+            let mut problems: Vec<_> =
                 c.problems().iter().map(|p| json!({"setting": p.name, "message": p.message})).collect();
-            let ok = problems.is_empty();
+            // One read: the namespace is bound and answers.
+            let kv = Store::open(env, 0, 0).ping().await;
+            if let Err(e) = &kv {
+                problems.push(json!({"setting": "BILLING_KV", "message": e.message}));
+            }
+            let status = match (&kv, problems.is_empty()) {
+                (_, true) => 200,
+                // Configuration is fine but KV did not answer: retry later.
+                (Err(e), false) if problems.len() == 1 && e.status == 503 => 503,
+                _ => 500,
+            };
             respond::json(
-                if ok { 200 } else { 500 },
+                status,
                 &json!({
-                    "ok": ok,
+                    "ok": problems.is_empty(),
                     "version": env!("CARGO_PKG_VERSION"),
                     "environment": c.environment.as_str(),
                     "plans": plans,
+                    "kv": if kv.is_ok() { "ok" } else { "unavailable" },
                     "problems": problems,
                 }),
             )

@@ -1,6 +1,7 @@
 //! One module per route family; each handler returns
 //! `Result<Response, ApiError>` and the router answers the error.
 
+pub mod admin;
 pub mod billing;
 pub mod gate;
 pub mod healthz;

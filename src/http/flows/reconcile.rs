@@ -1,0 +1,190 @@
+//! One step of the reconciliation walk (`crate::reconcile`): the cron and
+//! `POST /v1/admin/backfill` both run it. It takes the lease, walks up to
+//! `RECONCILE_PAGES_PER_RUN` pages of customers from the cursor, handles
+//! each as the core decides, and stores the state with the new cursor.
+//! A 429 from Stripe ends the step early with the cursor kept, so the walk
+//! never busy-retries; other failures of one customer are counted and the
+//! next walk sees it again.
+
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::http::context::Cx;
+use crate::http::flows::link::link_existing_customer;
+use crate::http::flows::sync::{list_subscriptions, sync_identity};
+use crate::http::kv::Store;
+use crate::http::log;
+use crate::identity::IdentityId;
+use crate::kratos::request::KratosRequest;
+use crate::reconcile::customer::{by_email, claim, linked, ByEmail, Candidate, Claim, Linked, OrphanReason};
+use crate::reconcile::walk::{may_take, Lease, RunFigures, Stopped, WalkState, LEASE_SECS};
+use crate::stripe::cancel::{cancel_request, CancelMode};
+use crate::stripe::customer::Customer;
+use crate::stripe::request::{StripeErrorKind, StripeRequest};
+
+/// Whether an error is Stripe's 429: the step stops there.
+fn rate_limited(e: &ApiError) -> bool {
+    e.upstream.as_ref().is_some_and(|u| u.service == "stripe" && u.status == Some(429))
+}
+
+/// A random id for the lease holder.
+fn holder_id() -> String {
+    let mut bytes = [0u8; 8];
+    // Without randomness the lease still expires; a fixed holder only
+    // weakens the overlap check.
+    let _ = getrandom::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Runs one step; answers the walk's state after it. 409 when another step
+/// holds the walk.
+pub async fn step(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
+    let busy = || ApiError::conflict("reconcile_busy", "another step of the walk is running; retry in a minute");
+    if !may_take(store.reconcile_lease().await?.as_ref(), cx.now_ms()) {
+        return Err(busy());
+    }
+    let lease = Lease { holder: holder_id(), until_ms: cx.now_ms() + LEASE_SECS * 1000 };
+    store.put_reconcile_lease(&lease).await?;
+    if store.reconcile_lease().await?.as_ref() != Some(&lease) {
+        return Err(busy());
+    }
+    let result = walk(cx, store).await;
+    store.release_reconcile_lease(&lease).await?;
+    result
+}
+
+async fn walk(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
+    let stripe = cx.stripe()?;
+    let mut state = store.reconcile_state().await?.unwrap_or_default().begin_step(cx.now);
+    let mut figures = RunFigures { started_at: cx.now, ..RunFigures::default() };
+    let mut stopped = Stopped::PageBudget;
+    'pages: for _ in 0..cx.config.reconcile_pages_per_run {
+        let page = match stripe.send(&StripeRequest::list_customers(state.cursor.as_deref())).await {
+            Ok(page) => page,
+            Err(e) => {
+                stopped =
+                    if e.kind == StripeErrorKind::RateLimited { Stopped::RateLimited } else { Stopped::ListFailed };
+                let e = ApiError::from(e);
+                log::line("reconcile_list_failed", &[("error", json!(e.code)), ("upstream", json!(e.upstream))]);
+                break;
+            }
+        };
+        for customer in page.data.iter().filter(|c| !c.deleted) {
+            if let Err(e) = handle(cx, store, &mut state, &mut figures, customer).await {
+                if rate_limited(&e) {
+                    // Not past this customer: the next step starts with it.
+                    stopped = Stopped::RateLimited;
+                    break 'pages;
+                }
+                figures.errors += 1;
+                let fields =
+                    [("customer", json!(customer.id)), ("error", json!(e.code)), ("upstream", json!(e.upstream))];
+                log::line("reconcile_customer_failed", &fields);
+            }
+            figures.scanned += 1;
+            state.cursor = Some(customer.id.clone());
+        }
+        if !page.has_more {
+            stopped = Stopped::WalkComplete;
+            break;
+        }
+    }
+    state.end_step(figures, stopped, cx.now);
+    store.put_reconcile_state(&state).await?;
+    let run = state.last_run.as_ref();
+    log::line("reconcile_step", &[("figures", json!(run)), ("complete", json!(state.complete))]);
+    Ok(state)
+}
+
+/// Handles one customer as `crate::reconcile::customer` decides.
+async fn handle(
+    cx: &Cx<'_>,
+    store: &Store,
+    state: &mut WalkState,
+    figures: &mut RunFigures,
+    customer: &Customer,
+) -> Result<(), ApiError> {
+    match claim(customer) {
+        Claim::Identity(id) => {
+            let link = store.customer_of(&id).await?;
+            let synced_at = store.entitlement(&id).await?.map(|e| e.synced_at);
+            let stale_after = cx.config.reconcile_stale_after;
+            match linked(&customer.id, link.as_deref(), synced_at, cx.now, stale_after) {
+                Linked::Fresh => Ok(()),
+                Linked::Duplicate { linked } => {
+                    state.report_duplicate(&id, &linked, &customer.id);
+                    figures.reported += 1;
+                    Ok(())
+                }
+                Linked::Check { link } => {
+                    if cx.kratos().send(&KratosRequest::identity(&id)).await?.is_none() {
+                        state.report_orphan(&customer.id, OrphanReason::IdentityMissing);
+                        figures.reported += 1;
+                        if cx.config.reconcile_cancel_orphans {
+                            figures.canceled += cancel_all(cx, &customer.id).await?;
+                        }
+                        return Ok(());
+                    }
+                    if link {
+                        store.link(&id, &customer.id).await?;
+                        figures.linked += 1;
+                    }
+                    sync_identity(cx, store, &id, &customer.id, None).await?;
+                    figures.refreshed += 1;
+                    Ok(())
+                }
+            }
+        }
+        Claim::Email(email) => {
+            let found = cx.kratos().send(&KratosRequest::identities_with_identifier(&email)).await?;
+            let mut candidates = Vec::with_capacity(found.len());
+            for identity in &found {
+                let has_customer =
+                    identity.stripe_customer_id().is_some() || store.customer_of(&identity.id).await?.is_some();
+                candidates.push(Candidate { identity_id: identity.id.clone(), has_customer });
+            }
+            match by_email(&candidates) {
+                ByEmail::Link(id) => link_by_email(cx, store, figures, &id, customer).await,
+                ByEmail::Orphan(reason) => {
+                    state.report_orphan(&customer.id, reason);
+                    figures.reported += 1;
+                    Ok(())
+                }
+            }
+        }
+        Claim::Nothing => {
+            state.report_orphan(&customer.id, OrphanReason::NoIdentityMetadata);
+            figures.reported += 1;
+            Ok(())
+        }
+    }
+}
+
+/// Links a customer found by email as the registration hook would
+/// (Stripe metadata, `metadata_admin`, both KV links), then syncs it.
+async fn link_by_email(
+    cx: &Cx<'_>,
+    store: &Store,
+    figures: &mut RunFigures,
+    id: &IdentityId,
+    customer: &Customer,
+) -> Result<(), ApiError> {
+    link_existing_customer(cx, store, id, &customer.id).await?;
+    figures.linked += 1;
+    sync_identity(cx, store, id, &customer.id, None).await?;
+    figures.refreshed += 1;
+    Ok(())
+}
+
+/// Cancels every subscription of an orphan whose identity is gone.
+async fn cancel_all(cx: &Cx<'_>, customer_id: &str) -> Result<u64, ApiError> {
+    let stripe = cx.stripe()?;
+    let mut canceled = 0;
+    for s in list_subscriptions(&stripe, customer_id).await? {
+        if let Some(request) = cancel_request(&s, CancelMode::Now) {
+            stripe.send(&request).await?;
+            canceled += 1;
+        }
+    }
+    Ok(canceled)
+}
