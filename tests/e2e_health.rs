@@ -106,3 +106,43 @@ async fn the_openapi_document_is_served_and_describes_the_answers() {
     assert_eq!(status, 400, "{body}");
     common::openapi::assert_documented("POST", "/webhooks/stripe", status, &body);
 }
+
+#[test]
+fn the_log_check_finds_secrets_credentials_and_emails() {
+    for line in [
+        format!(r#"{{"at":"request","token":"{BRIDGE_API_TOKEN}"}}"#),
+        r#"{"at":"request","cookie":"ory_kratos_session=abc"}"#.to_string(),
+        r#"{"at":"x","token":"ory_st_abc"}"#.to_string(),
+        r#"{"at":"x","message":"no such customer for ada.l+x@example.co.uk"}"#.to_string(),
+    ] {
+        assert!(forbidden_in(&line).is_some(), "{line}");
+    }
+    let clean = r#"{"at":"request","request_id":"3f2a","route":"POST /hooks/kratos/registration","message":"<redacted> is taken @ 5"}"#;
+    assert_eq!(forbidden_in(clean), None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_names_its_request_id_and_its_log_line_carries_it() {
+    let stack = Stack::start().await;
+    let r = stack.http.get(stack.url("/healthz")).send().await.unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 16, "a generated id: {id}");
+    let ray = "8d1f3c2b9a7e6d5c-AMS";
+    let r = stack.http.get(stack.url("/nope")).header("cf-ray", ray).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["x-request-id"].to_str().unwrap()), (404, ray), "cf-ray when present");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut log = stack.wrangler_log();
+    while !log.contains(ray) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        log = stack.wrangler_log();
+    }
+    let line = log.lines().find(|l| l.contains(&format!(r#""request_id":"{id}""#))).expect("the healthz line");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        (v["route"].as_str(), v["status"].as_u64(), v["outcome"].as_str()),
+        (Some("GET /healthz"), Some(200), Some("ok"))
+    );
+    assert!(v["duration_ms"].is_u64());
+    let line = log.lines().find(|l| l.contains(ray)).unwrap();
+    assert!(line.contains(r#""outcome":"not_found""#), "{line}");
+}

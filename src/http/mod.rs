@@ -12,6 +12,7 @@ mod flows;
 mod kratos_api;
 mod kv;
 mod log;
+mod request_id;
 mod respond;
 mod router;
 mod routes;
@@ -42,5 +43,5 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         }
         Err(problem) => json!({"error": "invalid_config", "message": problem.to_string()}),
     };
-    log::line("scheduled", &[("outcome", outcome)]);
+    log::line("scheduled", &[("request_id", json!(request_id::random())), ("outcome", outcome)]);
 }

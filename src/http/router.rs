@@ -9,7 +9,7 @@ use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
 use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
-use super::{log, respond};
+use super::{log, request_id, respond};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::identity::IdentityId;
@@ -22,22 +22,23 @@ const OPENAPI: &str = include_str!("../../docs/openapi.json");
 /// Answers one request; every failure becomes the spec's JSON error.
 pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let config = super::env::config(&env);
+    let id = request_id::of(&req);
     let method = req.method();
     let Some(matched) = route(method.as_ref(), &req.path()) else {
         let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), req.path()));
-        return answer("no_route", Err(e), 0);
+        return answer("no_route", &id, Err(e), 0);
     };
     if matched.route == Ok(Route::Healthz) {
-        return answer(matched.name, healthz::handle(&config, &env).await, 0);
+        return answer(matched.name, &id, healthz::handle(&config, &env).await, 0);
     }
     let config = match config.as_ref() {
         Ok(c) => c,
-        Err(problem) => return answer(matched.name, Err(problem.clone().into()), 0),
+        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0),
     };
     let cx = Cx::new(config, &env);
     let name = matched.name;
     let result = dispatch(&cx, req, matched).await;
-    answer(name, result, cx.elapsed_ms())
+    answer(name, &id, result, cx.elapsed_ms())
 }
 
 /// Checks the caller, then runs the route.
@@ -89,31 +90,37 @@ fn require_api_token(config: &Config, req: &Request) -> std::result::Result<(), 
     require_bearer(req, config.bridge_api_token.get()?)
 }
 
-/// Turns a handler's result into the response, logging one line for it:
-/// the route's name (never an id or a query), the status, the error's code
-/// and what an upstream said.
-fn answer(route: &str, result: std::result::Result<Response, ApiError>, duration_ms: u64) -> Result<Response> {
-    match result {
+/// Turns a handler's result into the response, with its `X-Request-Id`,
+/// logging one line for it: the request id, the route's name (never an id
+/// or a query), the status, the outcome (`ok` or the error's code), the
+/// duration, and for a failure its message and what an upstream said.
+fn answer(
+    route: &str,
+    request_id: &str,
+    result: std::result::Result<Response, ApiError>,
+    duration_ms: u64,
+) -> Result<Response> {
+    let (mut response, fields) = match result {
         Ok(r) => {
-            log::line(
-                "request",
-                &[("route", json!(route)), ("status", json!(r.status_code())), ("duration_ms", json!(duration_ms))],
-            );
-            Ok(r)
+            let status = r.status_code();
+            (r, vec![("status", json!(status)), ("outcome", json!("ok"))])
         }
-        Err(e) => {
-            log::line(
-                "request",
-                &[
-                    ("route", json!(route)),
-                    ("status", json!(e.status)),
-                    ("duration_ms", json!(duration_ms)),
-                    ("error", json!(e.code)),
-                    ("message", json!(e.message)),
-                    ("upstream", json!(e.upstream)),
-                ],
-            );
-            respond::error(&e)
-        }
-    }
+        Err(e) => (
+            respond::error(&e)?,
+            vec![
+                ("status", json!(e.status)),
+                ("outcome", json!(e.code)),
+                ("error", json!(e.code)),
+                ("message", json!(e.message)),
+                ("upstream", json!(e.upstream)),
+            ],
+        ),
+    };
+    let mut line = vec![("request_id", json!(request_id)), ("route", json!(route))];
+    line.extend(fields);
+    line.push(("duration_ms", json!(duration_ms)));
+    log::line("request", &line);
+    // A runtime-made response (none today) may have immutable headers.
+    let _ = response.headers_mut().set("x-request-id", request_id);
+    Ok(response)
 }

@@ -255,12 +255,51 @@ fn stop(wrangler: &mut Child) {
     let _ = wrangler.wait();
 }
 
+/// What no log line of the worker may contain, whatever the test did: a
+/// secret, a session credential, an email address. Checked on every
+/// stack's log when it stops, so the whole end-to-end suite asserts it.
+pub fn forbidden_in(line: &str) -> Option<String> {
+    let secrets = [STRIPE_KEY, STRIPE_WEBHOOK_SECRET, KRATOS_WEBHOOK_SECRET, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN];
+    if let Some(s) = secrets.iter().find(|s| line.contains(*s)) {
+        return Some(format!("the secret {s}"));
+    }
+    for credential in ["ory_st_", "ory_kratos_session=", "ory_session_"] {
+        if line.contains(credential) {
+            return Some(format!("a session credential ({credential}...)"));
+        }
+    }
+    let bytes = line.as_bytes();
+    for (i, _) in line.match_indices('@') {
+        let local = i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || b"._%+-".contains(&bytes[i - 1]));
+        let domain: String =
+            line[i + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect();
+        if local && domain.contains('.') && !domain.starts_with('.') {
+            return Some("an email address".into());
+        }
+    }
+    None
+}
+
+impl Stack {
+    /// Panics when a worker log line (`{"at": ...}`) holds what
+    /// [`forbidden_in`] names.
+    fn assert_clean_log(&self) {
+        let log = self.wrangler_log();
+        for line in log.lines().filter(|l| l.starts_with(r#"{"at":"#)) {
+            if let Some(what) = forbidden_in(line) {
+                panic!("a worker log line holds {what}: {line}");
+            }
+        }
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         if let Some(wrangler) = self.wrangler.as_mut() {
             stop(wrangler);
         }
         if !std::thread::panicking() {
+            self.assert_clean_log();
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }

@@ -13,7 +13,7 @@ use crate::http::context::Cx;
 use crate::http::flows::link::link_existing_customer;
 use crate::http::flows::sync::{list_subscriptions, sync_identity};
 use crate::http::kv::Store;
-use crate::http::log;
+use crate::http::{log, request_id};
 use crate::identity::IdentityId;
 use crate::kratos::request::KratosRequest;
 use crate::reconcile::customer::{by_email, claim, linked, ByEmail, Candidate, Claim, Linked, OrphanReason};
@@ -27,15 +27,6 @@ fn rate_limited(e: &ApiError) -> bool {
     e.upstream.as_ref().is_some_and(|u| u.service == "stripe" && u.status == Some(429))
 }
 
-/// A random id for the lease holder.
-fn holder_id() -> String {
-    let mut bytes = [0u8; 8];
-    // Without randomness the lease still expires; a fixed holder only
-    // weakens the overlap check.
-    let _ = getrandom::fill(&mut bytes);
-    hex::encode(bytes)
-}
-
 /// Runs one step; answers the walk's state after it. 409 when another step
 /// holds the walk.
 pub async fn step(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
@@ -43,7 +34,7 @@ pub async fn step(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
     if !may_take(store.reconcile_lease().await?.as_ref(), cx.now_ms()) {
         return Err(busy());
     }
-    let lease = Lease { holder: holder_id(), until_ms: cx.now_ms() + LEASE_SECS * 1000 };
+    let lease = Lease { holder: request_id::random(), until_ms: cx.now_ms() + LEASE_SECS * 1000 };
     store.put_reconcile_lease(&lease).await?;
     if store.reconcile_lease().await?.as_ref() != Some(&lease) {
         return Err(busy());
