@@ -35,7 +35,10 @@
 //! `POST|DELETE /faults`, `POST /checkout/sessions/{id}/complete`,
 //! `/checkout/sessions/{id}/expire` (as if its `expires_at` had passed),
 //! `/subscriptions/{id}/status`, `/subscriptions/{id}/end_period`,
-//! `GET /_emulator/state`. Hosted pages: `/checkout/{id}` (a Pay button that
+//! `GET /_emulator/state`, `GET|DELETE /_emulator/requests` (the `/v1` calls
+//! served so far, as `{"total": N, "by_route": {"GET /v1/customers/{id}": 2}}`
+//! by method and route pattern; `DELETE` zeroes them; controls and hosted
+//! pages are not counted). Hosted pages: `/checkout/{id}` (a Pay button that
 //! completes the session and redirects to `success_url`; an expired or
 //! complete session shows a notice and refuses payment) and `/portal/{id}`.
 //!
@@ -66,6 +69,7 @@ mod outbox;
 mod pages;
 mod params;
 mod pipeline;
+mod requests;
 mod resources;
 mod routes;
 mod search;

@@ -2,7 +2,7 @@
 //! injected faults, in the order Stripe applies them, around every handler.
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,8 +20,18 @@ use super::resources::event::API_VERSION;
 
 const MAX_BODY: usize = 1 << 20;
 
+/// The catch-all route for `/v1` URLs the emulator does not serve.
+pub(crate) const UNMATCHED: &str = "/v1/{*rest}";
+
 /// Middleware for every `/v1` route.
+///
+/// Every call is counted (`/_emulator/requests`) on arrival, before
+/// anything can refuse it: failed auth, unreadable or invalid parameters,
+/// idempotency conflicts and replays, injected faults (a `hang` even if the
+/// caller gives up), handler errors and unknown `/v1` URLs all count, as
+/// each would be a round trip to Stripe (and count against its rate limit).
 pub(crate) async fn api_layer(State(app): State<App>, request: Request, next: Next) -> Response {
+    count(&app, &request);
     let request_id = ids::new_id("req_", 14);
     let mut response = run(&app, &request_id, request, next).await;
     let headers = response.headers_mut();
@@ -30,6 +40,18 @@ pub(crate) async fn api_layer(State(app): State<App>, request: Request, next: Ne
     }
     insert(headers, "stripe-version", API_VERSION);
     response
+}
+
+/// Counts `request` under its method and matched route pattern (ids
+/// collapse into `{id}`); a path only the `/v1/{*rest}` catch-all matched
+/// counts under its raw path.
+fn count(app: &App, request: &Request) {
+    let path = request.uri().path();
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(matched) if matched.as_str() != UNMATCHED => matched.as_str(),
+        _ => path,
+    };
+    app.lock().requests.record(request.method().as_str(), route);
 }
 
 async fn run(app: &App, request_id: &str, request: Request, next: Next) -> Response {

@@ -12,6 +12,7 @@ use super::faults::Faults;
 use super::idempotency::IdempotencyStore;
 use super::ids;
 use super::options::StripeOptions;
+use super::requests::RequestCounts;
 use super::resources::checkout::CheckoutSession;
 use super::resources::customer::Customer;
 use super::resources::event::{event_json, EventParts, EventType};
@@ -46,6 +47,8 @@ pub(crate) struct State {
     pub attempts: Vec<DeliveryAttempt>,
     pub idempotency: IdempotencyStore,
     pub faults: Faults,
+    /// The `/v1` calls served so far (`/_emulator/requests`).
+    pub requests: RequestCounts,
 }
 
 impl State {
@@ -72,6 +75,7 @@ impl State {
             attempts: Vec::new(),
             idempotency: IdempotencyStore::default(),
             faults: Faults::default(),
+            requests: RequestCounts::default(),
         };
         let now = ids::now();
         for seed in &options.prices {

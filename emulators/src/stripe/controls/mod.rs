@@ -3,6 +3,7 @@
 mod billing;
 mod dump;
 mod faults;
+mod requests;
 mod webhooks;
 
 use axum::body::Bytes;
@@ -27,6 +28,7 @@ pub(crate) fn control_router() -> Router<App> {
         .route("/_emulator/subscriptions/{id}/status", post(billing::set_status))
         .route("/_emulator/subscriptions/{id}/end_period", post(billing::end_period))
         .route("/_emulator/state", get(dump::state))
+        .route("/_emulator/requests", get(requests::counts).delete(requests::reset))
 }
 
 /// Reads an optional JSON body: empty means all defaults.

@@ -15,7 +15,7 @@ use axum::Router;
 
 use super::app::App;
 use super::errors::ApiError;
-use super::pipeline::api_layer;
+use super::pipeline::{api_layer, UNMATCHED};
 
 /// Every Stripe endpoint the emulator serves.
 pub(crate) fn api_router(app: App) -> Router<App> {
@@ -44,7 +44,7 @@ pub(crate) fn api_router(app: App) -> Router<App> {
         .route("/v1/events", get(events::list).fallback(unrecognized))
         .route("/v1/events/{id}", get(events::retrieve).fallback(unrecognized))
         .route("/v1/invoices/{id}", get(events::invoice).fallback(unrecognized))
-        .route("/v1/{*rest}", any(unrecognized))
+        .route(UNMATCHED, any(unrecognized))
         .layer(from_fn_with_state(app, api_layer))
 }
 
