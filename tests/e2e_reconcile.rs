@@ -204,3 +204,52 @@ async fn a_deleted_identitys_subscriptions_are_canceled_when_configured() {
     let sub = stack.stripe_api(Method::GET, &format!("/v1/subscriptions/{sub}"), &[]).await;
     assert_eq!(sub["status"], "canceled");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_outage_ends_the_step_without_skipping_anyone() {
+    let stack = Stack::start_with(StackOptions::default().var("RECONCILE_STALE_AFTER", "0")).await;
+    let (id, _) = user(&stack, "outage@example.com").await;
+    let fault = json!({"count": 20, "kind": "500", "path_prefix": "/admin/identities"});
+    stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), fault).await;
+    let stopped = backfill(&stack).await;
+    assert_eq!(stopped["last_run"]["stopped"], "unavailable", "{stopped}");
+    assert_eq!((stopped["cursor"].clone(), stopped["last_run"]["scanned"].as_u64()), (Value::Null, Some(0)));
+    stack.control(Method::DELETE, stack.kratos_admin("/_emulator/faults"), json!({})).await;
+    let done = backfill(&stack).await;
+    assert_eq!((done["complete"].as_bool(), done["last_run"]["refreshed"].as_u64()), (Some(true), Some(1)), "{done}");
+    assert_eq!(
+        stack.entitlement(&id).await.stripe_customer_id,
+        stack.customers_of(&id).await[0]["id"].as_str().map(str::to_owned)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_costs_one_list_page_per_100_customers_plus_one_read_per_stale_one() {
+    // Every linked record stale: each costs one subscription read.
+    let options = StackOptions::default().var("RECONCILE_PAGES_PER_RUN", "100").var("RECONCILE_STALE_AFTER", "0");
+    let stack = Stack::start_with(options).await;
+    const HAND_MADE: usize = 2_000;
+    const USERS: usize = 20;
+    for n in 0..HAND_MADE {
+        customer(&stack, &[("description", &format!("imported {n}"))]).await;
+    }
+    for n in 0..USERS {
+        user(&stack, &format!("scale{n}@example.com")).await;
+    }
+    stack.control(Method::DELETE, stack.stripe_url("/_emulator/requests"), json!({})).await;
+    let state = backfill(&stack).await;
+    let calls = stack.control(Method::GET, stack.stripe_url("/_emulator/requests"), json!({})).await;
+    let total = (HAND_MADE + USERS) as u64;
+    let pages = calls["by_route"]["GET /v1/customers"].as_u64().unwrap_or(0);
+    let reads = calls["by_route"]["GET /v1/subscriptions"].as_u64().unwrap_or(0);
+    let all = calls["total"].as_u64().unwrap_or(0);
+    println!(
+        "walk over {total} customers ({USERS} linked and stale): {all} Stripe calls = {pages} list pages + {reads} \
+         subscription reads, {:.4} per customer",
+        all as f64 / total as f64
+    );
+    assert_eq!((state["complete"].as_bool(), state["last_run"]["scanned"].as_u64()), (Some(true), Some(total)));
+    assert_eq!(pages, total.div_ceil(100), "one list page per 100 customers: {calls}");
+    assert_eq!(reads, USERS as u64, "one subscription read per stale customer: {calls}");
+    assert_eq!(all, pages + reads, "nothing else: {calls}");
+}

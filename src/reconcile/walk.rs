@@ -38,6 +38,9 @@ pub enum Stopped {
     RateLimited,
     /// Stripe could not list customers: the cursor is kept.
     ListFailed,
+    /// Stripe, Kratos or KV could not answer for a customer (down, slow,
+    /// or the invocation's subrequest limit): the cursor is kept.
+    Unavailable,
 }
 
 /// What one step did.

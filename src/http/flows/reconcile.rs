@@ -22,9 +22,16 @@ use crate::stripe::cancel::{cancel_request, CancelMode};
 use crate::stripe::customer::Customer;
 use crate::stripe::request::{StripeErrorKind, StripeRequest};
 
-/// Whether an error is Stripe's 429: the step stops there.
-fn rate_limited(e: &ApiError) -> bool {
-    e.upstream.as_ref().is_some_and(|u| u.service == "stripe" && u.status == Some(429))
+/// Why a failure of one customer ends the step (cursor kept, the next
+/// step starts with that customer), or `None` when it is that customer's
+/// own problem (counted, and the next walk sees it again): Stripe's 429,
+/// and anything an upstream may recover from (503/504: Stripe, Kratos or KV
+/// down or slow, or the platform's subrequest limit reached).
+fn stops_the_step(e: &ApiError) -> Option<Stopped> {
+    if e.upstream.as_ref().is_some_and(|u| u.service == "stripe" && u.status == Some(429)) {
+        return Some(Stopped::RateLimited);
+    }
+    (e.status == 503 || e.status == 504).then_some(Stopped::Unavailable)
 }
 
 /// Runs one step; answers the walk's state after it. 409 when another step
@@ -62,9 +69,12 @@ async fn walk(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
         };
         for customer in page.data.iter().filter(|c| !c.deleted) {
             if let Err(e) = handle(cx, store, &mut state, &mut figures, customer).await {
-                if rate_limited(&e) {
+                if let Some(why) = stops_the_step(&e) {
                     // Not past this customer: the next step starts with it.
-                    stopped = Stopped::RateLimited;
+                    let fields =
+                        [("customer", json!(customer.id)), ("error", json!(e.code)), ("upstream", json!(e.upstream))];
+                    log::line("reconcile_step_stopped", &fields);
+                    stopped = why;
                     break 'pages;
                 }
                 figures.errors += 1;
@@ -79,6 +89,8 @@ async fn walk(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
             stopped = Stopped::WalkComplete;
             break;
         }
+        // The cursor so far is kept even if the invocation dies later.
+        store.put_reconcile_state(&state).await?;
     }
     state.end_step(figures, stopped, cx.now);
     store.put_reconcile_state(&state).await?;
@@ -97,8 +109,11 @@ async fn handle(
 ) -> Result<(), ApiError> {
     match claim(customer) {
         Claim::Identity(id) => {
-            let link = store.customer_of(&id).await?;
-            let synced_at = store.entitlement(&id).await?.map(|e| e.synced_at);
+            // One KV read for a fresh customer: the record names its customer.
+            let (link, synced_at) = match store.entitlement(&id).await? {
+                Some(e) => (e.stripe_customer_id, Some(e.synced_at)),
+                None => (store.customer_of(&id).await?, None),
+            };
             let stale_after = cx.config.reconcile_stale_after;
             match linked(&customer.id, link.as_deref(), synced_at, cx.now, stale_after) {
                 Linked::Fresh => Ok(()),
