@@ -55,25 +55,14 @@ pub fn idempotency_basis(last_session: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entitlements::derive::{app_trial, default_entitlement, derive};
+    use crate::entitlements::derive::{app_trial, default_entitlement};
     use crate::entitlements::pending::with_checkout;
-    use crate::entitlements::plans::tests::{example as plans, id1, DAY, NOW};
+    use crate::entitlements::plans::tests::{example as plans, id1, record_of, DAY, NOW};
     use crate::entitlements::record::PendingCheckout;
-    use crate::stripe::subscription::{PriceRef, Subscription, SubscriptionStatus};
+    use crate::stripe::subscription::SubscriptionStatus;
 
     fn subscribed(status: SubscriptionStatus, period_end: i64, cancel_at_period_end: bool) -> Entitlement {
-        let sub = Subscription {
-            id: "sub_1".into(),
-            customer: "cus_1".into(),
-            status,
-            cancel_at_period_end,
-            current_period_end: Some(period_end),
-            trial_end: None,
-            prices: vec![PriceRef { id: "price_pro".into(), lookup_key: Some("pro_monthly".into()) }],
-            metadata: Default::default(),
-            created: NOW - DAY,
-        };
-        derive(&id1(), Some("cus_1"), &[sub], &plans(), NOW)
+        record_of(status, "pro_monthly", period_end, cancel_at_period_end)
     }
 
     #[test]

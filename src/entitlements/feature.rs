@@ -173,23 +173,11 @@ pub fn effective(e: &Entitlement, plans: &Plans, now: i64) -> Entitlement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entitlements::derive::{app_trial, default_entitlement, derive};
-    use crate::entitlements::plans::tests::{example as plans, id1, DAY, NOW};
-    use crate::stripe::subscription::{PriceRef, Subscription};
+    use crate::entitlements::derive::{app_trial, default_entitlement};
+    use crate::entitlements::plans::tests::{example as plans, id1, record_of, DAY, NOW};
 
     fn record(status: SubscriptionStatus, key: &str, period_end: i64, cancel_at_period_end: bool) -> Entitlement {
-        let sub = Subscription {
-            id: "sub_1".into(),
-            customer: "cus_1".into(),
-            status,
-            cancel_at_period_end,
-            current_period_end: Some(period_end),
-            trial_end: (status == SubscriptionStatus::Trialing).then_some(period_end),
-            prices: vec![PriceRef { id: "price_1".into(), lookup_key: Some(key.into()) }],
-            metadata: Default::default(),
-            created: NOW - 100 * DAY,
-        };
-        derive(&id1(), Some("cus_1"), &[sub], &plans(), NOW)
+        record_of(status, key, period_end, cancel_at_period_end)
     }
 
     fn decide(e: &Entitlement, feature: &str, now: i64) -> (bool, String, EntitlementStatus, Reason) {

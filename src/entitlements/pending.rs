@@ -45,27 +45,16 @@ pub fn with_checkout(e: Entitlement, checkout: Option<PendingCheckout>, now: i64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entitlements::derive::{default_entitlement, derive};
-    use crate::entitlements::plans::tests::{example as plans, id1, DAY, NOW};
-    use crate::stripe::subscription::{PriceRef, Subscription, SubscriptionStatus};
+    use crate::entitlements::derive::default_entitlement;
+    use crate::entitlements::plans::tests::{example as plans, id1, record_of, DAY, NOW};
+    use crate::stripe::subscription::SubscriptionStatus;
 
     fn session(expires_at: i64) -> PendingCheckout {
         PendingCheckout { session_id: "cs_test_1".into(), price: "price_pro".into(), expires_at }
     }
 
     fn with_subscription(status: SubscriptionStatus) -> Entitlement {
-        let sub = Subscription {
-            id: "sub_1".into(),
-            customer: "cus_1".into(),
-            status,
-            cancel_at_period_end: false,
-            current_period_end: Some(NOW + 30 * DAY),
-            trial_end: None,
-            prices: vec![PriceRef { id: "price_pro".into(), lookup_key: Some("pro_monthly".into()) }],
-            metadata: Default::default(),
-            created: NOW,
-        };
-        derive(&id1(), Some("cus_1"), &[sub], &plans(), NOW)
+        record_of(status, "pro_monthly", NOW + 30 * DAY, false)
     }
 
     fn no_subscription() -> Entitlement {

@@ -289,6 +289,9 @@ pub const EXAMPLE_PLANS: &str = r#"{
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::entitlements::derive::derive;
+    use crate::entitlements::record::Entitlement;
+    use crate::stripe::subscription::{PriceRef, Subscription, SubscriptionStatus};
 
     pub(crate) use super::EXAMPLE_PLANS as EXAMPLE;
 
@@ -304,6 +307,28 @@ pub(crate) mod tests {
     /// The identity the entitlement tests are about.
     pub(crate) fn id1() -> crate::identity::IdentityId {
         crate::identity::IdentityId::parse("1d000000-0000-4000-8000-000000000001").unwrap()
+    }
+
+    /// The record [`id1`] gets from one subscription of customer `cus_1`
+    /// to the price with `lookup_key` (a trial ends with the period).
+    pub(crate) fn record_of(
+        status: SubscriptionStatus,
+        lookup_key: &str,
+        period_end: i64,
+        cancel: bool,
+    ) -> Entitlement {
+        let sub = Subscription {
+            id: "sub_1".into(),
+            customer: "cus_1".into(),
+            status,
+            cancel_at_period_end: cancel,
+            current_period_end: Some(period_end),
+            trial_end: (status == SubscriptionStatus::Trialing).then_some(period_end),
+            prices: vec![PriceRef { id: format!("price_{lookup_key}"), lookup_key: Some(lookup_key.into()) }],
+            metadata: Default::default(),
+            created: NOW - 100 * DAY,
+        };
+        derive(&id1(), Some("cus_1"), &[sub], &example(), NOW)
     }
 
     fn err(json: &str) -> String {
