@@ -78,8 +78,9 @@ async fn a_session_for_a_new_customer_completes_into_customer_and_subscription()
     assert_eq!(completed["customer"], customer_id);
     let invoice = &state["events"][2]["data"]["object"];
     assert_eq!(invoice["customer"], customer_id);
-    assert_eq!(invoice["subscription"], sub["id"]);
+    assert!(invoice.get("subscription").is_none(), "basil has no top-level invoice.subscription");
     assert_eq!(invoice["parent"]["subscription_details"]["subscription"], sub["id"]);
+    assert_eq!(invoice["parent"]["subscription_details"]["metadata"], json!({"identity_id": "identity-1"}));
     assert_eq!(invoice["status"], "paid");
     assert_eq!(invoice["amount_paid"], 1500);
 

@@ -51,6 +51,7 @@ pub(crate) fn issue(state: &mut State, subscription_id: &str, spec: InvoiceSpec)
         customer_email: customer.and_then(|c| c.email.clone()),
         customer_name: customer.and_then(|c| c.name.clone()),
         subscription: sub.id.clone(),
+        subscription_metadata: sub.metadata.clone(),
         subscription_item: item.id.clone(),
         price: item.price.clone(),
         status: spec.status,

@@ -1,8 +1,10 @@
 //! Invoices: one per subscription period, paid or failed.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
-use super::merged;
+use super::{merged, metadata_json};
 
 /// `status` of an invoice (only the ones the emulator produces).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub(crate) struct Invoice {
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,
     pub subscription: String,
+    /// The subscription's metadata when the invoice was issued (Stripe keeps
+    /// this snapshot in `parent.subscription_details.metadata`).
+    pub subscription_metadata: BTreeMap<String, String>,
     pub subscription_item: String,
     pub price: String,
     pub status: InvoiceStatus,
@@ -48,8 +53,9 @@ pub(crate) struct Invoice {
 }
 
 impl Invoice {
-    /// The `invoice` object; the subscription appears both top-level and under
-    /// `parent.subscription_details` (where basil moved it).
+    /// The `invoice` object. As in basil, the subscription is named only under
+    /// `parent.subscription_details` (with its metadata); there is no
+    /// top-level `subscription` (nor `subscription_details`) any more.
     pub(crate) fn to_json(&self, livemode: bool) -> Value {
         let paid = self.status == InvoiceStatus::Paid;
         let line_id = format!("il_{}", self.id.trim_start_matches("in_"));
@@ -129,7 +135,10 @@ impl Invoice {
             "on_behalf_of": null,
             "parent": {
                 "quote_details": null,
-                "subscription_details": { "metadata": {}, "subscription": self.subscription },
+                "subscription_details": {
+                    "metadata": metadata_json(&self.subscription_metadata),
+                    "subscription": self.subscription
+                },
                 "type": "subscription_details"
             },
             "period_end": self.period_end,
@@ -141,7 +150,6 @@ impl Invoice {
                 "paid_at": if paid { Some(self.created) } else { None },
                 "voided_at": null
             },
-            "subscription": self.subscription,
             "subtotal": self.amount,
             "subtotal_excluding_tax": self.amount,
             "test_clock": null,
