@@ -30,6 +30,41 @@ async fn requests_without_the_right_key_get_401_and_the_key_is_not_echoed() {
 }
 
 #[tokio::test]
+async fn basic_auth_with_the_key_as_user_name_is_accepted_as_in_stripes_curl_examples() {
+    let (stripe, _api) = started().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/customers", stripe.url());
+
+    // `curl -u sk_test_...:` sends the key as the user name and an empty password.
+    let empty_password = http.get(&url).basic_auth(stripe_support::KEY, Some("")).send().await.unwrap();
+    assert_eq!(empty_password.status(), 200);
+    assert_eq!(empty_password.json::<Value>().await.unwrap()["object"], "list");
+    let created = http
+        .post(&url)
+        .basic_auth(stripe_support::KEY, None::<&str>)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("email=basic%40example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    assert_eq!(created.json::<Value>().await.unwrap()["email"], "basic@example.com");
+
+    let wrong_key = "sk_test_51SecretValueThatMustNotLeak1234";
+    let wrong = http.get(&url).basic_auth(wrong_key, Some("")).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let message = wrong.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.starts_with("Invalid API Key provided: sk_test_"), "{message}");
+    assert!(!message.contains("SecretValue"), "{message}");
+
+    // The key belongs in the user name; an empty user name provides no key.
+    let as_password = http.get(&url).basic_auth("", Some(stripe_support::KEY)).send().await.unwrap();
+    assert_eq!(as_password.status(), 401);
+    let garbage = http.get(&url).header("Authorization", "Basic %%%").send().await.unwrap();
+    assert_eq!(garbage.status(), 401);
+}
+
+#[tokio::test]
 async fn create_retrieve_update_with_metadata_merge() {
     let (_stripe, api) = started().await;
     let created = api.create_customer("email=ann%40example.com&name=Ann&metadata[a]=1&metadata[b]=2").await;
