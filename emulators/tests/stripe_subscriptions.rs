@@ -200,7 +200,7 @@ async fn status_changes_emit_payment_events() {
     assert_eq!(updated["data"]["previous_attributes"]["status"], "active");
     let failed = &api.state().await["invoices"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(failed["status"], "open");
-    assert_eq!(failed["subscription"], id.as_str());
+    assert_eq!(failed["parent"]["subscription_details"]["subscription"], id.as_str());
 
     set("active").await;
     let types = api.event_types().await;
