@@ -11,20 +11,35 @@ use super::errors::ApiError;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Params(pub Map<String, Value>);
 
-/// A metadata write: `metadata=` clears everything, otherwise keys are set
-/// (and a key set to `""` is removed).
+/// Stripe's metadata limits: keys, key length and value length (in characters).
+pub(crate) const METADATA_MAX_KEYS: usize = 50;
+pub(crate) const METADATA_MAX_KEY_CHARS: usize = 40;
+pub(crate) const METADATA_MAX_VALUE_CHARS: usize = 500;
+
+/// A metadata write under a parameter (`metadata`, `subscription_data[metadata]`):
+/// `metadata=` clears everything, otherwise keys are set (and a key set to
+/// `""` is removed). Keys and values are within Stripe's lengths; the number
+/// of keys is checked against the result, once merged.
 #[derive(Debug, Clone)]
-pub(crate) enum MetadataUpdate {
+pub(crate) struct MetadataUpdate {
+    param: String,
+    change: MetadataChange,
+}
+
+#[derive(Debug, Clone)]
+enum MetadataChange {
     Clear,
     Set(Vec<(String, String)>),
 }
 
 impl MetadataUpdate {
-    /// Applies the update to stored metadata, as Stripe merges it.
-    pub(crate) fn apply(self, target: &mut BTreeMap<String, String>) {
-        match self {
-            MetadataUpdate::Clear => target.clear(),
-            MetadataUpdate::Set(pairs) => {
+    /// `current` with the update merged in as Stripe merges it, or a 400
+    /// naming the parameter when the result would hold more than 50 keys.
+    pub(crate) fn applied_to(self, current: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ApiError> {
+        let mut target = current.clone();
+        match self.change {
+            MetadataChange::Clear => target.clear(),
+            MetadataChange::Set(pairs) => {
                 for (k, v) in pairs {
                     if v.is_empty() {
                         target.remove(&k);
@@ -34,6 +49,14 @@ impl MetadataUpdate {
                 }
             }
         }
+        if target.len() > METADATA_MAX_KEYS {
+            return Err(ApiError::bad_request(format!(
+                "Metadata can have up to {METADATA_MAX_KEYS} keys, but you've set {}.",
+                target.len()
+            ))
+            .param(self.param));
+        }
+        Ok(target)
     }
 }
 
@@ -127,24 +150,51 @@ impl Params {
         }
     }
 
-    /// A metadata write under `key` (usually `metadata`).
+    /// A metadata write under `key` (usually `metadata`), named `key` in errors.
     pub(crate) fn metadata(&self, key: &str) -> Result<Option<MetadataUpdate>, ApiError> {
-        let invalid = || ApiError::invalid(key, "parameter_invalid_hash", format!("Invalid hash: {key}"));
-        match self.0.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(Some(MetadataUpdate::Clear)),
+        self.metadata_as(key, key)
+    }
+
+    /// A metadata write under `key`, named `param` in errors (for nested
+    /// hashes such as `subscription_data[metadata]`).
+    pub(crate) fn metadata_as(&self, key: &str, param: &str) -> Result<Option<MetadataUpdate>, ApiError> {
+        let invalid = || ApiError::invalid(param, "parameter_invalid_hash", format!("Invalid hash: {param}"));
+        let change = match self.0.get(key) {
+            None => return Ok(None),
+            Some(Value::String(s)) if s.is_empty() => MetadataChange::Clear,
             Some(Value::Object(_)) | Some(Value::Array(_)) => {
-                let map = self.child(key)?;
+                let map = self.child(key).map_err(|_| invalid())?;
                 let mut pairs = Vec::new();
                 for (k, v) in map.0 {
-                    match v {
-                        Value::String(s) => pairs.push((k, s)),
-                        _ => return Err(invalid()),
+                    let Value::String(v) = v else {
+                        return Err(invalid());
+                    };
+                    if k.chars().count() > METADATA_MAX_KEY_CHARS {
+                        return Err(ApiError::bad_request(format!(
+                            "Invalid key: {k} must be a string under {METADATA_MAX_KEY_CHARS} characters"
+                        ))
+                        .param(param));
                     }
+                    if v.chars().count() > METADATA_MAX_VALUE_CHARS {
+                        return Err(ApiError::bad_request(format!(
+                            "Invalid val: {v} must be a string under {METADATA_MAX_VALUE_CHARS} characters"
+                        ))
+                        .param(param));
+                    }
+                    pairs.push((k, v));
                 }
-                Ok(Some(MetadataUpdate::Set(pairs)))
+                MetadataChange::Set(pairs)
             }
-            Some(_) => Err(invalid()),
+            Some(_) => return Err(invalid()),
+        };
+        Ok(Some(MetadataUpdate { param: param.to_string(), change }))
+    }
+
+    /// The metadata of an object being created from `key` (empty when absent).
+    pub(crate) fn new_metadata(&self, key: &str, param: &str) -> Result<BTreeMap<String, String>, ApiError> {
+        match self.metadata_as(key, param)? {
+            None => Ok(BTreeMap::new()),
+            Some(update) => update.applied_to(&BTreeMap::new()),
         }
     }
 

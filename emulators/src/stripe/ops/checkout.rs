@@ -39,7 +39,7 @@ pub(crate) fn complete(state: &mut State, ctx: &Ctx, session_id: &str) -> Result
         }
         None => {
             let fields = CustomerFields { email: Some(session.customer_email.clone()), ..Default::default() };
-            let json = customers::create(state, ctx, fields);
+            let json = customers::create(state, ctx, fields)?;
             json.get("id").and_then(Value::as_str).unwrap_or_default().to_string()
         }
     };

@@ -24,7 +24,13 @@ pub(crate) struct CustomerFields {
 }
 
 impl CustomerFields {
-    fn apply(self, customer: &mut Customer) {
+    /// Writes the fields; fails (leaving `customer` as it was) when the merged
+    /// metadata would be over Stripe's limits.
+    fn apply(self, customer: &mut Customer) -> Result<(), ApiError> {
+        let metadata = match self.metadata {
+            Some(update) => Some(update.applied_to(&customer.metadata)?),
+            None => None,
+        };
         if let Some(email) = self.email {
             customer.email = email;
         }
@@ -37,14 +43,15 @@ impl CustomerFields {
         if let Some(phone) = self.phone {
             customer.phone = phone;
         }
-        if let Some(metadata) = self.metadata {
-            metadata.apply(&mut customer.metadata);
+        if let Some(metadata) = metadata {
+            customer.metadata = metadata;
         }
+        Ok(())
     }
 }
 
 /// Creates a customer and emits `customer.created`; returns its JSON.
-pub(crate) fn create(state: &mut State, ctx: &Ctx, fields: CustomerFields) -> Value {
+pub(crate) fn create(state: &mut State, ctx: &Ctx, fields: CustomerFields) -> Result<Value, ApiError> {
     let seq = state.next_seq();
     let mut customer = Customer {
         id: ids::new_id("cus_", 14),
@@ -58,13 +65,13 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx, fields: CustomerFields) -> Va
         invoice_prefix: ids::invoice_prefix(),
         deleted: false,
     };
-    fields.apply(&mut customer);
+    fields.apply(&mut customer)?;
     let id = customer.id.clone();
     let json = state.customer_json(&customer);
     state.customers.insert(id.clone(), customer);
     state.reindex_customer(&id);
     state.emit(ctx, EventType::CustomerCreated, json.clone(), None);
-    json
+    Ok(json)
 }
 
 /// Updates a live customer; emits `customer.updated` when anything changed.
@@ -72,7 +79,7 @@ pub(crate) fn update(state: &mut State, ctx: &Ctx, id: &str, fields: CustomerFie
     let customer = state.live_customer(id).ok_or_else(|| ApiError::no_such("customer", id))?;
     let before = state.customer_json(customer);
     let mut updated = customer.clone();
-    fields.apply(&mut updated);
+    fields.apply(&mut updated)?;
     let after = state.customer_json(&updated);
     state.customers.insert(id.to_string(), updated);
     if let Some(previous) = previous_attributes(&before, &after) {

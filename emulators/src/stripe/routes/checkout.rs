@@ -90,14 +90,8 @@ pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<
         }
         days => days,
     };
-    let mut subscription_metadata = Default::default();
-    if let Some(update) = subscription_data.metadata("metadata")? {
-        update.apply(&mut subscription_metadata);
-    }
-    let mut metadata = Default::default();
-    if let Some(update) = params.metadata("metadata")? {
-        update.apply(&mut metadata);
-    }
+    let subscription_metadata = subscription_data.new_metadata("metadata", "subscription_data[metadata]")?;
+    let metadata = params.new_metadata("metadata", "metadata")?;
     let now = ids::now();
     let expires_at = expires_at(&params, now)?;
 

@@ -46,7 +46,7 @@ pub(crate) async fn create(
 ) -> ApiResult {
     let fields = fields(&params)?;
     let mut state = app.lock();
-    let mut customer = customers::create(&mut state, &ctx, fields);
+    let mut customer = customers::create(&mut state, &ctx, fields)?;
     expand(&state, &mut customer, &params.expand());
     Ok(Json(customer))
 }

@@ -37,6 +37,8 @@ pub(crate) fn requested_items(params: &Params, key: &str) -> Result<Vec<Requeste
                 ));
             }
         };
+        // Item metadata is not kept, but it is held to Stripe's limits.
+        entry.new_metadata("metadata", &format!("{name}[metadata]"))?;
         items.push(RequestedItem {
             id: entry.str("id")?.map(str::to_string),
             price: entry.str("price")?.filter(|p| !p.is_empty()).map(str::to_string),

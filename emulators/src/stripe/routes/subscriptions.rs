@@ -85,10 +85,7 @@ pub(crate) async fn create(
         (None, None) => None,
     };
     let cancel_at_period_end = params.bool("cancel_at_period_end")?.unwrap_or(false);
-    let mut metadata = Default::default();
-    if let Some(update) = params.metadata("metadata")? {
-        update.apply(&mut metadata);
-    }
+    let metadata = params.new_metadata("metadata", "metadata")?;
     let mut state = app.lock();
     if state.live_customer(&customer).is_none() {
         return Err(ApiError::no_such_param("customer", &customer, "customer"));
@@ -133,6 +130,10 @@ pub(crate) async fn update(
             "A canceled subscription can only update its cancellation_details and metadata.".to_string(),
         ));
     }
+    let metadata = match metadata {
+        Some(update) => Some(update.applied_to(&sub.metadata)?),
+        None => None,
+    };
     for (n, item) in items.iter().enumerate() {
         if let Some(item_id) = &item.id {
             if !sub.items.iter().any(|i| &i.id == item_id) {
@@ -153,7 +154,7 @@ pub(crate) async fn update(
             subscriptions::schedule_cancel(sub, cancel, now);
         }
         if let Some(metadata) = metadata {
-            metadata.apply(&mut sub.metadata);
+            sub.metadata = metadata;
         }
         for item in items {
             apply_item(sub, item, now);
