@@ -14,8 +14,13 @@
 //!   only after `hang_ms`: an old read that arrives after a newer one.
 //! - Canceling an already canceled subscription answers 404
 //!   `resource_missing` "No such subscription", as Stripe does.
-//! - Search matches a customer as it was `search_lag` ago and returns its
-//!   current state.
+//! - Search (customers and subscriptions) matches an object as it was
+//!   `search_lag` ago and returns its current state. Queries are Stripe's
+//!   language as far as exact matches go: `field:'value'`,
+//!   `metadata['key']:'value'`, `-` negation, `AND`/`OR`/whitespace (never
+//!   `AND` with `OR`), at most 10 clauses; customers by `email`, `name`,
+//!   `phone`, subscriptions by `status`, both by metadata. Anything else is
+//!   a 400 on `query`.
 //! - Checkout Sessions never expire by themselves (the emulator keeps no
 //!   timers): `POST /v1/checkout/sessions/{id}/expire` or the `expire`
 //!   control does it, emitting `checkout.session.expired`. `expires_at` at
@@ -25,7 +30,7 @@
 //!
 //! API routes: `/v1/customers` (`GET|POST`, `/search`, `/{id}` `GET|POST|DELETE`),
 //! `GET /v1/prices`, `/v1/prices/{id}`, `/v1/products/{id}`, `/v1/subscriptions`
-//! (`GET|POST`, `/{id}` `GET|POST|DELETE`), `POST /v1/checkout/sessions`,
+//! (`GET|POST`, `/search`, `/{id}` `GET|POST|DELETE`), `POST /v1/checkout/sessions`,
 //! `GET /v1/checkout/sessions/{id}`, `POST /v1/checkout/sessions/{id}/expire`,
 //! `POST /v1/billing_portal/sessions`, `GET /v1/events`, `/v1/events/{id}`,
 //! `/v1/invoices/{id}`.

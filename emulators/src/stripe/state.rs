@@ -35,8 +35,9 @@ pub(crate) struct State {
     pub prices: BTreeMap<String, Price>,
     pub products: BTreeMap<String, Product>,
     pub customers: BTreeMap<String, Customer>,
-    pub search_index: SearchIndex,
+    pub search_index: SearchIndex<Customer>,
     pub subscriptions: BTreeMap<String, Subscription>,
+    pub subscription_index: SearchIndex<Subscription>,
     pub checkout_sessions: BTreeMap<String, CheckoutSession>,
     pub portal_sessions: BTreeMap<String, PortalSession>,
     pub invoices: BTreeMap<String, Invoice>,
@@ -67,6 +68,7 @@ impl State {
             customers: BTreeMap::new(),
             search_index: SearchIndex::default(),
             subscriptions: BTreeMap::new(),
+            subscription_index: SearchIndex::default(),
             checkout_sessions: BTreeMap::new(),
             portal_sessions: BTreeMap::new(),
             invoices: BTreeMap::new(),
@@ -134,6 +136,12 @@ impl State {
     pub(crate) fn reindex_customer(&mut self, id: &str) {
         let snapshot = self.customers.get(id).filter(|c| !c.deleted).cloned();
         self.search_index.record(id, snapshot, self.search_lag);
+    }
+
+    /// Records the subscription's current state for the lagging search index.
+    pub(crate) fn reindex_subscription(&mut self, id: &str) {
+        let snapshot = self.subscriptions.get(id).cloned();
+        self.subscription_index.record(id, snapshot, self.search_lag);
     }
 
     /// Records an event and notes it in the request's outbox for delivery.

@@ -81,6 +81,7 @@ pub(crate) fn end_period(state: &mut State, ctx: &Ctx, id: &str) -> Result<Value
                 item.current_period_end = now;
             }
         }
+        state.reindex_subscription(id);
         let json = rendered(state, id)?;
         state.emit(ctx, EventType::SubscriptionDeleted, json.clone(), None);
         return Ok(json);
@@ -99,6 +100,7 @@ pub(crate) fn end_period(state: &mut State, ctx: &Ctx, id: &str) -> Result<Value
         }
         sub.billing_cycle_anchor = sub.current_period_end();
     }
+    state.reindex_subscription(id);
     let spec = InvoiceSpec { reason: BillingReason::SubscriptionCycle, status: InvoiceStatus::Paid, free: false };
     invoices::issue_and_announce(state, ctx, id, spec);
     let after = rendered(state, id)?;

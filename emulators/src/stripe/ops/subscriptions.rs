@@ -88,6 +88,7 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx, new: NewSubscription) -> Resu
         cancellation_reason: new.cancel_at_period_end.then_some(CancellationReason::CancellationRequested),
     };
     state.subscriptions.insert(id.clone(), subscription);
+    state.reindex_subscription(&id);
     let spec = InvoiceSpec {
         reason: BillingReason::SubscriptionCreate,
         status: InvoiceStatus::Paid,
@@ -124,6 +125,7 @@ pub(crate) fn mutate(
     if let Some(sub) = state.subscriptions.get_mut(id) {
         change(sub);
     }
+    state.reindex_subscription(id);
     let after = rendered(state, id)?;
     if let Some(previous) = previous_attributes(&before, &after) {
         state.emit(ctx, EventType::SubscriptionUpdated, after.clone(), Some(previous));
@@ -171,6 +173,7 @@ pub(crate) fn cancel_now(
     sub.canceled_at = Some(now);
     sub.ended_at = Some(now);
     sub.cancellation_reason = Some(reason);
+    state.reindex_subscription(id);
     let json = rendered(state, id)?;
     state.emit(ctx, EventType::SubscriptionDeleted, json.clone(), None);
     Ok(json)

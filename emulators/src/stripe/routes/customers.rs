@@ -2,7 +2,6 @@
 
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
 
 use crate::stripe::app::{App, Ctx};
 use crate::stripe::errors::{ApiError, ApiResult};
@@ -10,7 +9,8 @@ use crate::stripe::expand::expand;
 use crate::stripe::list::paginate;
 use crate::stripe::ops::customers::{self, CustomerFields};
 use crate::stripe::params::Params;
-use crate::stripe::search::parse_query;
+use crate::stripe::resources::customer::Customer;
+use crate::stripe::search::SearchRequest;
 
 const WRITABLE: [&str; 5] = ["email", "name", "metadata", "description", "phone"];
 
@@ -111,44 +111,14 @@ pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Pa
 
 /// `GET /v1/customers/search?query=`: sees the account as it was `search_lag` ago.
 pub(crate) async fn search(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
-    params.only(&["query", "limit", "page"])?;
-    let query = params.required_str("query")?;
-    let clauses = parse_query(query).map_err(|reason| {
-        ApiError::invalid("query", "parameter_invalid_string", format!("Invalid search query: {reason}."))
-    })?;
-    let limit = params.limit()?;
-    let offset = match params.str("page")? {
-        None => 0,
-        Some(page) => page
-            .strip_prefix("page_")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| ApiError::invalid("page", "parameter_invalid_string", "Invalid page token.".to_string()))?,
-    };
+    let request = SearchRequest::read::<Customer>(&params)?;
     let state = app.lock();
-    let mut found: Vec<_> = state
-        .search_index
-        .visible(state.search_lag)
-        .into_iter()
-        .filter(|c| clauses.iter().all(|q| q.matches(c)))
-        .collect();
+    let mut found: Vec<_> =
+        state.search_index.visible(state.search_lag).into_iter().filter(|c| request.query.matches(*c)).collect();
     found.sort_by_key(|x| std::cmp::Reverse(x.seq));
-    let total = found.len();
-    let data: Vec<Value> = found
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|snapshot| match state.live_customer(&snapshot.id) {
-            Some(current) => state.customer_json(current),
-            None => state.customer_json(snapshot),
-        })
-        .collect();
-    let has_more = offset + limit < total;
-    let mut result = json!({
-        "object": "search_result",
-        "data": data,
-        "has_more": has_more,
-        "next_page": if has_more { Some(format!("page_{}", offset + limit)) } else { None },
-        "url": "/v1/customers/search"
+    let mut result = request.page(found, "/v1/customers/search", |snapshot| match state.live_customer(&snapshot.id) {
+        Some(current) => state.customer_json(current),
+        None => state.customer_json(snapshot),
     });
     expand(&state, &mut result, &params.expand());
     Ok(Json(result))

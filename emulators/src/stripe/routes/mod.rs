@@ -30,6 +30,7 @@ pub(crate) fn api_router(app: App) -> Router<App> {
         .route("/v1/prices/{id}", get(prices::retrieve).fallback(unrecognized))
         .route("/v1/products/{id}", get(prices::product).fallback(unrecognized))
         .route("/v1/subscriptions", get(subscriptions::list).post(subscriptions::create).fallback(unrecognized))
+        .route("/v1/subscriptions/search", get(subscriptions::search).fallback(unrecognized))
         .route(
             "/v1/subscriptions/{id}",
             get(subscriptions::retrieve)

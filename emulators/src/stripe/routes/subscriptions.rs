@@ -12,7 +12,8 @@ use crate::stripe::list::paginate;
 use crate::stripe::ops::subscriptions::{self, NewSubscription, Trial};
 use crate::stripe::params::Params;
 use crate::stripe::resources::checkout::LineItem;
-use crate::stripe::resources::subscription::{CancellationReason, SubscriptionItem, SubscriptionStatus};
+use crate::stripe::resources::subscription::{CancellationReason, Subscription, SubscriptionItem, SubscriptionStatus};
+use crate::stripe::search::SearchRequest;
 
 use super::items::requested_items;
 
@@ -256,4 +257,19 @@ pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Pa
     let mut page = paginate(items, &params, "/v1/subscriptions", "subscription")?;
     expand(&state, &mut page, &params.expand());
     Ok(Json(page))
+}
+
+/// `GET /v1/subscriptions/search?query=`: like customer search, it sees the
+/// account as it was `search_lag` ago and answers each match as it is now.
+pub(crate) async fn search(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
+    let request = SearchRequest::read::<Subscription>(&params)?;
+    let state = app.lock();
+    let mut found: Vec<_> =
+        state.subscription_index.visible(state.search_lag).into_iter().filter(|s| request.query.matches(*s)).collect();
+    found.sort_by_key(|x| std::cmp::Reverse(x.seq));
+    let mut result = request.page(found, "/v1/subscriptions/search", |snapshot| {
+        state.subscription_json(state.subscriptions.get(&snapshot.id).unwrap_or(snapshot))
+    });
+    expand(&state, &mut result, &params.expand());
+    Ok(Json(result))
 }
