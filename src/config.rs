@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use crate::edge::rules::GateRoutes;
 use crate::entitlements::plans::Plans;
 use crate::error::ApiError;
 pub use crate::secret::Secret;
@@ -144,6 +145,57 @@ pub struct Config {
     /// `RECONCILE_CANCEL_ORPHANS`: cancel the subscriptions of customers
     /// whose identity no longer exists.
     pub reconcile_cancel_orphans: bool,
+    /// Edge gate mode: `ORIGIN_URL`, `GATE_ROUTES`, `LOGIN_URL`; `None`
+    /// when `ORIGIN_URL` is unset.
+    pub edge: Option<EdgeConfig>,
+    /// `BRIDGE_PATH_PREFIX`: the bridge's own routes live below it (e.g.
+    /// `/_bridge`); `None` for the root.
+    pub bridge_path_prefix: Option<String>,
+}
+
+/// Edge gate mode's settings.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// `ORIGIN_URL`, without a trailing slash.
+    pub origin_url: String,
+    /// `GATE_ROUTES` (no rule when unset: everything is forwarded as is).
+    pub gate_routes: GateRoutes,
+    /// `LOGIN_URL`: where a browser without a session is sent.
+    pub login_url: Option<String>,
+}
+
+fn edge_config(get: &impl Fn(&str) -> Option<String>, plans: &Plans) -> Result<Option<EdgeConfig>, ConfigProblem> {
+    let routes = non_empty(get("GATE_ROUTES"));
+    let login = non_empty(get("LOGIN_URL"));
+    let Some(origin) = non_empty(get("ORIGIN_URL")) else {
+        return match routes {
+            Some(_) => Err(ConfigProblem { name: "GATE_ROUTES", message: "needs ORIGIN_URL (edge gate mode)".into() }),
+            None => Ok(None),
+        };
+    };
+    let gate_routes = match routes {
+        Some(json) => {
+            GateRoutes::parse(&json, plans).map_err(|message| ConfigProblem { name: "GATE_ROUTES", message })?
+        }
+        None => GateRoutes::default(),
+    };
+    let login_url = match login {
+        Some(v) => Some(url("LOGIN_URL", Some(v))?),
+        None => None,
+    };
+    Ok(Some(EdgeConfig { origin_url: url("ORIGIN_URL", Some(origin))?, gate_routes, login_url }))
+}
+
+fn path_prefix(v: Option<String>) -> Result<Option<String>, ConfigProblem> {
+    let Some(v) = non_empty(v) else { return Ok(None) };
+    let normal = crate::edge::path::normalize(&v).ok();
+    match normal {
+        Some(n) if n == v && n != "/" => Ok(Some(n)),
+        _ => Err(ConfigProblem {
+            name: "BRIDGE_PATH_PREFIX",
+            message: "must be a normalised path like /_bridge (no trailing slash)".into(),
+        }),
+    }
 }
 
 /// Names of every setting the worker reads (a test checks that
@@ -169,6 +221,10 @@ pub const SETTINGS: &[&str] = &[
     "RECONCILE_STALE_AFTER",
     "RECONCILE_PAGES_PER_RUN",
     "RECONCILE_CANCEL_ORPHANS",
+    "ORIGIN_URL",
+    "GATE_ROUTES",
+    "LOGIN_URL",
+    "BRIDGE_PATH_PREFIX",
 ];
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
@@ -282,7 +338,10 @@ impl Config {
             seconds("ENTITLEMENT_CACHE_TTL", get("ENTITLEMENT_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?;
         let reconcile_stale_after =
             seconds("RECONCILE_STALE_AFTER", get("RECONCILE_STALE_AFTER"), DEFAULT_RECONCILE_STALE_AFTER_SECS)?;
+        let edge = edge_config(&get, &plans)?;
         Ok(Config {
+            edge,
+            bridge_path_prefix: path_prefix(get("BRIDGE_PATH_PREFIX"))?,
             reconcile_stale_after: i64::try_from(reconcile_stale_after).unwrap_or(i64::MAX),
             reconcile_pages_per_run: pages(get("RECONCILE_PAGES_PER_RUN"))?,
             reconcile_cancel_orphans: flag("RECONCILE_CANCEL_ORPHANS", get("RECONCILE_CANCEL_ORPHANS"))?,
@@ -436,6 +495,37 @@ mod tests {
         m.remove("ENTITLEMENT_CACHE_TTL");
         m.insert("DELETE_STRIPE_CUSTOMER", "yes".into());
         assert_eq!(load(&m).unwrap_err().name, "DELETE_STRIPE_CUSTOMER");
+    }
+
+    #[test]
+    fn edge_gate_mode_needs_an_origin_and_valid_rules() {
+        let c = load(&full()).unwrap();
+        assert!(c.edge.is_none() && c.bridge_path_prefix.is_none(), "off by default");
+        let mut m = full();
+        m.insert("GATE_ROUTES", r#"[{"path": "/app/*", "session": "required"}]"#.into());
+        assert_eq!(load(&m).unwrap_err().name, "GATE_ROUTES", "rules without an origin");
+        m.insert("ORIGIN_URL", "https://app.example.com/".into());
+        m.insert("LOGIN_URL", "https://app.example.com/login".into());
+        m.insert("BRIDGE_PATH_PREFIX", "/_bridge".into());
+        let c = load(&m).unwrap();
+        let edge = c.edge.unwrap();
+        assert_eq!(
+            (edge.origin_url.as_str(), edge.login_url.as_deref()),
+            ("https://app.example.com", Some("https://app.example.com/login"))
+        );
+        assert!(!edge.gate_routes.is_empty());
+        assert_eq!(c.bridge_path_prefix.as_deref(), Some("/_bridge"));
+        m.insert("GATE_ROUTES", r#"[{"path": "/app/*", "session": "maybe"}]"#.into());
+        let e = load(&m).unwrap_err();
+        assert!(e.name == "GATE_ROUTES" && e.message.contains("rule 0"), "{e:?}");
+        m.remove("GATE_ROUTES");
+        for bad in ["_bridge", "/_bridge/", "/", "/a/../b"] {
+            m.insert("BRIDGE_PATH_PREFIX", bad.into());
+            assert_eq!(load(&m).unwrap_err().name, "BRIDGE_PATH_PREFIX", "{bad}");
+        }
+        m.insert("BRIDGE_PATH_PREFIX", "/_bridge".into());
+        m.insert("ORIGIN_URL", "app.example.com".into());
+        assert_eq!(load(&m).unwrap_err().name, "ORIGIN_URL");
     }
 
     #[test]

@@ -17,6 +17,7 @@
 pub mod billing;
 pub mod cache;
 pub mod config;
+pub mod edge;
 pub mod entitlements;
 pub mod error;
 pub mod gate;

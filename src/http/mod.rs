@@ -7,6 +7,7 @@ mod auth;
 mod body;
 mod caches;
 mod context;
+mod edge;
 mod env;
 mod flows;
 mod kratos_api;

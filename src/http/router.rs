@@ -8,6 +8,7 @@ use worker::{Env, Method, Request, Response, Result};
 use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
+use super::edge;
 use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
 use super::{log, request_id, respond};
 use crate::config::Config;
@@ -24,8 +25,21 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
     let config = super::env::config(&env);
     let id = request_id::of(&req);
     let method = req.method();
-    let Some(matched) = route(method.as_ref(), &req.path()) else {
-        let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), req.path()));
+    let path = req.path();
+    // With BRIDGE_PATH_PREFIX, the bridge's routes live below it only.
+    let prefix = config.as_ref().as_ref().ok().and_then(|c| c.bridge_path_prefix.as_deref());
+    let bridge_path = match prefix {
+        None => Some(path.as_str()),
+        Some(p) => path.strip_prefix(p).filter(|rest| rest.is_empty() || rest.starts_with('/')),
+    };
+    let Some(matched) = bridge_path.and_then(|p| route(method.as_ref(), p)) else {
+        let edge = config.as_ref().as_ref().ok().and_then(|c| c.edge.as_ref().map(|e| (c, e)));
+        if let Some((config, edge_config)) = edge {
+            let cx = Cx::new(config, &env);
+            let result = edge::handle(&cx, req, edge_config).await;
+            return answer("edge", &id, result, cx.elapsed_ms());
+        }
+        let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), path));
         return answer("no_route", &id, Err(e), 0);
     };
     if matched.route == Ok(Route::Healthz) {

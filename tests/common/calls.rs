@@ -92,7 +92,7 @@ impl Stack {
     /// A call with the server-to-server token; the answer must be one
     /// `docs/openapi.json` describes.
     pub async fn api(&self, method: Method, path: &str) -> (u16, Value) {
-        let r = self.http.request(method.clone(), self.url(path)).bearer_auth(BRIDGE_API_TOKEN).send().await;
+        let r = self.http.request(method.clone(), self.bridge_url(path)).bearer_auth(BRIDGE_API_TOKEN).send().await;
         let (status, v) = status_json(r.expect("API")).await;
         assert_documented(method.as_str(), path, status, &v);
         (status, v)

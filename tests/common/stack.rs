@@ -68,6 +68,9 @@ pub struct StackOptions {
     pub kratos_hooks: HookOptions,
     /// Start the worker even if `/healthz` does not answer 200 (config tests).
     pub expect_unhealthy: bool,
+    /// `BRIDGE_PATH_PREFIX`: the bridge's routes (hooks, webhooks, the API)
+    /// are called below it; see [`Stack::bridge_url`].
+    pub bridge_prefix: String,
 }
 
 impl Default for StackOptions {
@@ -76,6 +79,7 @@ impl Default for StackOptions {
             vars: Vec::new(),
             stripe: StripeOptions { webhook_secret: STRIPE_WEBHOOK_SECRET.into(), ..StripeOptions::default() },
             kratos_hooks: HookOptions::default(),
+            bridge_prefix: String::new(),
             expect_unhealthy: false,
         }
     }
@@ -93,6 +97,8 @@ pub struct Stack {
     pub stripe: StripeEmulator,
     pub kratos: KratosEmulator,
     pub worker_url: String,
+    /// `worker_url` and `BRIDGE_PATH_PREFIX`: where the bridge's own routes are.
+    pub bridge_base: String,
     pub http: reqwest::Client,
     /// `wrangler dev`, started once the stack knows the worker's vars.
     wrangler: Option<Child>,
@@ -108,14 +114,15 @@ impl Stack {
         ensure_built();
         let port = free_port();
         let worker_url = format!("http://127.0.0.1:{port}");
+        let bridge_base = format!("{worker_url}{}", options.bridge_prefix);
 
         let mut stripe_options = options.stripe;
-        stripe_options.webhook_url = Some(format!("{worker_url}/webhooks/stripe"));
+        stripe_options.webhook_url = Some(format!("{bridge_base}/webhooks/stripe"));
         let stripe = stripe::start(stripe_options).await.expect("start the Stripe emulator");
 
         let mut hooks = options.kratos_hooks;
-        hooks.registration_url = Some(format!("{worker_url}/hooks/kratos/registration"));
-        hooks.settings_url = Some(format!("{worker_url}/hooks/kratos/settings"));
+        hooks.registration_url = Some(format!("{bridge_base}/hooks/kratos/registration"));
+        hooks.settings_url = Some(format!("{bridge_base}/hooks/kratos/settings"));
         hooks.auth = Some(("Authorization".into(), format!("Bearer {KRATOS_WEBHOOK_SECRET}")));
         let kratos = kratos::start(KratosOptions {
             admin_token: Some(KRATOS_ADMIN_TOKEN.into()),
@@ -128,7 +135,7 @@ impl Stack {
         let dir = std::env::temp_dir().join(format!("ksb-e2e-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the stack's folder");
         let http = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
-        let mut stack = Stack { stripe, kratos, worker_url, http, wrangler: None, dir };
+        let mut stack = Stack { stripe, kratos, worker_url, bridge_base, http, wrangler: None, dir };
         let config = write_config(&stack.dir, &stack.worker_vars(options.vars));
         stack.wrangler = Some(spawn_wrangler(&config, port, &stack.dir));
         stack.wait_ready(options.expect_unhealthy).await;
@@ -162,7 +169,7 @@ impl Stack {
     async fn wait_ready(&self, expect_unhealthy: bool) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
+            if let Ok(r) = self.http.get(self.bridge_url("/healthz")).send().await {
                 if r.status() == 200 || expect_unhealthy {
                     return;
                 }
@@ -183,6 +190,11 @@ impl Stack {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.worker_url)
+    }
+
+    /// A route of the bridge (below `BRIDGE_PATH_PREFIX` when one is set).
+    pub fn bridge_url(&self, path: &str) -> String {
+        format!("{}{path}", self.bridge_base)
     }
 }
 

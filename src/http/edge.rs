@@ -1,0 +1,135 @@
+//! Edge gate mode: a request that matches no route of the bridge goes to
+//! `ORIGIN_URL`, after `GATE_ROUTES` had its say (`crate::edge`). The body
+//! is handed on as the runtime's stream (never copied into wasm memory) and
+//! the origin's answer comes back as it is: status, headers, `Set-Cookie`,
+//! redirects not followed.
+
+use worker::{Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+
+use super::auth::require_session;
+use super::context::Cx;
+use super::routes::identities::stored;
+use super::upstream::with_timeout;
+use crate::config::EdgeConfig;
+use crate::edge::path::normalize;
+use crate::edge::rules::Need;
+use crate::edge::IDENTITY_HEADERS;
+use crate::entitlements::feature::{check, effective};
+use crate::entitlements::record::Access;
+use crate::error::ApiError;
+use crate::gate::{gate_answer, wants_html, GateAnswer};
+use crate::http::respond;
+use crate::identity::IdentityId;
+use crate::upstream::percent_encode;
+
+/// How long the origin may take to start answering (its body then streams).
+const ORIGIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Who the origin is told is signed in.
+struct SignedIn {
+    identity: IdentityId,
+    plan: String,
+    access: Access,
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// Gates and forwards one request.
+pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig) -> Result<Response, ApiError> {
+    let path = normalize(&req.path()).map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
+    let method = req.method();
+    let signed_in = match edge.gate_routes.need(method.as_ref(), &path) {
+        None => None,
+        Some(need) => match gate(cx, &req, edge, need).await? {
+            Ok(who) => Some(who),
+            Err(refusal) => return Ok(refusal),
+        },
+    };
+    forward(req, method, &edge.origin_url, &path, signed_in.as_ref()).await
+}
+
+/// What a rule asks: the signed-in user to forward as, or the answer that
+/// refuses the request (a redirect, 401 or 402).
+async fn gate(
+    cx: &Cx<'_>,
+    req: &Request,
+    edge: &EdgeConfig,
+    need: &Need,
+) -> Result<Result<SignedIn, Response>, ApiError> {
+    let browser = wants_html(header(req, "accept").as_deref());
+    let identity = match require_session(cx, req).await {
+        Ok(identity) => identity,
+        Err(e) if e.status == 401 => {
+            return match (&edge.login_url, browser) {
+                (Some(login), true) => {
+                    let back = req.url().map(|u| u.to_string()).unwrap_or_default();
+                    let sep = if login.contains('?') { '&' } else { '?' };
+                    Ok(Err(respond::see_other(&format!("{login}{sep}return_to={}", percent_encode(&back)))?))
+                }
+                _ => Err(e),
+            };
+        }
+        Err(e) => return Err(e),
+    };
+    let record = stored(cx, &cx.store(), &identity).await?;
+    if let Need::Feature(feature) = need {
+        match gate_answer(check(&record, feature, &cx.config.plans, cx.now), header(req, "accept").as_deref()) {
+            GateAnswer::Allowed(_) => {}
+            GateAnswer::Denied(d) => return Ok(Err(respond::json(402, &d)?)),
+            GateAnswer::ToPricing => return Ok(Err(respond::see_other(cx.config.pricing_url.get()?)?)),
+        }
+    }
+    let now = effective(&record, &cx.config.plans, cx.now);
+    Ok(Ok(SignedIn { identity, plan: now.plan, access: now.access }))
+}
+
+fn access_str(a: Access) -> &'static str {
+    match a {
+        Access::Full => "full",
+        Access::Limited => "limited",
+        Access::None => "none",
+    }
+}
+
+/// Sends the request on to the origin at the normalised `path` (with its
+/// query), without the identity headers a client sent, with ours for a
+/// signed-in user.
+async fn forward(
+    req: Request,
+    method: Method,
+    origin: &str,
+    path: &str,
+    signed_in: Option<&SignedIn>,
+) -> Result<Response, ApiError> {
+    let query = req.url().ok().and_then(|u| u.query().map(|q| format!("?{q}"))).unwrap_or_default();
+    let url = format!("{origin}{path}{query}");
+    let headers = Headers::new();
+    for (name, value) in req.headers().entries() {
+        if !IDENTITY_HEADERS.contains(&name.as_str()) {
+            headers.append(&name, &value)?;
+        }
+    }
+    if let Some(who) = signed_in {
+        headers.set("x-identity-id", who.identity.as_str())?;
+        headers.set("x-plan", &who.plan)?;
+        headers.set("x-access", access_str(who.access))?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method.clone()).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    if !matches!(method, Method::Get | Method::Head) {
+        // The runtime's stream, handed on as is.
+        init.with_body(req.inner().body().map(Into::into));
+    }
+    let request = Request::new_with_init(&url, &init)?;
+    match with_timeout(ORIGIN_TIMEOUT, Fetch::Request(request).send()).await {
+        Some(Ok(response)) => Ok(response),
+        Some(Err(e)) => Err(ApiError::upstream("origin_unreachable", format!("the origin did not answer: {e}"))),
+        None => Err(ApiError::new(
+            504,
+            "origin_timeout",
+            format!("the origin did not answer within {} s", ORIGIN_TIMEOUT.as_secs()),
+        )),
+    }
+}
