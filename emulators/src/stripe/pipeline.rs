@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::app::{App, Ctx};
 use super::auth::authorize;
 use super::errors::{ApiError, NotSaved};
+use super::expand;
 use super::faults::FaultKind;
 use super::form;
 use super::idempotency::{Begin, Fingerprint, SavedResponse};
@@ -67,6 +68,14 @@ async fn run(app: &App, request_id: &str, request: Request, next: Next) -> Respo
         Ok(params) => params,
         Err(err) => return err.into_response(),
     };
+    // `expand[]` is checked against what the route answers before anything
+    // executes (an unknown URL has nothing to check and answers 404).
+    let shape = parts.extensions.get::<MatchedPath>().and_then(|m| expand::answer_shape(&parts.method, m.as_str()));
+    if let Some(shape) = shape {
+        if let Err(err) = expand::validate(shape, &params) {
+            return err.into_response();
+        }
+    }
     let key = match idempotency_key(&parts.headers, &parts.method) {
         Ok(key) => key,
         Err(err) => return err.into_response(),
