@@ -105,7 +105,7 @@ fn ids(found: &[Value]) -> Vec<&str> {
     ids
 }
 
-fn sorted<'a>(mut ids: Vec<&'a str>) -> Vec<&'a str> {
+fn sorted(mut ids: Vec<&str>) -> Vec<&str> {
     ids.sort();
     ids
 }
