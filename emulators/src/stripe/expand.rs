@@ -78,10 +78,9 @@ fn field(shape: Shape, name: &str) -> Option<Field> {
         (Customer, "address" | "shipping") => Embedded(Leaf),
         (Customer, "invoice_settings") => Embedded(CustomerInvoiceSettings),
         (Customer, "default_source" | "discount" | "test_clock") => AlwaysNull,
-        (
-            Customer,
-            "cash_balance" | "invoice_credit_balance" | "sources" | "subscriptions" | "tax" | "tax_ids",
-        ) => NotModelled,
+        (Customer, "cash_balance" | "invoice_credit_balance" | "sources" | "subscriptions" | "tax" | "tax_ids") => {
+            NotModelled
+        }
         (CustomerInvoiceSettings, "custom_fields" | "rendering_options") => Embedded(Leaf),
         (CustomerInvoiceSettings, "default_payment_method") => AlwaysNull,
 
@@ -296,10 +295,11 @@ fn expand_path(state: &State, value: &mut Value, segments: &[&str]) {
     let Some(child) = value.get_mut(*first) else {
         return;
     };
+    // Every id on the way is expanded too (`latest_invoice.customer`).
+    if let Some(full) = child.as_str().and_then(|id| lookup(state, id)) {
+        *child = full;
+    }
     if rest.is_empty() {
-        if let Some(full) = child.as_str().and_then(|id| lookup(state, id)) {
-            *child = full;
-        }
         return;
     }
     match child {

@@ -12,6 +12,16 @@
 //!   validation errors (`parameter_missing`, `parameter_unknown`, ...) are not.
 //! - A `slow` fault serves the call when it arrives but sends the answer
 //!   only after `hang_ms`: an old read that arrives after a newer one.
+//! - `expand[]` paths are checked before anything executes against what the
+//!   route answers: a field Stripe cannot expand (or walk through) is a 400
+//!   "This property cannot be expanded (path)." on `expand[n]`; embedded
+//!   objects such as `data.items.data.price` are accepted as the no-op they
+//!   are; the few Stripe can expand but the emulator does not model
+//!   (`customer.subscriptions`, checkout `line_items`, ...) are refused with a
+//!   note instead of being ignored. Ids along a path expand at each level.
+//! - Metadata is held to Stripe's limits (50 keys once merged, keys of 40
+//!   and values of 500 characters); an API key is accepted as a Bearer token
+//!   or as the user name of HTTP Basic auth (`curl -u sk_test_...:`).
 //! - Canceling an already canceled subscription answers 404
 //!   `resource_missing` "No such subscription", as Stripe does.
 //! - Search (customers and subscriptions) matches an object as it was

@@ -315,6 +315,8 @@ pub(crate) struct SearchRequest {
     pub query: Query,
     pub limit: usize,
     pub offset: usize,
+    /// `expand[]=total_count`: Stripe then includes the number of matches.
+    pub total_count: bool,
 }
 
 impl SearchRequest {
@@ -332,7 +334,8 @@ impl SearchRequest {
                 ApiError::invalid("page", "parameter_invalid_string", "Invalid page token.".to_string())
             })?,
         };
-        Ok(SearchRequest { query, limit, offset })
+        let total_count = params.expand().iter().any(|path| path == "total_count");
+        Ok(SearchRequest { query, limit, offset, total_count })
     }
 
     /// The `search_result` page of `found` (every match, in order), each
@@ -341,13 +344,17 @@ impl SearchRequest {
         let total = found.len();
         let data: Vec<Value> = found.into_iter().skip(self.offset).take(self.limit).map(render).collect();
         let has_more = self.offset + self.limit < total;
-        json!({
+        let mut result = json!({
             "object": "search_result",
             "data": data,
             "has_more": has_more,
             "next_page": if has_more { Some(format!("page_{}", self.offset + self.limit)) } else { None },
             "url": url
-        })
+        });
+        if self.total_count {
+            result["total_count"] = json!(total);
+        }
+        result
     }
 }
 

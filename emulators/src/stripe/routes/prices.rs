@@ -55,8 +55,14 @@ pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Pa
 }
 
 /// `GET /v1/products/{id}`
-pub(crate) async fn product(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+pub(crate) async fn product(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Extension(params): Extension<Params>,
+) -> ApiResult {
     let state = app.lock();
     let product = state.products.get(&id).ok_or_else(|| ApiError::no_such("product", &id))?;
-    Ok(Json(product.to_json(state.livemode)))
+    let mut json = product.to_json(state.livemode);
+    expand(&state, &mut json, &params.expand());
+    Ok(Json(json))
 }
