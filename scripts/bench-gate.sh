@@ -12,6 +12,8 @@
 #     --quick    3 s per target and round instead of 10 (BENCH_SECONDS)
 #     --diag     also a JS empty worker (the floor without wasm) and the bridge
 #                with console.log stubbed out (BENCH_DIAG=1)
+#     --edge     also edge gate mode (ungated, and gated with a cached session)
+#                beside a plain pass-through JS worker, one origin (BENCH_EDGE=1)
 #     --profile  then a V8 CPU profile of the bridge under the feature check
 #                (benches/gate/profile.mjs; slows the worker, separate figures)
 #
@@ -27,8 +29,9 @@ for arg in "$@"; do
   case "$arg" in
     --quick) export BENCH_SECONDS="${BENCH_SECONDS:-3}" ;;
     --diag) export BENCH_DIAG=1 ;;
+    --edge) export BENCH_EDGE=1 ;;
     --profile) profile=1 ;;
-    -h | --help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $arg (see --help)" ;;
   esac
 done

@@ -60,6 +60,8 @@ import {
   GATE_PATH,
   SESSION,
   startWhoami,
+  startOrigin,
+  startPassThrough,
   wranglerToml,
   checkBuilds,
   startBridge,
@@ -79,6 +81,7 @@ const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
 const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
 const WARMUP = numEnv("BENCH_WARMUP_SECONDS", 2, 0, 60);
 const DIAG = process.env.BENCH_DIAG === "1";
+const EDGE = process.env.BENCH_EDGE === "1";
 const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-gate.json");
 
 function percentile(sorted, p) {
@@ -141,6 +144,21 @@ async function main() {
     const b = await startBridge({}, { name: "bridge-b", dir: builds.bridge_b.dir, bindings: { KRATOS_PUBLIC_URL: whoami.url } });
     targets.push({ key: "b_feature", name: "B: bridge feature check", server: b, path: FEATURE_PATH, headers: AUTH, expectAllowed: true });
     targets.push({ key: "b_gate", name: "B: bridge /gate, cached session", server: b, path: GATE_PATH, headers: SESSION, expectAllowed: true });
+  }
+  // BENCH_EDGE=1 (--edge): edge gate mode beside a plain pass-through
+  // worker, all forwarding to the same local origin.
+  if (EDGE) {
+    const origin = await startOrigin();
+    const rules = JSON.stringify([{ path: "/app/reports/*", feature: "premium_feature" }, { path: "/app/*", session: "required" }]);
+    const edge = await startBridge({}, {
+      name: "bridge-edge",
+      dir: builds.bridge.dir,
+      bindings: { KRATOS_PUBLIC_URL: whoami.url, ORIGIN_URL: origin.url, GATE_ROUTES: rules, BRIDGE_PATH_PREFIX: "/_bridge" },
+    });
+    const pass = await startPassThrough(origin.url);
+    targets.push({ key: "pass_through", name: "pass-through JS worker (edge baseline)", server: pass, path: "/public/page?x=1", headers: {} });
+    targets.push({ key: "edge_ungated", name: "bridge edge, ungated path", server: edge, path: "/public/page?x=1", headers: {} });
+    targets.push({ key: "edge_gated", name: "bridge edge, gated and allowed (cached)", server: edge, path: "/app/reports/q3", headers: SESSION });
   }
   if (DIAG) {
     const jsEmpty = await startJsEmpty();
@@ -243,6 +261,10 @@ async function main() {
     ["bridge feature check, cache off / seed worker", ratio("bridge_feature_nocache", "seed_worker")],
     ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
   ];
+  if (by.edge_gated) {
+    ratios.push(["bridge edge, ungated / pass-through", ratio("edge_ungated", "pass_through")]);
+    ratios.push(["bridge edge, gated and allowed / pass-through", ratio("edge_gated", "pass_through")]);
+  }
   if (by.b_feature) {
     ratios.push(["B feature check / A feature check", ratio("b_feature", "bridge_feature")]);
     ratios.push(["B /gate / A /gate", ratio("b_gate", "bridge_gate")]);
@@ -321,7 +343,7 @@ async function main() {
 
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus
 // two minutes for starting and stopping the servers.
-const targetCount = (DIAG ? 8 : 6) + (process.env.BENCH_BRIDGE_B ? 2 : 0);
+const targetCount = (DIAG ? 8 : 6) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
 const guard = hardBound((targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, "gate benchmark");
 
 let code = 1;

@@ -239,6 +239,43 @@ export async function startSeed(shared = {}) {
   return seed;
 }
 
+/**
+ * An origin for edge gate mode on a free port of 127.0.0.1: a plain Node
+ * server answering every request 200 with a small JSON body.
+ */
+export async function startOrigin() {
+  const http = await import("node:http");
+  const origin = { url: null, server: null };
+  origin.server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"origin":true}');
+    });
+  });
+  origin.server.keepAliveTimeout = 60_000;
+  await new Promise((done) => origin.server.listen(0, "127.0.0.1", done));
+  origin.url = `http://127.0.0.1:${origin.server.address().port}`;
+  servers.push({ name: "origin", mf: { dispose: () => new Promise((done) => origin.server.close(done)) } });
+  return origin;
+}
+
+/** A plain pass-through worker forwarding every request to `originUrl`: edge gate mode's baseline. */
+export function startPassThrough(originUrl, shared = {}) {
+  return serve(
+    "pass-through",
+    {
+      modules: true,
+      script:
+        "export default { fetch(req, env) { const u = new URL(req.url); " +
+        "return fetch(env.ORIGIN_URL + u.pathname + u.search, req); } };",
+      bindings: { ORIGIN_URL: originUrl },
+      compatibilityDate: wranglerToml().compatibilityDate,
+    },
+    shared,
+  );
+}
+
 /** A JS worker answering what the empty worker answers (diagnostic). */
 export function startJsEmpty(shared = {}) {
   return serve(
