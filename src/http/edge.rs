@@ -4,7 +4,9 @@
 //! the origin's answer comes back as it is: status, headers, `Set-Cookie`,
 //! redirects not followed.
 
-use worker::{wasm_bindgen, web_sys, Fetch, Method, Request, Response};
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{js_sys, wasm_bindgen, web_sys, Method, Request, Response};
 
 use super::auth::require_session;
 use super::context::Cx;
@@ -36,18 +38,28 @@ fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
+/// What edge gate mode answers.
+pub enum Forwarded {
+    /// The origin's answer, the runtime's own object: returned untouched,
+    /// so its body streams natively (a `worker::Response` would rebuild it
+    /// around a JS-pumped stream).
+    Origin(web_sys::Response),
+    /// The bridge's own answer: a redirect to log in or to pricing, or a 402.
+    Refused(Response),
+}
+
 /// Gates and forwards one request.
-pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig) -> Result<Response, ApiError> {
+pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig) -> Result<Forwarded, ApiError> {
     let path = normalize(&req.path()).map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
     let method = req.method();
     let signed_in = match edge.gate_routes.need(method.as_ref(), &path) {
         None => None,
         Some(need) => match gate(cx, &req, edge, need).await? {
             Ok(who) => Some(who),
-            Err(refusal) => return Ok(refusal),
+            Err(refusal) => return Ok(Forwarded::Refused(refusal)),
         },
     };
-    forward(req, method, &edge.origin_url, &path, signed_in.as_ref()).await
+    forward(req, method, &edge.origin_url, &path, signed_in.as_ref()).await.map(Forwarded::Origin)
 }
 
 /// What a rule asks: the signed-in user to forward as, or the answer that
@@ -104,7 +116,7 @@ async fn forward(
     origin: &str,
     path: &str,
     signed_in: Option<&SignedIn>,
-) -> Result<Response, ApiError> {
+) -> Result<web_sys::Response, ApiError> {
     let query = req.url().ok().and_then(|u| u.query().map(|q| format!("?{q}"))).unwrap_or_default();
     let url = format!("{origin}{path}{query}");
     let js = |e: wasm_bindgen::JsValue| ApiError::internal(format!("cannot build the forwarded request: {e:?}"));
@@ -128,10 +140,12 @@ async fn forward(
             init.set_body(&body);
         }
     }
-    let request: Request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(js)?.into();
-    match with_timeout(ORIGIN_TIMEOUT, Fetch::Request(request).send()).await {
-        Some(Ok(response)) => Ok(response),
-        Some(Err(e)) => Err(ApiError::upstream("origin_unreachable", format!("the origin did not answer: {e}"))),
+    let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(js)?;
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let call = JsFuture::from(global.fetch_with_request(&request));
+    match with_timeout(ORIGIN_TIMEOUT, call).await {
+        Some(Ok(response)) => response.dyn_into::<web_sys::Response>().map_err(js),
+        Some(Err(e)) => Err(ApiError::upstream("origin_unreachable", format!("the origin did not answer: {e:?}"))),
         None => Err(ApiError::new(
             504,
             "origin_timeout",

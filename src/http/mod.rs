@@ -22,10 +22,12 @@ mod stripe_api;
 mod upstream;
 
 use serde_json::json;
-use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, web_sys, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
 
+/// Answers with the runtime's response object, so that an origin's answer in
+/// edge gate mode is handed back untouched.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     router::handle(req, env).await
 }
 

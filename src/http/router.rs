@@ -3,12 +3,12 @@
 //! error becomes its JSON answer and where every request is logged.
 
 use serde_json::json;
-use worker::{Env, Method, Request, Response, Result};
+use worker::{web_sys, Env, Method, Request, Response, Result};
 
 use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
-use super::edge;
+use super::edge::{self, Forwarded};
 use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
 use super::{log, request_id, respond};
 use crate::config::Config;
@@ -20,8 +20,11 @@ use crate::route::{route, Caller, Matched, Route, Who};
 /// `/openapi.json`; the end-to-end tests check answers against it.
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
+/// The log name of requests forwarded in edge gate mode.
+const EDGE_ROUTE: &str = "edge";
+
 /// Answers one request; every failure becomes the spec's JSON error.
-pub async fn handle(req: Request, env: Env) -> Result<Response> {
+pub async fn handle(req: Request, env: Env) -> Result<web_sys::Response> {
     let config = super::env::config(&env);
     let id = request_id::of(&req);
     let method = req.method();
@@ -36,23 +39,42 @@ pub async fn handle(req: Request, env: Env) -> Result<Response> {
         let edge = config.as_ref().as_ref().ok().and_then(|c| c.edge.as_ref().map(|e| (c, e)));
         if let Some((config, edge_config)) = edge {
             let cx = Cx::new(config, &env);
-            let result = edge::handle(&cx, req, edge_config).await;
-            return answer("edge", &id, result, cx.elapsed_ms());
+            return match edge::handle(&cx, req, edge_config).await {
+                Ok(Forwarded::Origin(raw)) => {
+                    log_forwarded(&id, raw.status(), cx.elapsed_ms());
+                    Ok(raw)
+                }
+                Ok(Forwarded::Refused(r)) => answer(EDGE_ROUTE, &id, Ok(r), cx.elapsed_ms()).map(Into::into),
+                Err(e) => answer(EDGE_ROUTE, &id, Err(e), cx.elapsed_ms()).map(Into::into),
+            };
         }
         let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), path));
-        return answer("no_route", &id, Err(e), 0);
+        return answer("no_route", &id, Err(e), 0).map(Into::into);
     };
     if matched.route == Ok(Route::Healthz) {
-        return answer(matched.name, &id, healthz::handle(&config, &env).await, 0);
+        return answer(matched.name, &id, healthz::handle(&config, &env).await, 0).map(Into::into);
     }
     let config = match config.as_ref() {
         Ok(c) => c,
-        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0),
+        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0).map(Into::into),
     };
     let cx = Cx::new(config, &env);
     let name = matched.name;
     let result = dispatch(&cx, req, matched).await;
-    answer(name, &id, result, cx.elapsed_ms())
+    answer(name, &id, result, cx.elapsed_ms()).map(Into::into)
+}
+
+/// The log line of a request the origin answered (its answer untouched:
+/// no `X-Request-Id`; the id is here).
+fn log_forwarded(request_id: &str, status: u16, duration_ms: u64) {
+    let fields = [
+        ("request_id", json!(request_id)),
+        ("route", json!(EDGE_ROUTE)),
+        ("status", json!(status)),
+        ("outcome", json!("forwarded")),
+        ("duration_ms", json!(duration_ms)),
+    ];
+    log::line("request", &fields);
 }
 
 /// Checks the caller, then runs the route.
@@ -134,7 +156,6 @@ fn answer(
     line.extend(fields);
     line.push(("duration_ms", json!(duration_ms)));
     log::line("request", &line);
-    // A runtime-made response (none today) may have immutable headers.
     let _ = response.headers_mut().set("x-request-id", request_id);
     Ok(response)
 }
