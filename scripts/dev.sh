@@ -80,6 +80,7 @@ cat >&2 <<TXT
 TXT
 
 wrangler_env
-node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" "${VAR_ARGS[@]}" &
+# --test-scheduled: GET /__scheduled fires the cron (the reconciliation walk).
+node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --test-scheduled "${VAR_ARGS[@]}" &
 PIDS+=($!)
 wait -n "${PIDS[@]}"

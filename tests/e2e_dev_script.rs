@@ -86,5 +86,24 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
     let e: Entitlement = serde_json::from_value(e).expect("an entitlement record");
     assert_eq!(e.plan, "free", "{e:?}");
     assert!(e.stripe_customer_id.as_deref().is_some_and(|c| c.starts_with("cus_")), "{e:?}");
+
+    // The README's cron line: the walk runs, and its state says so.
+    let r = http.get(format!("http://127.0.0.1:{worker}/__scheduled?cron=*/5+*+*+*+*")).send().await.unwrap();
+    assert!(r.status().is_success(), "the cron fires under dev.sh: {}", r.status());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = http
+            .get(format!("http://127.0.0.1:{worker}/v1/admin/reconciliation"))
+            .bearer_auth("dev-bridge-token")
+            .send()
+            .await
+            .unwrap();
+        let (_, state) = status_json(r).await;
+        if state["last_run"]["scanned"].as_u64() >= Some(1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the walk did not run: {state}\n{}", read_log());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let _ = std::fs::remove_file(&log_path);
 }
