@@ -180,6 +180,16 @@ mod tests {
         record_of(status, key, period_end, cancel_at_period_end)
     }
 
+    const EVERY_REASON: [Reason; 7] = [
+        Reason::Included,
+        Reason::NotInPlan,
+        Reason::PastDueLimited,
+        Reason::PeriodEnded,
+        Reason::TrialEnded,
+        Reason::NoSubscription,
+        Reason::SubscriptionInactive,
+    ];
+
     fn decide(e: &Entitlement, feature: &str, now: i64) -> (bool, String, EntitlementStatus, Reason) {
         let d = check(e, feature, &plans(), now);
         (d.allowed, d.plan, d.status, d.reason)
@@ -310,15 +320,7 @@ mod tests {
             v,
             serde_json::json!({"allowed": false, "plan": "pro", "status": "past_due", "reason": "past_due_limited"})
         );
-        for r in [
-            Reason::Included,
-            Reason::NotInPlan,
-            Reason::PastDueLimited,
-            Reason::PeriodEnded,
-            Reason::TrialEnded,
-            Reason::NoSubscription,
-            Reason::SubscriptionInactive,
-        ] {
+        for r in EVERY_REASON {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
     }
@@ -348,15 +350,7 @@ mod tests {
             serde_json::from_str::<FeatureDecision>(answer).unwrap(),
             check(&past_due, "premium_feature", &p, NOW)
         );
-        for r in [
-            Reason::Included,
-            Reason::NotInPlan,
-            Reason::PastDueLimited,
-            Reason::PeriodEnded,
-            Reason::TrialEnded,
-            Reason::NoSubscription,
-            Reason::SubscriptionInactive,
-        ] {
+        for r in EVERY_REASON {
             let v = serde_json::Value::from(r.as_str());
             assert_eq!(serde_json::from_value::<Reason>(v).unwrap(), r);
         }

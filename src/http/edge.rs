@@ -70,7 +70,8 @@ async fn gate(
     edge: &EdgeConfig,
     need: &Need,
 ) -> Result<Result<SignedIn, Response>, ApiError> {
-    let browser = wants_html(header(req, "accept").as_deref());
+    let accept = header(req, "accept");
+    let browser = wants_html(accept.as_deref());
     let identity = match require_session(cx, req).await {
         Ok(identity) => identity,
         Err(e) if e.status == 401 => {
@@ -87,7 +88,7 @@ async fn gate(
     };
     let record = stored(cx, &cx.store(), &identity).await?;
     if let Need::Feature(feature) = need {
-        match gate_answer(check(&record, feature, &cx.config.plans, cx.now), header(req, "accept").as_deref()) {
+        match gate_answer(check(&record, feature, &cx.config.plans, cx.now), accept.as_deref()) {
             GateAnswer::Allowed(_) => {}
             GateAnswer::Denied(d) => return Ok(Err(respond::json(402, &d)?)),
             GateAnswer::ToPricing => return Ok(Err(respond::see_other(cx.config.pricing_url.get()?)?)),
