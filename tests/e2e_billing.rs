@@ -315,3 +315,24 @@ async fn concurrent_clicks_make_one_session() {
     assert_eq!((a.1["url"] == b.1["url"], b.1["url"] == c.1["url"]), (true, true), "{a:?} {b:?} {c:?}");
     assert_eq!(sessions(&stack.stripe_state().await).len(), 1);
 }
+
+/// The interleaving behind a flaky CI run, made certain: click B reads the
+/// record, then stalls (in its Kratos read, as a slow network would) while
+/// click A makes the session and marks the record; B resumes A's session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_that_read_the_record_before_another_clicks_session_resumes_it() {
+    let stack = Stack::start_with(StackOptions::default().var("KRATOS_SYNC_PLAN", "true")).await;
+    let (id, _, token) = user(&stack, "stalled@example.com").await;
+    let stall = json!({"count": 1, "kind": "hang", "hang_ms": 2500, "method": "GET",
+                       "path_prefix": format!("/admin/identities/{id}")});
+    stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), stall).await;
+    let (second, first) = tokio::join!(checkout(&stack, &token, &[("plan", "pro")]), async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        checkout(&stack, &token, &[("plan", "pro")]).await
+    });
+    assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
+    assert_eq!(first.1["url"], second.1["url"], "one session for both clicks");
+    assert_eq!(sessions(&stack.stripe_state().await).len(), 1);
+    let pending = stack.entitlement(&id).await.pending_checkout.expect("still pending");
+    assert!(first.1["url"].as_str().unwrap().ends_with(&pending.session_id), "{first:?} {pending:?}");
+}

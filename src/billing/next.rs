@@ -2,8 +2,9 @@
 //! Billing Portal for a subscriber (nobody ends with two subscriptions),
 //! back to an open Checkout for the same price, or to a new Checkout.
 
+use serde::{Deserialize, Serialize};
+
 use crate::entitlements::feature::effective;
-use crate::entitlements::pending::is_pending;
 use crate::entitlements::plans::Plans;
 use crate::entitlements::record::{Access, Entitlement};
 
@@ -15,37 +16,66 @@ pub fn has_granting_subscription(stored: &Entitlement, plans: &Plans, now: i64) 
     e.subscription_id.is_some() && e.access != Access::None
 }
 
-/// The next step of a checkout for `price_id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckoutStep<'a> {
-    /// The record is pending on an open session for this price: send the
-    /// browser back to it (if Stripe still has it open) rather than making
-    /// a second one.
-    Resume { session_id: &'a str },
-    /// A new session. `replaces` is an open session for another price, which
-    /// is expired as soon as the new one is recorded, so that only one can be
-    /// paid. (Expired only after: its `checkout.session.expired` webhook must
-    /// find the record already pending on the new session, or a sync that
-    /// read the record before would write the pending state away.)
-    New { replaces: Option<&'a str> },
+/// The last Checkout Session this identity started, as `chk:{identity}`
+/// keeps it (`store::LAST_CHECKOUT_TTL_SECS`). It, not the entitlement
+/// record, decides the next step: it is written once per session made, while
+/// the record is rewritten by every sync and webhook, and a click that read
+/// the record a moment before another click's pending write would otherwise
+/// miss the open session and make a second one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastCheckout {
+    /// `cs_...`.
+    pub session_id: String,
+    /// The Stripe price id it sells.
+    pub price: String,
 }
 
-/// Decides the step for `price_id` from the stored record at `now`.
-pub fn checkout_step<'a>(stored: &'a Entitlement, price_id: &str, now: i64) -> CheckoutStep<'a> {
-    let open = stored.pending_checkout.as_ref().filter(|_| is_pending(stored, now));
-    match open {
-        Some(c) if c.price == price_id => CheckoutStep::Resume { session_id: &c.session_id },
-        other => CheckoutStep::New { replaces: other.map(|c| c.session_id.as_str()) },
+impl LastCheckout {
+    /// Reads the stored value; one that is not ours to parse names a session
+    /// of no known price, which is then replaced rather than resumed.
+    pub fn decode(stored: &str) -> LastCheckout {
+        serde_json::from_str(stored)
+            .unwrap_or_else(|_| LastCheckout { session_id: stored.to_owned(), price: String::new() })
+    }
+}
+
+/// The next step of a checkout for a price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutStep<'a> {
+    /// The last session is still open for this price: send the browser back
+    /// to it rather than making a second one.
+    Resume { session_id: &'a str },
+    /// A new session, keyed by `basis` (see [`idempotency_basis`]).
+    /// `replaces` is the last session when it is still open for another
+    /// price; it is expired as soon as the new one is recorded, so that only
+    /// one can be paid. (Expired only after: its `checkout.session.expired`
+    /// webhook must find the record already pending on the new session, or a
+    /// sync that read the record before would write the pending state away.)
+    New { basis: String, replaces: Option<&'a str> },
+}
+
+/// Decides the step for `price_id` from the last session started and
+/// whether Stripe still has it open. Concurrent clicks agree whatever they
+/// read: before the first session is remembered they share the key that
+/// made it, after it they find it open and resume it.
+pub fn checkout_step<'a>(last: Option<&'a LastCheckout>, last_open: bool, price_id: &str) -> CheckoutStep<'a> {
+    match last {
+        Some(l) if last_open && l.price == price_id => CheckoutStep::Resume { session_id: &l.session_id },
+        Some(l) => CheckoutStep::New {
+            basis: idempotency_basis(Some(&l.session_id)),
+            replaces: last_open.then_some(l.session_id.as_str()),
+        },
+        None => CheckoutStep::New { basis: idempotency_basis(None), replaces: None },
     }
 }
 
 /// What a Checkout's `Idempotency-Key` is derived from besides identity,
 /// customer and price: the last session this identity started (`none`
-/// before the first, `store::LAST_CHECKOUT_TTL_SECS`). It holds no time, so
-/// concurrent clicks from the same state share a key and get one session
-/// whenever they arrive, and the key of a new state was never used: Stripe
-/// replays a key's first answer as it was, even for a session since expired.
-pub fn idempotency_basis(last_session: Option<&str>) -> String {
+/// before the first). It holds no time, so concurrent clicks from the same
+/// state share a key and get one session whenever they arrive, and the key
+/// of a new state was never used: Stripe replays a key's first answer as it
+/// was, even for a session since expired.
+fn idempotency_basis(last_session: Option<&str>) -> String {
     match last_session {
         Some(id) => format!("after-{id}"),
         None => "none".to_owned(),
@@ -56,9 +86,7 @@ pub fn idempotency_basis(last_session: Option<&str>) -> String {
 mod tests {
     use super::*;
     use crate::entitlements::derive::{app_trial, default_entitlement};
-    use crate::entitlements::pending::with_checkout;
     use crate::entitlements::plans::tests::{example as plans, id1, record_of, DAY, NOW};
-    use crate::entitlements::record::PendingCheckout;
     use crate::stripe::subscription::SubscriptionStatus;
 
     fn subscribed(status: SubscriptionStatus, period_end: i64, cancel_at_period_end: bool) -> Entitlement {
@@ -80,14 +108,19 @@ mod tests {
     }
 
     #[test]
-    fn an_open_session_is_resumed_for_its_price_and_expired_for_another() {
-        let free = default_entitlement(&id1(), Some("cus_1"), &plans(), NOW);
-        assert_eq!(checkout_step(&free, "price_pro", NOW), CheckoutStep::New { replaces: None });
-        let c = PendingCheckout { session_id: "cs_1".into(), price: "price_pro".into(), expires_at: NOW + DAY };
-        let pending = with_checkout(free.clone(), Some(c), NOW);
-        assert_eq!(checkout_step(&pending, "price_pro", NOW), CheckoutStep::Resume { session_id: "cs_1" });
-        assert_eq!(checkout_step(&pending, "price_ent", NOW), CheckoutStep::New { replaces: Some("cs_1") });
-        assert_eq!(checkout_step(&pending, "price_pro", NOW + DAY), CheckoutStep::New { replaces: None }, "over");
+    fn the_last_session_is_resumed_while_open_for_its_price_and_replaced_for_another() {
+        assert_eq!(checkout_step(None, false, "price_pro"), CheckoutStep::New { basis: "none".into(), replaces: None });
+        let last = LastCheckout { session_id: "cs_1".into(), price: "price_pro".into() };
+        assert_eq!(checkout_step(Some(&last), true, "price_pro"), CheckoutStep::Resume { session_id: "cs_1" });
+        assert_eq!(
+            checkout_step(Some(&last), true, "price_ent"),
+            CheckoutStep::New { basis: "after-cs_1".into(), replaces: Some("cs_1") }
+        );
+        assert_eq!(
+            checkout_step(Some(&last), false, "price_pro"),
+            CheckoutStep::New { basis: "after-cs_1".into(), replaces: None },
+            "paid or expired: a new state, a new key"
+        );
     }
 
     #[test]
@@ -95,5 +128,17 @@ mod tests {
         assert_eq!(idempotency_basis(None), "none");
         assert_eq!(idempotency_basis(Some("cs_1")), "after-cs_1");
         assert_ne!(idempotency_basis(Some("cs_1")), idempotency_basis(Some("cs_2")));
+    }
+
+    #[test]
+    fn the_stored_last_session_round_trips_and_a_foreign_value_is_never_resumed() {
+        let last = LastCheckout { session_id: "cs_1".into(), price: "price_pro".into() };
+        assert_eq!(LastCheckout::decode(&serde_json::to_string(&last).unwrap()), last);
+        let foreign = LastCheckout::decode("cs_9");
+        assert_eq!(foreign.session_id, "cs_9");
+        assert_eq!(
+            checkout_step(Some(&foreign), true, "price_pro"),
+            CheckoutStep::New { basis: "after-cs_9".into(), replaces: Some("cs_9") }
+        );
     }
 }

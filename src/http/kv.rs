@@ -10,6 +10,7 @@ use worker::{kv::KvStore, Date, Env};
 
 use super::caches;
 
+use crate::billing::next::LastCheckout;
 use crate::entitlements::pending::{carried, with_checkout};
 use crate::entitlements::record::{Entitlement, PendingCheckout};
 use crate::error::ApiError;
@@ -186,8 +187,8 @@ impl Store {
         self.text(&store::last_checkout(identity)).await
     }
 
-    pub async fn put_last_checkout(&self, identity: &IdentityId, session_id: &str) -> Result<(), ApiError> {
-        self.put(&store::last_checkout(identity), session_id.to_owned(), Some(store::LAST_CHECKOUT_TTL_SECS)).await
+    pub async fn put_last_checkout(&self, identity: &IdentityId, last: &LastCheckout) -> Result<(), ApiError> {
+        self.put(&store::last_checkout(identity), to_json(last)?, Some(store::LAST_CHECKOUT_TTL_SECS)).await
     }
 
     /// The reconciliation walk's state, if a step ever ran.

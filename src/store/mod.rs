@@ -9,7 +9,7 @@
 //! | `evt:{event}` | processed marker | webhook deduplication |
 //! | `trial:{identity}` | start time of the app trial | "once per identity" |
 //! | `gone:{identity}` | deletion time | a deleted account is never written back by a late event |
-//! | `chk:{identity}` | the last Checkout Session started | keys the next Checkout's idempotency |
+//! | `chk:{identity}` | the last Checkout Session started and its price (JSON) | resume it or key the next one |
 //! | `rec:state` | the reconciliation walk's state (JSON) | the cursor, the last step's figures, reports |
 //! | `rec:lease` | the step holding the walk (JSON) | overlapping steps never both advance the cursor |
 //!

@@ -88,7 +88,7 @@ pub fn checkout_session_form(order: &CheckoutOrder<'_>) -> Form {
 
 /// The `Idempotency-Key` of a Checkout: the same for every request made
 /// from the same state (a double-click, a retried request), different once
-/// the state moved on. `basis` names that state (`billing::next::idempotency_basis`:
+/// the state moved on. `basis` names that state (`billing::next::CheckoutStep::New`:
 /// the last session the identity started).
 pub fn checkout_idempotency_key(order: &CheckoutOrder<'_>, basis: &str) -> String {
     let mut h = Sha256::new();

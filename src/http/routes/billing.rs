@@ -6,15 +6,16 @@
 //! A checkout refuses bad input before calling Stripe, uses the identity's
 //! own customer (the registration hook's get-or-create when there is none
 //! yet), re-reads the customer's subscriptions so that a subscriber is sent
-//! to the portal even when a webhook was lost, resumes an open session for
-//! the same price, and marks the record pending on the session it made.
+//! to the portal even when a webhook was lost, resumes the last session it
+//! made while Stripe has it open for the same price, and marks the record
+//! pending on the session it sends the user to.
 
 use serde_json::json;
 use worker::{Request, Response};
 
 use super::identities::deleted;
 use crate::billing::input::{choose_price, parse_checkout_body, InputError, PriceChoice, PriceRef};
-use crate::billing::next::{checkout_step, has_granting_subscription, idempotency_basis, CheckoutStep};
+use crate::billing::next::{checkout_step, has_granting_subscription, CheckoutStep, LastCheckout};
 use crate::entitlements::record::PendingCheckout;
 use crate::error::ApiError;
 use crate::gate::wants_html;
@@ -66,15 +67,23 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
     if has_granting_subscription(&record, &cx.config.plans, cx.now) {
         return portal_for(&stripe, &req, &customer, app_url).await;
     }
-    let replaces = match checkout_step(&record, &price_id, cx.now) {
+    let last = store.last_checkout(id).await?.map(|v| LastCheckout::decode(&v));
+    let open = match &last {
+        Some(l) => open_session(&stripe, &l.session_id).await?,
+        None => None,
+    };
+    let (basis, replaces) = match checkout_step(last.as_ref(), open.is_some(), &price_id) {
         CheckoutStep::Resume { session_id } => {
-            let open = stripe.send(&StripeRequest::retrieve_checkout_session(session_id)).await.found()?;
-            if let Some(url) = open.filter(|s| s.status == CheckoutStatus::Open).and_then(|s| s.url) {
-                return send_to(&req, &url, Page::Checkout);
+            let (url, expires_at) = open.expect("resumed only while open");
+            // A sync that read the record before this session's pending
+            // write may have written it away; write it back.
+            if record.pending_checkout.as_ref().is_none_or(|p| p.session_id != session_id) {
+                let pending = PendingCheckout { session_id: session_id.to_owned(), price: price_id, expires_at };
+                store.put_pending_checkout(record, pending, cx.now).await?;
             }
-            None
+            return send_to(&req, &url, Page::Checkout);
         }
-        CheckoutStep::New { replaces } => replaces.map(str::to_owned),
+        CheckoutStep::New { basis, replaces } => (basis, replaces.map(str::to_owned)),
     };
     let order = CheckoutOrder {
         identity_id: id,
@@ -83,20 +92,24 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
         success_url: &with_query(app_url, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
         cancel_url: &with_query(app_url, "checkout=canceled"),
     };
-    let basis = idempotency_basis(store.last_checkout(id).await?.as_deref());
     let session = stripe.send(&StripeRequest::create_checkout_session(&order, &basis)).await?;
     let url = session.url.clone().ok_or_else(|| {
         ApiError::upstream("stripe_bad_answer", "Stripe answered a new Checkout Session without a url")
     })?;
+    let last = LastCheckout { session_id: session.id.clone(), price: price_id.clone() };
     let pending = PendingCheckout { session_id: session.id.clone(), price: price_id, expires_at: session.expires_at };
-    // The record first: a click that reads the new last session then also
-    // finds the record pending on it, and resumes it.
     store.put_pending_checkout(record, pending, cx.now).await?;
-    store.put_last_checkout(id, &session.id).await?;
+    store.put_last_checkout(id, &last).await?;
     if let Some(old) = replaces {
         expire(&stripe, &old).await;
     }
     send_to(&req, &url, Page::Checkout)
+}
+
+/// The page and expiry of a session Stripe still has open, if it does.
+async fn open_session(stripe: &Stripe<'_>, session_id: &str) -> Result<Option<(String, i64)>, ApiError> {
+    let session = stripe.send(&StripeRequest::retrieve_checkout_session(session_id)).await.found()?;
+    Ok(session.filter(|s| s.status == CheckoutStatus::Open).and_then(|s| Some((s.url?, s.expires_at))))
 }
 
 /// The Stripe price id of the choice; a price id `PLANS` does not list is
