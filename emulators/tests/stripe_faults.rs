@@ -96,3 +96,102 @@ async fn a_slow_fault_answers_the_state_at_arrival_after_the_delay() {
     assert_eq!(old["name"], serde_json::Value::Null, "the slow answer shows the state when the call arrived");
     stripe.shutdown().await;
 }
+
+/// Which of `n` `GET /v1/customers` calls fail, and how (0 for none).
+async fn fault_pattern(api: &stripe_support::Api, n: usize) -> Vec<u16> {
+    let mut pattern = Vec::new();
+    for _ in 0..n {
+        let answer = api.get("/v1/customers").await;
+        pattern.push(if answer.status == 200 { 0 } else { answer.status });
+    }
+    pattern
+}
+
+async fn figures(api: &stripe_support::Api) -> serde_json::Value {
+    let r = api.http.get(format!("{}/_emulator/faults", api.base)).send().await.unwrap();
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_rate_fails_that_share_of_calls_the_same_way_for_the_same_seed() {
+    let (_a, first) = started().await;
+    let (_b, second) = started().await;
+    let (_c, other) = started().await;
+    let arm = |seed: u64| json!({"rate": 0.25, "kinds": ["500", "429"], "seed": seed});
+    for (api, seed) in [(&first, 9), (&second, 9), (&other, 10)] {
+        let armed = api.control("/_emulator/faults", arm(seed)).await;
+        assert_eq!((armed.status, armed.body["rate"].as_f64()), (200, Some(0.25)), "{}", armed.body);
+    }
+    let pattern = fault_pattern(&first, 400).await;
+    let failed = pattern.iter().filter(|s| **s != 0).count();
+    assert!((60..=140).contains(&failed), "{failed} of 400 calls failed at rate 0.25");
+    assert!(pattern.contains(&500) && pattern.contains(&429), "both kinds are drawn: {pattern:?}");
+    assert!(pattern.iter().all(|s| [0, 500, 429].contains(s)), "only the armed kinds: {pattern:?}");
+    assert_eq!(fault_pattern(&second, 400).await, pattern, "the same seed fails the same calls the same way");
+    assert_ne!(fault_pattern(&other, 400).await, pattern, "another seed fails other calls");
+
+    let f = figures(&first).await;
+    let injected = f["injected"]["500"].as_u64().unwrap() + f["injected"]["429"].as_u64().unwrap();
+    assert_eq!((injected, f["injected_total"].as_u64()), (failed as u64, Some(failed as u64)), "{f}");
+
+    // Disarming stops the failures and keeps the figures.
+    let cleared = first.http.delete(format!("{}/_emulator/faults", first.base)).send().await.unwrap();
+    assert_eq!(cleared.status(), 200);
+    assert!(fault_pattern(&first, 50).await.iter().all(|s| *s == 0));
+    let f = figures(&first).await;
+    assert_eq!((f["rate"].clone(), f["injected_total"].as_u64()), (json!(null), Some(failed as u64)), "{f}");
+}
+
+#[tokio::test]
+async fn a_rate_keeps_to_its_prefix_and_counted_rules_go_first() {
+    let (_stripe, api) = started().await;
+    api.control("/_emulator/faults", json!({"rate": 1, "kinds": ["429"], "path_prefix": "/v1/subscriptions"})).await;
+    api.control("/_emulator/faults", json!({"count": 1, "kind": "500", "path_prefix": "/v1/subscriptions"})).await;
+    assert_eq!(api.get("/v1/customers").await.status, 200, "other paths are untouched");
+    assert_eq!(api.get("/v1/subscriptions").await.status, 500, "the counted rule first");
+    assert_eq!(api.get("/v1/subscriptions").await.status, 429, "then the share (rate 1: every call)");
+    let f = figures(&api).await;
+    assert_eq!(f["injected"], json!({"500": 1, "429": 1}), "{f}");
+    // Rate 0 disarms the share.
+    api.control("/_emulator/faults", json!({"rate": 0})).await;
+    assert_eq!(api.get("/v1/subscriptions").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_random_hang_holds_the_answer_then_fails() {
+    let (_stripe, api) = started().await;
+    api.control("/_emulator/faults", json!({"rate": 1, "kinds": ["hang"], "hang_ms": 300})).await;
+    let started = std::time::Instant::now();
+    let hung = api.get("/v1/customers").await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "the answer waited");
+    assert_eq!(
+        (hung.status, hung.headers.get("stripe-should-retry").map(|v| v.to_str().unwrap())),
+        (500, Some("true"))
+    );
+    assert_eq!(figures(&api).await["injected"], json!({"hang": 1}));
+}
+
+#[tokio::test]
+async fn bad_rates_are_refused_with_400_and_arm_nothing() {
+    let (_stripe, api) = started().await;
+    for body in [
+        json!({"rate": 1.5}),
+        json!({"rate": -0.1}),
+        json!({"rate": "0.2"}),
+        json!({"rate": 0.2, "kinds": []}),
+        json!({"rate": 0.2, "kinds": ["418"]}),
+        json!({"rate": 0.2, "kinds": "500"}),
+        json!({"rate": 0.2, "count": 3}),
+        json!({"rate": 0.2, "kind": "500"}),
+        json!({"kinds": ["500"]}),
+        json!({"seed": 4, "kind": "500"}),
+        json!({"rate": 0.2, "odds": 3}),
+    ] {
+        let answer = api.control("/_emulator/faults", body.clone()).await;
+        assert_eq!(answer.status, 400, "{body} -> {}", answer.body);
+        assert_eq!(answer.body["error"]["type"], "invalid_request_error", "{body}");
+    }
+    let f = figures(&api).await;
+    assert_eq!((f["rate"].clone(), f["pending"].as_u64()), (json!(null), Some(0)), "{f}");
+    assert!(fault_pattern(&api, 20).await.iter().all(|s| *s == 0));
+}

@@ -12,6 +12,14 @@
 //!   validation errors (`parameter_missing`, `parameter_unknown`, ...) are not.
 //! - A `slow` fault serves the call when it arrives but sends the answer
 //!   only after `hang_ms`: an old read that arrives after a newer one.
+//! - Besides the next `count` calls, faults can hit a share of every call:
+//!   `{"rate": 0.2, "kinds": ["500", "429", "hang"], "seed": 7}` fails each
+//!   matching call with that probability, drawn from SplitMix64 seeded with
+//!   `seed`, so the same seed and the same sequence of calls fail the same
+//!   calls. Counted rules are consumed first. `GET /_emulator/faults` answers
+//!   what is armed and how many faults of each kind were injected so far
+//!   (`{"pending", "rate", "injected": {"500": n, ...}, "injected_total"}`);
+//!   `DELETE` disarms everything but keeps the counts.
 //! - `expand[]` paths are checked before anything executes against what the
 //!   route answers: a field Stripe cannot expand (or walk through) is a 400
 //!   "This property cannot be expanded (path)." on `expand[n]`; embedded
@@ -47,7 +55,7 @@
 //!
 //! Controls (JSON, no auth, never faulted): `POST /_emulator/webhook`,
 //! `/delivery`, `/events/flush`, `/events/retry_failed`, `GET /deliveries`,
-//! `POST|DELETE /faults`, `POST /checkout/sessions/{id}/complete`,
+//! `POST|GET|DELETE /faults`, `POST /checkout/sessions/{id}/complete`,
 //! `/checkout/sessions/{id}/expire` (as if its `expires_at` had passed),
 //! `/subscriptions/{id}/status`, `/subscriptions/{id}/end_period`,
 //! `GET /_emulator/state`, `GET|DELETE /_emulator/requests` (the `/v1` calls

@@ -22,7 +22,7 @@ pub(crate) fn control_router() -> Router<App> {
         .route("/_emulator/events/flush", post(webhooks::flush))
         .route("/_emulator/events/retry_failed", post(webhooks::retry_failed))
         .route("/_emulator/deliveries", get(webhooks::deliveries))
-        .route("/_emulator/faults", post(faults::arm).delete(faults::clear))
+        .route("/_emulator/faults", post(faults::arm).get(faults::show).delete(faults::clear))
         .route("/_emulator/checkout/sessions/{id}/complete", post(billing::complete_checkout))
         .route("/_emulator/checkout/sessions/{id}/expire", post(billing::expire_checkout))
         .route("/_emulator/subscriptions/{id}/status", post(billing::set_status))
