@@ -50,8 +50,11 @@ fn decode_unreserved(segment: &str) -> Result<String, PathRefusal> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'%' {
-            out.push(bytes[i] as char);
-            i += 1;
+            // Copy up to the next escape as text: `%` is ASCII, so this never
+            // splits a (raw, non-ASCII) UTF-8 character into bytes.
+            let end = bytes[i..].iter().position(|&b| b == b'%').map_or(bytes.len(), |n| i + n);
+            out.push_str(&segment[i..end]);
+            i = end;
             continue;
         }
         let hex = bytes.get(i + 1..i + 3).ok_or(PathRefusal::BadEscape)?;
@@ -113,6 +116,19 @@ mod tests {
         assert_eq!(normalize("").as_deref(), Ok("/"));
         assert_eq!(normalize("/a%20b/%c3%a9").as_deref(), Ok("/a%20b/%C3%A9"), "others stay encoded, upper-cased");
         assert_eq!(normalize("/a/%2e%2e/b").as_deref(), Ok("/b"), "an encoded dot segment is a dot segment");
+    }
+
+    #[test]
+    fn raw_non_ascii_is_kept_and_normalising_twice_changes_nothing() {
+        // Found by the `path` fuzz target: each byte of a raw non-ASCII
+        // character became a char of its own ("ъ" came out as "Ñ\u{8a}"),
+        // so the path changed again on every normalisation.
+        assert_eq!(normalize("/.#\u{44a}/").as_deref(), Ok("/.#\u{44a}"));
+        assert_eq!(normalize("/caf\u{e9}/%72%C3%A9/\u{1f600}").as_deref(), Ok("/caf\u{e9}/r%C3%A9/\u{1f600}"));
+        for raw in ["/.#\u{44a}/", "/a/\u{e9}t\u{e9}/../b%2a", "//x/\u{1f600}%7e"] {
+            let once = normalize(raw).unwrap();
+            assert_eq!(normalize(&once).as_ref(), Ok(&once), "{raw}");
+        }
     }
 
     #[test]
