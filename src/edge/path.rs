@@ -93,6 +93,14 @@ pub fn normalize(raw: &str) -> Result<String, PathRefusal> {
     Ok(format!("/{}", segments.join("/")))
 }
 
+/// The query of a serialized URL (as the runtime gives a request's URL),
+/// with its `?` and without any fragment: what a forwarded request keeps
+/// byte for byte. Empty when the URL has none.
+pub fn query_of(url: &str) -> &str {
+    let before_fragment = url.split('#').next().unwrap_or_default();
+    before_fragment.find('?').map_or("", |i| &before_fragment[i..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +148,14 @@ mod tests {
         assert_eq!(normalize("/app/%4"), Err(PathRefusal::BadEscape));
         assert_eq!(normalize("/../etc"), Err(PathRefusal::AboveRoot));
         assert_eq!(PathRefusal::AboveRoot.code(), "path_above_root");
+    }
+
+    #[test]
+    fn the_query_is_kept_byte_for_byte_without_the_fragment() {
+        assert_eq!(query_of("https://app.example.com/a/b?x=1&y=%2F"), "?x=1&y=%2F");
+        assert_eq!(query_of("https://app.example.com/a?x=1#frag?no"), "?x=1");
+        assert_eq!(query_of("https://app.example.com/a#f?g"), "");
+        assert_eq!(query_of("https://app.example.com/a"), "");
+        assert_eq!(query_of("https://app.example.com/a?"), "?");
     }
 }

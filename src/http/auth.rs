@@ -52,7 +52,7 @@ pub async fn require_session(cx: &Cx<'_>, req: &Request) -> Result<IdentityId, A
 /// site: see `crate::gate::is_cross_site`. The worker's own origin and
 /// `APP_URL`'s are trusted.
 pub fn refuse_cross_site(cx: &Cx<'_>, req: &Request) -> Result<(), ApiError> {
-    let own = req.url().ok().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let own = origin_of(&req.inner().url()).unwrap_or_default();
     let app = cx.config.app_url.get().ok().and_then(|u| origin_of(u));
     let trusted: Vec<&str> = app.as_deref().into_iter().collect();
     let (sec_fetch_site, origin) = (header(req, "sec-fetch-site"), header(req, "origin"));

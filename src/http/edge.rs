@@ -13,7 +13,7 @@ use super::context::Cx;
 use super::routes::identities::stored;
 use super::upstream::with_timeout;
 use crate::config::EdgeConfig;
-use crate::edge::path::normalize;
+use crate::edge::path::{normalize, query_of};
 use crate::edge::rules::Need;
 use crate::edge::IDENTITY_HEADERS;
 use crate::entitlements::feature::{check, effective};
@@ -77,7 +77,7 @@ async fn gate(
         Err(e) if e.status == 401 => {
             return match (&edge.login_url, browser) {
                 (Some(login), true) => {
-                    let back = req.url().map(|u| u.to_string()).unwrap_or_default();
+                    let back = req.inner().url();
                     let sep = if login.contains('?') { '&' } else { '?' };
                     Ok(Err(respond::see_other(&format!("{login}{sep}return_to={}", percent_encode(&back)))?))
                 }
@@ -118,8 +118,7 @@ async fn forward(
     path: &str,
     signed_in: Option<&SignedIn>,
 ) -> Result<web_sys::Response, ApiError> {
-    let query = req.url().ok().and_then(|u| u.query().map(|q| format!("?{q}"))).unwrap_or_default();
-    let url = format!("{origin}{path}{query}");
+    let url = format!("{origin}{path}{}", query_of(&req.inner().url()));
     let js = |e: wasm_bindgen::JsValue| ApiError::internal(format!("cannot build the forwarded request: {e:?}"));
     let inner = req.inner();
     let headers = web_sys::Headers::new_with_headers(&inner.headers()).map_err(js)?;
