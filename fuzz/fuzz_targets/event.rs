@@ -1,0 +1,34 @@
+//! Stripe event parsing (src/stripe/event.rs).
+//!
+//! Input: a webhook body. Checks that parsing never panics, and that a body
+//! it accepts is JSON (invalid UTF-8 in a skipped string aside) whose `id`, `type`, `livemode`, `created` and
+//! `data.object.id` are what the signal reports; that the kind round-trips
+//! through its string; that a customer id is never empty and an identity
+//! hint is always a valid identity id.
+#![no_main]
+
+use kratos_stripe_bridge::identity::IdentityId;
+use kratos_stripe_bridge::stripe::event::{parse_event, EventKind};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(signal) = parse_event(data) else { return };
+    // serde_json skips ignored strings without checking their UTF-8, so
+    // compare with the body's lossy text (the fields read are valid UTF-8).
+    let text = String::from_utf8_lossy(data);
+    let doc: Value = serde_json::from_str(&text).expect("parse_event accepted a body that is not JSON");
+    assert_eq!(doc["id"].as_str(), Some(signal.id.as_str()));
+    assert_eq!(doc["type"].as_str(), Some(signal.kind.as_str()));
+    assert_eq!(doc["livemode"].as_bool(), Some(signal.livemode));
+    assert_eq!(doc["created"].as_i64(), Some(signal.created));
+    assert_eq!(doc["data"]["object"]["id"].as_str(), signal.object_id.as_deref());
+    assert_eq!(EventKind::parse(signal.kind.as_str()), signal.kind);
+    assert_eq!(signal.kind.triggers_sync(), !matches!(signal.kind, EventKind::Other(_)));
+    if let Some(c) = &signal.customer_id {
+        assert!(!c.is_empty());
+    }
+    if let Some(hint) = &signal.identity_hint {
+        assert_eq!(IdentityId::parse(hint.as_str()).as_ref(), Ok(hint));
+    }
+});
