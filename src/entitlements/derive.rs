@@ -439,4 +439,120 @@ mod tests {
         assert!(with_app_trial(limited_pro, trial, &p).is_app_trial());
         assert_eq!(with_app_trial(paid_pro.clone(), None, &p), paid_pro);
     }
+
+    /// Property tests (proptest) of the derivation's invariants over random
+    /// lists of subscriptions of the example catalogue.
+    mod properties {
+        use super::*;
+        use crate::entitlements::plans::grants;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// Lookup keys of every plan of the example catalogue, and one it lacks.
+        const KEYS: [&str; 4] = ["pro_monthly", "pro_yearly", "enterprise_monthly", "legacy_gold"];
+
+        fn config() -> ProptestConfig {
+            // No regression files written into src/; a failure prints its input.
+            ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() }
+        }
+
+        fn time() -> impl Strategy<Value = i64> {
+            prop_oneof![(NOW - 90 * DAY)..(NOW + 90 * DAY), Just(NOW), Just(NOW + 30 * DAY)]
+        }
+
+        fn subscription() -> impl Strategy<Value = Subscription> {
+            (
+                proptest::sample::select(SubscriptionStatus::ALL.to_vec()),
+                vec(proptest::sample::select(KEYS.to_vec()), 0..3),
+                any::<bool>(),
+                proptest::option::weighted(0.9, time()),
+                proptest::option::of(time()),
+                proptest::sample::select(vec!["cus_1", "cus_2"]),
+                (NOW - 400 * DAY)..NOW,
+            )
+                .prop_map(|(status, keys, cancel, period_end, trial_end, customer, created)| {
+                    Subscription {
+                        id: String::new(),
+                        customer: customer.into(),
+                        status,
+                        cancel_at_period_end: cancel,
+                        current_period_end: period_end,
+                        trial_end,
+                        prices: keys
+                            .iter()
+                            .map(|k| PriceRef { id: format!("price_{k}"), lookup_key: Some((*k).into()) })
+                            .collect(),
+                        metadata: Default::default(),
+                        created,
+                    }
+                })
+        }
+
+        /// Up to 6 subscriptions with distinct ids, as Stripe lists them.
+        fn subscriptions() -> impl Strategy<Value = Vec<Subscription>> {
+            vec(subscription(), 0..6).prop_map(|mut subs| {
+                for (i, s) in subs.iter_mut().enumerate() {
+                    s.id = format!("sub_{i}");
+                }
+                subs
+            })
+        }
+
+        /// How much a subscription's access is worth: none < limited < full.
+        fn level(a: Access) -> u8 {
+            match a {
+                Access::None => 0,
+                Access::Limited => 1,
+                Access::Full => 2,
+            }
+        }
+
+        /// What a record grants, ordered: `None` for nothing, else the
+        /// plan's rank, then full over limited.
+        fn strength(e: &Entitlement, p: &Plans) -> Option<(u32, bool)> {
+            (e.access != Access::None).then(|| (p.rank_of(&e.plan).unwrap(), e.access == Access::Full))
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn any_order_of_the_same_subscriptions_gives_the_same_record(
+                (subs, shuffled) in subscriptions().prop_flat_map(|s| (Just(s.clone()), Just(s).prop_shuffle())),
+                now in time(),
+            ) {
+                let p = plans();
+                for customer in [Some("cus_1"), None] {
+                    prop_assert_eq!(
+                        derive(&id1(), customer, &shuffled, &p, now),
+                        derive(&id1(), customer, &subs, &p, now)
+                    );
+                }
+            }
+
+            #[test]
+            fn a_later_now_never_grants_more(subs in subscriptions(), t1 in time(), dt in 0..(200 * DAY)) {
+                let p = plans();
+                let t2 = t1 + dt;
+                for s in &subs {
+                    prop_assert!(level(subscription_access(s, t2)) <= level(subscription_access(s, t1)), "{:?}", s);
+                }
+                let (early, late) = (derive(&id1(), Some("cus_1"), &subs, &p, t1), derive(&id1(), Some("cus_1"), &subs, &p, t2));
+                prop_assert!(strength(&late, &p) <= strength(&early, &p), "{:?} then {:?}", early, late);
+                prop_assert!(p.rank_of(&late.plan) <= p.rank_of(&early.plan));
+                // Features: the example catalogue's lists are nested by rank,
+                // so they never grow either, except after a limited record:
+                // a past-due higher plan hides a lower plan's full features
+                // until it ends.
+                if early.access != Access::Limited {
+                    for f in ["basic_feature", "premium_feature", "any_other_feature"] {
+                        prop_assert!(
+                            !grants(&late.features, f) || grants(&early.features, f),
+                            "{} granted later only: {:?} then {:?}", f, early, late
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
