@@ -47,21 +47,7 @@ else
   bash "$KSB_ROOT/scripts/build.sh"
 fi
 
-# The empty workers-rs worker: its own workspace and Cargo.lock, built like
-# the bridge (same worker-build, wasm-bindgen, wasm-opt, esbuild) into its
-# own target dir, so it never invalidates the bridge's builds.
-empty="$KSB_ROOT/benches/gate/empty-worker"
-export CARGO_TARGET_DIR="$KSB_ROOT/target/bench-empty-worker"
-want_wb="$(wasm_bindgen_version)"
-have_wb="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$empty/Cargo.lock")"
-[ "$have_wb" = "$want_wb" ] \
-  || die "benches/gate/empty-worker/Cargo.lock has wasm-bindgen $have_wb, the root Cargo.lock $want_wb: they must match (one wasm-bindgen CLI)"
-# worker-build does not pass --locked on to cargo: check the lock first.
-(cd "$empty" && cargo metadata --locked --format-version 1 >/dev/null) \
-  || die "benches/gate/empty-worker/Cargo.lock is out of date"
-log "building the empty worker (benches/gate/empty-worker -> target/bench-empty-worker/build)"
-(cd "$empty" && worker-build --release --out-dir "$CARGO_TARGET_DIR/build")
-unset CARGO_TARGET_DIR
+build_empty_worker
 
 log "running the gate benchmark (node $(node --version))"
 status=0

@@ -211,6 +211,25 @@ build_env() {
   if [ "${KSB_TOOLCHAIN:-}" = debian ]; then export PATH="/usr/bin:$PATH"; fi
 }
 
+# The benchmarks' empty workers-rs worker (benches/gate/empty-worker): its
+# own workspace and Cargo.lock, built like the bridge (same worker-build,
+# wasm-bindgen, wasm-opt, esbuild; call build_env first) into
+# target/bench-empty-worker/build, so it never invalidates the bridge's builds.
+build_empty_worker() {
+  local empty="$KSB_ROOT/benches/gate/empty-worker" want_wb have_wb
+  export CARGO_TARGET_DIR="$KSB_ROOT/target/bench-empty-worker"
+  want_wb="$(wasm_bindgen_version)"
+  have_wb="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$empty/Cargo.lock")"
+  [ "$have_wb" = "$want_wb" ] \
+    || die "benches/gate/empty-worker/Cargo.lock has wasm-bindgen $have_wb, the root Cargo.lock $want_wb: they must match (one wasm-bindgen CLI)"
+  # worker-build does not pass --locked on to cargo: check the lock first.
+  (cd "$empty" && cargo metadata --locked --format-version 1 >/dev/null) \
+    || die "benches/gate/empty-worker/Cargo.lock is out of date"
+  log "building the empty worker (benches/gate/empty-worker -> target/bench-empty-worker/build)"
+  (cd "$empty" && worker-build --release --out-dir "$CARGO_TARGET_DIR/build")
+  unset CARGO_TARGET_DIR
+}
+
 # wrangler without telemetry, update checks or the one outbound call it makes.
 wrangler_env() {
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false \

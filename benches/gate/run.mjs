@@ -72,10 +72,9 @@ import {
   snapshotBridge,
   snapshotBuild,
   stopAll,
-  load,
-  firstAnswer,
   hardBound,
 } from "./servers.mjs";
+import { measure, ratioOf, table, fmt } from "./measure.mjs";
 
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
 const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
@@ -83,21 +82,6 @@ const WARMUP = numEnv("BENCH_WARMUP_SECONDS", 2, 0, 60);
 const DIAG = process.env.BENCH_DIAG === "1";
 const EDGE = process.env.BENCH_EDGE === "1";
 const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-gate.json");
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
-// ---- report ------------------------------------------------------------------
-
-const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "-");
-function table(rows, header) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}
 
 // ---- main --------------------------------------------------------------------
 
@@ -179,80 +163,9 @@ async function main() {
     }
   }
 
-  for (const t of targets) {
-    const first = await firstAnswer(t);
-    t.firstBody = first.body;
-    t.expectBody = first.stable ? first.body : undefined;
-    console.log(`  ${t.name}: ${t.server.url}${t.path} -> 200 ${first.body.slice(0, 100)}${first.stable ? "" : " (varies; not checked per answer)"}`);
-    t.runs = [];
-  }
-
-  if (WARMUP > 0) {
-    console.log(`warm-up: ${WARMUP} s per target`);
-    for (const t of targets) await load(t, WARMUP, t.expectBody);
-  }
-
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
-    for (const t of order) {
-      const logLinesBefore = t.server.stdio.logLines;
-      const { result, latencies } = await load(t, SECONDS, t.expectBody);
-      const answers = result["1xx"] + result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
-      latencies.sort((a, b) => a - b);
-      const run = {
-        round: round + 1,
-        seconds: result.duration,
-        answers,
-        ok: result["2xx"],
-        non2xx: result.non2xx,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        mismatches: result.mismatches,
-        rps: answers / result.duration,
-        p50_ms: percentile(latencies, 50),
-        p99_ms: percentile(latencies, 99),
-        log_lines: t.server.stdio.logLines - logLinesBefore,
-        latencies,
-      };
-      t.runs.push(run);
-      console.log(
-        `  round ${round + 1}  ${t.name.padEnd(44)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50_ms)} ms  p99 ${fmt(run.p99_ms)} ms` +
-          (run.non2xx + run.errors + run.mismatches ? `  non-2xx ${run.non2xx} errors ${run.errors} mismatches ${run.mismatches}` : ""),
-      );
-    }
-  }
-
-  // Pool the rounds.
-  for (const t of targets) {
-    const all = t.runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
-    const answers = t.runs.reduce((s, r) => s + r.answers, 0);
-    const seconds = t.runs.reduce((s, r) => s + r.seconds, 0);
-    t.total = {
-      answers,
-      seconds,
-      rps: answers / seconds,
-      p50_ms: percentile(all, 50),
-      p99_ms: percentile(all, 99),
-      non2xx: t.runs.reduce((s, r) => s + r.non2xx, 0),
-      errors: t.runs.reduce((s, r) => s + r.errors, 0), // autocannon counts timeouts as errors too
-      mismatches: t.runs.reduce((s, r) => s + r.mismatches, 0),
-      rps_min: Math.min(...t.runs.map((r) => r.rps)),
-      rps_max: Math.max(...t.runs.map((r) => r.rps)),
-      log_lines_per_answer: t.runs.reduce((s, r) => s + r.log_lines, 0) / answers,
-    };
-  }
+  await measure(targets, { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP });
   const by = Object.fromEntries(targets.map((t) => [t.key, t]));
-  const ratio = (a, b) => {
-    const perRound = by[a].runs.map((r, i) => r.rps / by[b].runs[i].rps);
-    return {
-      value: by[a].total.rps / by[b].total.rps,
-      min: Math.min(...perRound),
-      max: Math.max(...perRound),
-      // What one answer of `a` costs more than one of `b`, in µs of the
-      // saturated machine (both cores, client included): 1/rps_a - 1/rps_b.
-      extra_us_per_answer: 1e6 * (1 / by[a].total.rps - 1 / by[b].total.rps),
-    };
-  };
+  const ratio = ratioOf(by);
   const ratios = [
     ["bridge feature check / empty worker", ratio("bridge_feature", "empty_worker")],
     ["bridge feature check / seed worker", ratio("bridge_feature", "seed_worker")],

@@ -103,6 +103,13 @@ export async function serve(name, workerOptions, shared = {}) {
   return server;
 }
 
+/** Stops one server started by serve() (e.g. after a cold-start sample). */
+export async function stop(server) {
+  const i = servers.indexOf(server);
+  if (i !== -1) servers.splice(i, 1);
+  await server.mf.dispose();
+}
+
 export async function stopAll() {
   while (servers.length) {
     const s = servers.pop();
@@ -114,7 +121,7 @@ export async function stopAll() {
   }
 }
 
-const wasmWorker = (dir, compatibilityDate) => ({
+export const wasmWorker = (dir, compatibilityDate) => ({
   modulesRoot: dir,
   modules: [
     { type: "ESModule", path: join(dir, "index.js") },
@@ -171,7 +178,7 @@ export function quietBridgeBuild(from) {
 }
 
 /** The bridge (build/index.js + index_bg.wasm, or `dir`; more `bindings`), its KV seeded. */
-export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_DIR, bindings = {} } = {}) {
+export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_DIR, bindings = {}, seed = true } = {}) {
   const { vars, compatibilityDate } = wranglerToml();
   const bridge = await serve(
     name,
@@ -194,7 +201,7 @@ export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_D
     },
     shared,
   );
-  await seedKv(bridge);
+  if (seed) await seedKv(bridge);
   return bridge;
 }
 
@@ -308,7 +315,8 @@ export function entitlementRecord(now) {
   };
 }
 
-async function seedKv(server) {
+/** Writes the bench identity's entitlement record to the server's KV. */
+export async function seedKv(server) {
   const kv = await server.mf.getKVNamespace("BILLING_KV");
   const now = Math.floor(Date.now() / 1000);
   await kv.put(`ent:${IDENTITY}`, JSON.stringify(entitlementRecord(now)));
@@ -324,17 +332,38 @@ async function seedKv(server) {
 export function load(target, seconds, expectBody) {
   return new Promise((resolveRun, rejectRun) => {
     const latencies = [];
+    // autocannon checks expectBody itself, except for targets whose
+    // requests are set up one by one: those are checked here.
+    const own = { mismatches: 0 };
+    const check = target.setupRequest && expectBody !== undefined;
     const inst = autocannon(
       {
         url: target.server.url + target.path,
+        method: target.method ?? "GET",
         headers: target.headers,
+        body: target.body,
         connections: CONNECTIONS,
         pipelining: 1,
         duration: seconds,
         timeout: 10,
-        expectBody,
+        // A target whose requests change over time (a fresh signature)
+        // gives them one by one; autocannon then takes no expectBody.
+        ...(target.setupRequest
+          ? {
+              requests: [
+                {
+                  setupRequest: target.setupRequest,
+                  onResponse: check
+                    ? (_status, body) => {
+                        if (body !== expectBody) own.mismatches++;
+                      }
+                    : undefined,
+                },
+              ],
+            }
+          : { expectBody }),
       },
-      (err, result) => (err ? rejectRun(err) : resolveRun({ result, latencies })),
+      (err, result) => (err ? rejectRun(err) : resolveRun({ result: { ...result, mismatches: result.mismatches + own.mismatches }, latencies })),
     );
     inst.on("response", (_client, statusCode, _bytes, ms) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(ms);
@@ -348,7 +377,8 @@ export function load(target, seconds, expectBody) {
  * same byte for byte (then every answer can be checked against it).
  */
 export async function firstAnswer(target) {
-  const res = await fetch(target.server.url + target.path, { headers: target.headers });
+  const init = { method: target.method ?? "GET", headers: target.headers, body: target.body };
+  const res = await fetch(target.server.url + target.path, init);
   const body = await res.text();
   if (res.status !== 200) throw new Error(`${target.name}: first answer is ${res.status}: ${body}`);
   if (target.expectAllowed) {
@@ -360,7 +390,7 @@ export async function firstAnswer(target) {
     }
     if (parsed.allowed !== true) throw new Error(`${target.name}: first answer is not "allowed": true: ${body}`);
   }
-  const again = await (await fetch(target.server.url + target.path, { headers: target.headers })).text();
+  const again = await (await fetch(target.server.url + target.path, init)).text();
   return { body, stable: again === body };
 }
 

@@ -1,0 +1,107 @@
+// Shared by the benchmarks in benches/ (gate/run.mjs, side-by-side/run.mjs):
+// runs a list of targets side by side in interleaved rounds and pools the
+// figures, so that every benchmark measures and reports the same way.
+
+import { load, firstAnswer } from "./servers.mjs";
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+// ---- report ------------------------------------------------------------------
+
+export const fmt = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "-");
+export function table(rows, header) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/**
+ * Measures `targets` (each {key, name, server, path, headers, method?, body?,
+ * expectAllowed?}): checks each first answer (its body becomes the expected
+ * body of every later one when stable), warms each up for `warmup` s, then
+ * runs `rounds` rounds of `seconds` per target, each round starting one
+ * target later. Sets `t.runs` (per round) and `t.total` (pooled) on each.
+ */
+export async function measure(targets, { seconds, rounds, warmup }) {
+  for (const t of targets) {
+    const first = await firstAnswer(t);
+    t.firstBody = first.body;
+    t.expectBody = first.stable ? first.body : undefined;
+    console.log(`  ${t.name}: ${t.server.url}${t.path} -> 200 ${first.body.slice(0, 100)}${first.stable ? "" : " (varies; not checked per answer)"}`);
+    t.runs = [];
+  }
+
+  if (warmup > 0) {
+    console.log(`warm-up: ${warmup} s per target`);
+    for (const t of targets) await load(t, warmup, t.expectBody);
+  }
+
+  for (let round = 0; round < rounds; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    for (const t of order) {
+      const logLinesBefore = t.server.stdio.logLines;
+      const { result, latencies } = await load(t, seconds, t.expectBody);
+      const answers = result["1xx"] + result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
+      latencies.sort((a, b) => a - b);
+      const run = {
+        round: round + 1,
+        seconds: result.duration,
+        answers,
+        ok: result["2xx"],
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        mismatches: result.mismatches,
+        rps: answers / result.duration,
+        p50_ms: percentile(latencies, 50),
+        p99_ms: percentile(latencies, 99),
+        log_lines: t.server.stdio.logLines - logLinesBefore,
+        latencies,
+      };
+      t.runs.push(run);
+      console.log(
+        `  round ${round + 1}  ${t.name.padEnd(44)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50_ms)} ms  p99 ${fmt(run.p99_ms)} ms` +
+          (run.non2xx + run.errors + run.mismatches ? `  non-2xx ${run.non2xx} errors ${run.errors} mismatches ${run.mismatches}` : ""),
+      );
+    }
+  }
+
+  // Pool the rounds.
+  for (const t of targets) {
+    const all = t.runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const answers = t.runs.reduce((s, r) => s + r.answers, 0);
+    const timed = t.runs.reduce((s, r) => s + r.seconds, 0);
+    t.total = {
+      answers,
+      seconds: timed,
+      rps: answers / timed,
+      p50_ms: percentile(all, 50),
+      p99_ms: percentile(all, 99),
+      non2xx: t.runs.reduce((s, r) => s + r.non2xx, 0),
+      errors: t.runs.reduce((s, r) => s + r.errors, 0), // autocannon counts timeouts as errors too
+      mismatches: t.runs.reduce((s, r) => s + r.mismatches, 0),
+      rps_min: Math.min(...t.runs.map((r) => r.rps)),
+      rps_max: Math.max(...t.runs.map((r) => r.rps)),
+      log_lines_per_answer: t.runs.reduce((s, r) => s + r.log_lines, 0) / answers,
+    };
+  }
+}
+
+/** `ratio(a, b)` of two measured targets' req/s (keys of `by`), pooled and per round. */
+export function ratioOf(by) {
+  return (a, b) => {
+    const perRound = by[a].runs.map((r, i) => r.rps / by[b].runs[i].rps);
+    return {
+      value: by[a].total.rps / by[b].total.rps,
+      min: Math.min(...perRound),
+      max: Math.max(...perRound),
+      // What one answer of `a` costs more than one of `b`, in µs of the
+      // saturated machine (both cores, client included): 1/rps_a - 1/rps_b.
+      extra_us_per_answer: 1e6 * (1 / by[a].total.rps - 1 / by[b].total.rps),
+    };
+  };
+}
