@@ -4,10 +4,10 @@
 // A diagnostic beside run.mjs, not part of its figures: the sampling
 // profiler slows the worker down a little.
 //
-//   node benches/gate/profile.mjs [feature|feature-nocache|healthz]   (default: feature)
+//   node benches/gate/profile.mjs [feature|feature-nocache|healthz|webhook-dup]   (default: feature)
 //
 // feature-nocache runs the bridge with ENTITLEMENT_CACHE_TTL=0, so that every
-// check reads KV.
+// check reads KV; webhook-dup POSTs a signed event already marked processed.
 //
 // BENCH_SECONDS (default 10) of load at BENCH_CONNECTIONS (default 32), after
 // a 2 s warm-up. Prints the isolates' busy time per request and the functions
@@ -30,13 +30,15 @@ import {
   load,
   firstAnswer,
   hardBound,
+  webhookTarget,
+  markEventProcessed,
 } from "./servers.mjs";
 
 const WebSocket = require(join(ROOT, "node_modules/ws"));
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 120);
 const which = process.argv[2] ?? "feature";
-if (!["feature", "feature-nocache", "healthz"].includes(which)) {
-  throw new Error(`want feature, feature-nocache or healthz, got ${which}`);
+if (!["feature", "feature-nocache", "healthz", "webhook-dup"].includes(which)) {
+  throw new Error(`want feature, feature-nocache, healthz or webhook-dup, got ${which}`);
 }
 
 // A minimal Chrome DevTools Protocol client over one WebSocket.
@@ -104,10 +106,13 @@ async function main() {
   const build = snapshotBridge();
   console.log(`bridge build: ${build.from}, wasm ${build.wasm_bytes} bytes, sha256 ${build.wasm_sha256.slice(0, 12)}, built ${build.built_at}`);
   const bridge = await startBridge({ inspectorPort: 0, inspectorHost: "127.0.0.1" }, { bindings, dir: build.dir });
-  const target =
-    which !== "healthz"
-      ? { name: "bridge feature check", server: bridge, path: FEATURE_PATH, headers: AUTH, expectAllowed: true }
-      : { name: "bridge /healthz", server: bridge, path: "/healthz", headers: {} };
+  const targets = {
+    feature: { name: "bridge feature check", server: bridge, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
+    healthz: { name: "bridge /healthz", server: bridge, path: "/healthz", headers: {} },
+    "webhook-dup": webhookTarget({ name: "bridge webhook, duplicate", server: bridge, path: "/webhooks/stripe" }),
+  };
+  const target = targets[which] ?? targets.feature;
+  if (which === "webhook-dup") await markEventProcessed(bridge);
   const first = await firstAnswer(target);
   console.log(`${target.name}: 200 ${first.body}`);
   await load(target, 2, first.stable ? first.body : undefined); // warm-up

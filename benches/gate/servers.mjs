@@ -4,7 +4,7 @@
 // generator (autocannon, keep-alive connections, no pipelining).
 
 import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -191,7 +191,7 @@ export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_D
         ENVIRONMENT: "test",
         STRIPE_API_BASE: "http://127.0.0.1:9",
         STRIPE_SECRET_KEY: "sk_test_bench",
-        STRIPE_WEBHOOK_SECRET: "whsec_bench",
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         KRATOS_WEBHOOK_SECRET: "x",
         BRIDGE_API_TOKEN: TOKEN,
         KRATOS_ADMIN_URL: "http://127.0.0.1:9",
@@ -320,6 +320,40 @@ export async function seedKv(server) {
   const kv = await server.mf.getKVNamespace("BILLING_KV");
   const now = Math.floor(Date.now() / 1000);
   await kv.put(`ent:${IDENTITY}`, JSON.stringify(entitlementRecord(now)));
+}
+
+// ---- webhooks ---
+
+// A real customer.subscription.updated event (benches/wasm's fixture, 4.4 KB),
+// the body of the webhook targets.
+export const EVENT = readFileSync(join(ROOT, "benches/wasm/fixture-event.json"), "utf8");
+export const EVENT_ID = JSON.parse(EVENT).id;
+
+/** The bridge's bench STRIPE_WEBHOOK_SECRET. */
+export const WEBHOOK_SECRET = "whsec_bench";
+
+/** A Stripe-Signature for EVENT, fresh each second (the 300 s tolerance outlasts no run). */
+let signed = { at: 0, header: "" };
+function signature() {
+  const t = Math.floor(Date.now() / 1000);
+  if (signed.at !== t) {
+    const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${t}.${EVENT}`).digest("hex");
+    signed = { at: t, header: `t=${t},v1=${v1}` };
+  }
+  return signed.header;
+}
+/** A load target POSTing EVENT with a fresh signature (`fields`: key, name, server, path). */
+export const webhookTarget = (fields) => ({
+  method: "POST",
+  body: EVENT,
+  headers: { "content-type": "application/json", "stripe-signature": signature() },
+  setupRequest: (req) => ({ ...req, headers: { ...req.headers, "stripe-signature": signature() } }),
+  ...fields,
+});
+
+/** Marks EVENT processed in the bridge's KV, so that it is answered as a duplicate. */
+export async function markEventProcessed(bridge) {
+  await (await bridge.mf.getKVNamespace("BILLING_KV")).put(`evt:${EVENT_ID}`, String(Math.floor(Date.now() / 1000)));
 }
 
 // ---- load --------------------------------------------------------------------

@@ -22,7 +22,7 @@ import { createServer } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import os from "node:os";
 
-import { ROOT, BRIDGE_DIR, numEnv, FEATURE_PATH, AUTH, GATE_PATH, SESSION, checkBuilds, startBridge, startWhoami, snapshotBuild, stopAll, hardBound } from "../gate/servers.mjs";
+import { ROOT, BRIDGE_DIR, numEnv, FEATURE_PATH, AUTH, GATE_PATH, SESSION, checkBuilds, startBridge, startWhoami, snapshotBuild, stopAll, hardBound, WEBHOOK_SECRET } from "../gate/servers.mjs";
 import { percentile, table, fmt } from "../gate/measure.mjs";
 
 const require = (await import("node:module")).createRequire(import.meta.url);
@@ -31,7 +31,6 @@ const autocannon = require(join(ROOT, "node_modules/autocannon"));
 const SECONDS = numEnv("BENCH_LOAD_SECONDS", 60, 1, 3600);
 const CONNECTIONS = numEnv("BENCH_LOAD_CONNECTIONS", 64, 4, 1024);
 const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-load.json");
-const SECRET = "whsec_bench";
 
 const fixture = JSON.parse(readFileSync(join(ROOT, "benches/wasm/fixture-event.json"), "utf8"));
 delete fixture.data.object.metadata.olympus_identity_id;
@@ -44,7 +43,7 @@ function nextEvent() {
   event.data.object.customer = `cus_load_${sent}`;
   const body = JSON.stringify(event);
   const t = Math.floor(Date.now() / 1000);
-  const v1 = createHmac("sha256", SECRET).update(`${t}.${body}`).digest("hex");
+  const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${t}.${body}`).digest("hex");
   return { body, signature: `t=${t},v1=${v1}` };
 }
 

@@ -14,7 +14,6 @@
 // its first; writes the figures to target/bench-side-by-side.json.
 
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
-import { createHmac } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { dirname, join, resolve } from "node:path";
 import os from "node:os";
@@ -43,6 +42,10 @@ import {
   startWhoami,
   snapshotBuild,
   hardBound,
+  EVENT,
+  markEventProcessed,
+  WEBHOOK_SECRET,
+  webhookTarget,
 } from "../gate/servers.mjs";
 import { measure, ratioOf, table, fmt } from "../gate/measure.mjs";
 
@@ -52,31 +55,6 @@ const WARMUP = numEnv("BENCH_WARMUP_SECONDS", 2, 0, 60);
 const COLD_STARTS = numEnv("BENCH_COLD_STARTS", 5, 1, 50);
 const RECIPE_DIR = resolve(ROOT, process.env.KSB_RECIPE_BUILD ?? "target/bench-recipe-worker");
 const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-side-by-side.json");
-const WEBHOOK_SECRET = "whsec_bench";
-
-// A real customer.subscription.updated event (benches/wasm's fixture), sent
-// as a duplicate: the bridge has it marked processed; the recipe, which has
-// no deduplication, verifies and writes it again.
-const EVENT = readFileSync(join(ROOT, "benches/wasm/fixture-event.json"), "utf8");
-const EVENT_ID = JSON.parse(EVENT).id;
-
-/** A Stripe-Signature for EVENT, fresh each second (the 300 s tolerance outlasts no run). */
-let signed = { at: 0, header: "" };
-function signature() {
-  const t = Math.floor(Date.now() / 1000);
-  if (signed.at !== t) {
-    const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${t}.${EVENT}`).digest("hex");
-    signed = { at: t, header: `t=${t},v1=${v1}` };
-  }
-  return signed.header;
-}
-const webhookTarget = (fields) => ({
-  method: "POST",
-  body: EVENT,
-  headers: { "content-type": "application/json", "stripe-signature": signature() },
-  setupRequest: (req) => ({ ...req, headers: { ...req.headers, "stripe-signature": signature() } }),
-  ...fields,
-});
 
 function recipeOptions(name, bindings = {}) {
   return {
@@ -135,7 +113,7 @@ async function main() {
   // ---- 1. throughput and latency
   const whoami = await startWhoami();
   const bridge = await startBridge({}, { dir: builds.bridge.dir, bindings: { KRATOS_PUBLIC_URL: whoami.url } });
-  await (await bridge.mf.getKVNamespace("BILLING_KV")).put(`evt:${EVENT_ID}`, String(Math.floor(Date.now() / 1000)));
+  await markEventProcessed(bridge);
   const empty = await startEmpty({}, builds.empty_worker.dir);
   const recipe = await serve("recipe", recipeOptions("recipe", { KRATOS_PUBLIC_URL: whoami.url }));
   await seedKv(recipe);
