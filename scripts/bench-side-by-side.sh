@@ -35,14 +35,7 @@ else
 fi
 build_empty_worker
 
-# The recipe worker, bundled the way wrangler bundles a TypeScript worker:
-# esbuild, ESM, the workerd export conditions, not minified.
-out="$KSB_ROOT/target/bench-recipe-worker"
-mkdir -p "$out"
-log "bundling the recipe worker (benches/side-by-side/recipe-worker.ts -> $out)"
-"$ESBUILD_BIN" "$KSB_ROOT/benches/side-by-side/recipe-worker.ts" --bundle --format=esm --platform=neutral \
-  --conditions=workerd,worker,browser --main-fields=module,main --log-level=warning \
-  --outfile="$out/recipe-worker.js"
+bundle_recipe_worker
 
 log "running the side-by-side benchmark (node $(node --version))"
 exec node "$KSB_ROOT/benches/side-by-side/run.mjs"

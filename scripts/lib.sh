@@ -230,6 +230,18 @@ build_empty_worker() {
   unset CARGO_TARGET_DIR
 }
 
+# The benchmarks' recipe worker (benches/side-by-side/recipe-worker.ts),
+# bundled the way wrangler bundles a TypeScript worker: esbuild, ESM, the
+# workerd export conditions, not minified (call build_env first).
+bundle_recipe_worker() {
+  local out="$KSB_ROOT/target/bench-recipe-worker"
+  mkdir -p "$out"
+  log "bundling the recipe worker (benches/side-by-side/recipe-worker.ts -> $out)"
+  "$ESBUILD_BIN" "$KSB_ROOT/benches/side-by-side/recipe-worker.ts" --bundle --format=esm --platform=neutral \
+    --conditions=workerd,worker,browser --main-fields=module,main --log-level=warning \
+    --outfile="$out/recipe-worker.js"
+}
+
 # wrangler without telemetry, update checks or the one outbound call it makes.
 wrangler_env() {
   export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false \
