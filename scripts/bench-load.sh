@@ -24,11 +24,6 @@ done
 command -v node >/dev/null || die "node not found: install Node.js 20 or newer"
 ensure_build_tools
 build_env
-if [ "${KSB_BUILT:-}" = 1 ]; then
-  [ -f "$KSB_ROOT/build/index.js" ] || die "KSB_BUILT=1 but build/index.js is missing: run scripts/build.sh"
-  log "using the bridge build in build/ as it is (KSB_BUILT=1)"
-else
-  bash "$KSB_ROOT/scripts/build.sh"
-fi
+ensure_bridge_build
 log "running the load run (node $(node --version))"
 exec node "$KSB_ROOT/benches/load/run.mjs"

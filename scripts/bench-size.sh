@@ -14,11 +14,7 @@ TWIGGY_VERSION=0.8.0
 ensure_build_tools
 ensure_cargo_tool twiggy "$TWIGGY_VERSION" twiggy
 build_env
-if [ "${KSB_BUILT:-}" = 1 ]; then
-  [ -f "$KSB_ROOT/build/index_bg.wasm" ] || die "KSB_BUILT=1 but build/index_bg.wasm is missing: run scripts/build.sh"
-else
-  bash "$KSB_ROOT/scripts/build.sh"
-fi
+ensure_bridge_build
 build_empty_worker
 bundle_recipe_worker
 node "$KSB_ROOT/benches/size/report.mjs" "$KSB_TOOLS/twiggy-$TWIGGY_VERSION/bin/twiggy" \

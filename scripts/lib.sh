@@ -211,6 +211,17 @@ build_env() {
   if [ "${KSB_TOOLCHAIN:-}" = debian ]; then export PATH="/usr/bin:$PATH"; fi
 }
 
+# The bridge build the benchmarks serve: build/ as it is with KSB_BUILT=1,
+# else a fresh scripts/build.sh.
+ensure_bridge_build() {
+  if [ "${KSB_BUILT:-}" = 1 ]; then
+    [ -f "$KSB_ROOT/build/index.js" ] || die "KSB_BUILT=1 but build/index.js is missing: run scripts/build.sh"
+    log "using the bridge build in build/ as it is (KSB_BUILT=1)"
+  else
+    bash "$KSB_ROOT/scripts/build.sh"
+  fi
+}
+
 # The benchmarks' empty workers-rs worker (benches/gate/empty-worker): its
 # own workspace and Cargo.lock, built like the bridge (same worker-build,
 # wasm-bindgen, wasm-opt, esbuild; call build_env first) into

@@ -24,7 +24,8 @@ export function table(rows, header) {
  * expectAllowed?}): checks each first answer (its body becomes the expected
  * body of every later one when stable), warms each up for `warmup` s, then
  * runs `rounds` rounds of `seconds` per target, each round starting one
- * target later. Sets `t.runs` (per round) and `t.total` (pooled) on each.
+ * target later. Sets `t.runs` (per round) and `t.total` (pooled) on each;
+ * answers the targets by key and `ratio(a, b)` of two of them (ratioOf).
  */
 export async function measure(targets, { seconds, rounds, warmup }) {
   for (const t of targets) {
@@ -88,7 +89,8 @@ export async function measure(targets, { seconds, rounds, warmup }) {
       rps_max: Math.max(...t.runs.map((r) => r.rps)),
       log_lines_per_answer: t.runs.reduce((s, r) => s + r.log_lines, 0) / answers,
     };
-  }
+  }  const by = Object.fromEntries(targets.map((t) => [t.key, t]));
+  return { by, ratio: ratioOf(by) };
 }
 
 /** `ratio(a, b)` of two measured targets' req/s (keys of `by`), pooled and per round. */
@@ -104,4 +106,29 @@ export function ratioOf(by) {
       extra_us_per_answer: 1e6 * (1 / by[a].total.rps - 1 / by[b].total.rps),
     };
   };
+}
+
+/** Prints the measured targets and the `ratios` ([name, ratio] pairs) as two tables. */
+export function printMeasured(targets, ratios) {
+  console.log("");
+  console.log(
+    table(
+      targets.map((t) => [
+        t.name,
+        fmt(t.total.rps, 0),
+        `${fmt(t.total.rps_min, 0)}..${fmt(t.total.rps_max, 0)}`,
+        fmt(t.total.p50_ms),
+        fmt(t.total.p99_ms),
+        `${t.total.errors + t.total.mismatches}/${t.total.non2xx}`,
+      ]),
+      ["target", "req/s", "per round", "p50 ms", "p99 ms", "errors/non-2xx"],
+    ),
+  );
+  console.log("");
+  console.log(
+    table(
+      ratios.map(([name, r]) => [name, fmt(r.value), `${fmt(r.min)}..${fmt(r.max)}`, fmt(r.extra_us_per_answer, 0)]),
+      ["ratio of req/s", "pooled", "per round", "extra µs/answer"],
+    ),
+  );
 }

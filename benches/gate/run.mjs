@@ -74,7 +74,7 @@ import {
   stopAll,
   hardBound,
 } from "./servers.mjs";
-import { measure, ratioOf, table, fmt } from "./measure.mjs";
+import { measure, printMeasured } from "./measure.mjs";
 
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
 const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
@@ -163,9 +163,7 @@ async function main() {
     }
   }
 
-  await measure(targets, { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP });
-  const by = Object.fromEntries(targets.map((t) => [t.key, t]));
-  const ratio = ratioOf(by);
+  const { by, ratio } = await measure(targets, { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP });
   const ratios = [
     ["bridge feature check / empty worker", ratio("bridge_feature", "empty_worker")],
     ["bridge feature check / seed worker", ratio("bridge_feature", "seed_worker")],
@@ -192,27 +190,7 @@ async function main() {
   const loadAfter = os.loadavg();
   const gateAnswers = by.bridge_gate.total.answers;
 
-  console.log("");
-  console.log(
-    table(
-      targets.map((t) => [
-        t.name,
-        fmt(t.total.rps, 0),
-        `${fmt(t.total.rps_min, 0)}..${fmt(t.total.rps_max, 0)}`,
-        fmt(t.total.p50_ms),
-        fmt(t.total.p99_ms),
-        `${t.total.errors + t.total.mismatches}/${t.total.non2xx}`,
-      ]),
-      ["target", "req/s", "per round", "p50 ms", "p99 ms", "errors/non-2xx"],
-    ),
-  );
-  console.log("");
-  console.log(
-    table(
-      ratios.map(([name, r]) => [name, fmt(r.value), `${fmt(r.min)}..${fmt(r.max)}`, fmt(r.extra_us_per_answer, 0)]),
-      ["ratio of req/s", "pooled", "per round", "extra µs/answer"],
-    ),
-  );
+  printMeasured(targets, ratios);
   console.log(`\n/gate: ${whoami.calls} whoami calls for ${gateAnswers} answers (the session cache, SESSION_CACHE_TTL)`);
   console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
 

@@ -47,7 +47,8 @@ function minPlanFor(feature) {
 }
 
 // The recipe's requirePlan with its edge cases; `sub` is the KV row or null.
-function canAccess(sub, feature, nowSeconds) {
+// (Also the decision of benches/side-by-side/recipe-worker.ts.)
+export function canAccess(sub, feature, nowSeconds) {
   if (!sub) return { allowed: false, reason: "no_subscription" };
   const minPlan = minPlanFor(feature);
   let effectivePlan = sub.plan;

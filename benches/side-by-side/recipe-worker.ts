@@ -7,6 +7,7 @@
 //   GET  /gate/:feature                         Cookie or X-Session-Token
 //   POST /webhooks/stripe                       Stripe-Signature
 //   POST /webhooks/stripe/verify-only           Stripe-Signature
+//   GET  /healthz                               200, touching nothing (the cold-start probe)
 //
 // - A feature check reads the identity's row (KV `ent:<id>`, in the
 //   bridge's entitlement-record shape) on every request and decides as the
@@ -20,6 +21,11 @@
 //   `verify-only` answers after the verification: stripe-node's cost alone.
 
 import Stripe from "stripe";
+
+// The recipe's requirePlan with its edge cases (past_due limited, canceled
+// until the period ends), gating on the lowest plan granting the feature:
+// the same decision as the gate benchmark's seed worker.
+import { canAccess } from "../gate/seed-worker.js";
 
 interface Env {
   BILLING_KV: KVNamespace;
@@ -43,32 +49,6 @@ interface Row {
   current_period_end: number | null;
   stripe_customer_id?: string;
   subscription_id?: string;
-}
-
-const planRank: Record<Plan, number> = { free: 0, pro: 1, enterprise: 2 };
-
-// wrangler.toml's example PLANS: the lowest plan granting each feature.
-const minPlanFor: Record<string, Plan> = { basic_feature: "free", premium_feature: "pro" };
-
-type Decision = { allowed: boolean; reason: string };
-
-function canAccess(sub: Row | null, feature: string, nowSeconds: number): Decision {
-  if (!sub) return { allowed: false, reason: "no_subscription" };
-  const minPlan = minPlanFor[feature] ?? "enterprise";
-  let effectivePlan: Plan = sub.plan;
-  if (sub.status === "past_due") {
-    effectivePlan = "free";
-  } else if (sub.status === "canceled") {
-    if (!(sub.current_period_end && sub.current_period_end > nowSeconds)) {
-      return { allowed: false, reason: "period_ended" };
-    }
-  } else if (sub.status !== "active") {
-    return { allowed: false, reason: "subscription_inactive" };
-  }
-  if ((planRank[effectivePlan] ?? -1) < planRank[minPlan]) {
-    return { allowed: false, reason: sub.status === "past_due" ? "past_due_limited" : "not_in_plan" };
-  }
-  return { allowed: true, reason: "included" };
 }
 
 function json(status: number, body: unknown): Response {
@@ -143,6 +123,7 @@ const GATE_PATH = /^\/gate\/([^/]+)$/;
 export default {
   async fetch(req: Request, env: Env): Promise<Response> {
     const url = new URL(req.url);
+    if (req.method === "GET" && url.pathname === "/healthz") return json(200, { ok: true });
     if (req.method === "POST" && url.pathname === "/webhooks/stripe") return webhook(req, env, false);
     if (req.method === "POST" && url.pathname === "/webhooks/stripe/verify-only") return webhook(req, env, true);
     let m = req.method === "GET" ? FEATURE_PATH.exec(url.pathname) : null;

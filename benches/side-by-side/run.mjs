@@ -47,7 +47,7 @@ import {
   WEBHOOK_SECRET,
   webhookTarget,
 } from "../gate/servers.mjs";
-import { measure, ratioOf, table, fmt } from "../gate/measure.mjs";
+import { measure, printMeasured, table, fmt } from "../gate/measure.mjs";
 
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
 const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
@@ -56,7 +56,7 @@ const COLD_STARTS = numEnv("BENCH_COLD_STARTS", 5, 1, 50);
 const RECIPE_DIR = resolve(ROOT, process.env.KSB_RECIPE_BUILD ?? "target/bench-recipe-worker");
 const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-side-by-side.json");
 
-function recipeOptions(name, bindings = {}) {
+function recipeOptions(bindings = {}) {
   return {
     modulesRoot: RECIPE_DIR,
     modules: [{ type: "ESModule", path: join(RECIPE_DIR, "recipe-worker.js") }],
@@ -81,12 +81,12 @@ function bundle(name, files) {
 }
 
 /** Starts a worker, waits for its first 200, stops it: the samples' median ms. */
-async function coldStart(name, start, path, headers = {}) {
+async function coldStart(name, start, path) {
   const samples = [];
   for (let i = 0; i < COLD_STARTS; i++) {
     const t0 = performance.now();
     const server = await start(`${name}-cold-${i}`);
-    const res = await fetch(server.url + path, { headers });
+    const res = await fetch(server.url + path);
     await res.arrayBuffer();
     const ms = performance.now() - t0;
     await stop(server);
@@ -115,7 +115,7 @@ async function main() {
   const bridge = await startBridge({}, { dir: builds.bridge.dir, bindings: { KRATOS_PUBLIC_URL: whoami.url } });
   await markEventProcessed(bridge);
   const empty = await startEmpty({}, builds.empty_worker.dir);
-  const recipe = await serve("recipe", recipeOptions("recipe", { KRATOS_PUBLIC_URL: whoami.url }));
+  const recipe = await serve("recipe", recipeOptions({ KRATOS_PUBLIC_URL: whoami.url }));
   await seedKv(recipe);
   const targets = [
     { key: "bridge_feature", name: "bridge feature check", server: bridge, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
@@ -127,9 +127,7 @@ async function main() {
     webhookTarget({ key: "recipe_webhook_dup", name: "recipe webhook, duplicate (rewritten)", server: recipe, path: "/webhooks/stripe" }),
     webhookTarget({ key: "recipe_verify", name: "stripe-node constructEventAsync alone", server: recipe, path: "/webhooks/stripe/verify-only" }),
   ];
-  await measure(targets, { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP });
-  const by = Object.fromEntries(targets.map((t) => [t.key, t]));
-  const ratio = ratioOf(by);
+  const { by, ratio } = await measure(targets, { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP });
   const ratios = [
     ["bridge feature check / empty worker", ratio("bridge_feature", "empty_worker")],
     ["bridge feature check / recipe feature check", ratio("bridge_feature", "recipe_feature")],
@@ -149,21 +147,15 @@ async function main() {
 
   // ---- 3. cold start
   const colds = [
-    await coldStart("bridge", (n) => startBridge({}, { name: n, dir: builds.bridge.dir, seed: false }), "/healthz"),
+    // Each to a 200 that needs no KV (whose first use starts another
+    // isolate in Miniflare): what starting the worker itself costs.
+    await coldStart("bridge", (n) => startBridge({}, { name: n, dir: builds.bridge.dir, seed: false }), "/openapi.json"),
     await coldStart("empty worker (workers-rs)", () => startEmpty({}, builds.empty_worker.dir), "/"),
-    await coldStart("recipe worker (TS + stripe)", (n) => serve(n, recipeOptions(n)), FEATURE_PATH, AUTH),
+    await coldStart("recipe worker (TS + stripe)", (n) => serve(n, recipeOptions()), "/healthz"),
   ];
 
   // ---- report
-  console.log("");
-  console.log(
-    table(
-      targets.map((t) => [t.name, fmt(t.total.rps, 0), `${fmt(t.total.rps_min, 0)}..${fmt(t.total.rps_max, 0)}`, fmt(t.total.p50_ms), fmt(t.total.p99_ms), `${t.total.errors + t.total.mismatches}/${t.total.non2xx}`]),
-      ["target", "req/s", "per round", "p50 ms", "p99 ms", "errors/non-2xx"],
-    ),
-  );
-  console.log("");
-  console.log(table(ratios.map(([name, r]) => [name, fmt(r.value), `${fmt(r.min)}..${fmt(r.max)}`]), ["ratio of req/s", "pooled", "per round"]));
+  printMeasured(targets, ratios);
   console.log("");
   const [b, e, r] = bundles;
   console.log(table(bundles.map((x) => [x.name, x.raw, x.gz]), ["bundle", "bytes", "gzipped"]));
