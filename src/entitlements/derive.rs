@@ -8,8 +8,10 @@
 //! `active` and `trialing` grant the plan fully, `past_due` grants it limited,
 //! `canceled` or `cancel_at_period_end` grant only while `now <
 //! current_period_end`, and `incomplete`, `incomplete_expired`, `unpaid`,
-//! `paused` grant nothing. With several subscriptions the highest-ranked
-//! granted plan wins (tie: full beats limited, then the later period end).
+//! `paused` grant nothing. With several subscriptions a fully granting one
+//! beats a limited one (a paid-up plan is never hidden behind another
+//! plan's past-due limit), then the higher-ranked plan wins, then the later
+//! period end.
 
 use std::cmp::Ordering;
 
@@ -63,9 +65,9 @@ struct Candidate<'a> {
 impl Candidate<'_> {
     fn order(&self, other: &Self) -> Ordering {
         let strength = |a: Access| u8::from(a == Access::Full);
-        self.rank
-            .cmp(&other.rank)
-            .then(strength(self.access).cmp(&strength(other.access)))
+        strength(self.access)
+            .cmp(&strength(other.access))
+            .then(self.rank.cmp(&other.rank))
             .then(self.sub.current_period_end.cmp(&other.sub.current_period_end))
             .then(self.sub.created.cmp(&other.sub.created))
             .then(self.sub.id.cmp(&other.sub.id))
@@ -349,13 +351,14 @@ mod tests {
             sub("pro", Active, "pro_monthly"),
             sub("ent", PastDue, "enterprise_monthly"),
             sub("dead", Unpaid, "enterprise_monthly"),
+            sub("ent2", Active, "enterprise_monthly"),
         ];
         let e = run(&subs);
         assert_eq!(
             summary(&e),
-            ("enterprise", EntitlementStatus::Subscription(SubscriptionStatus::PastDue), Access::Limited)
+            ("enterprise", EntitlementStatus::Subscription(SubscriptionStatus::Active), Access::Full)
         );
-        assert_eq!(e.subscription_id.as_deref(), Some("ent"));
+        assert_eq!(e.subscription_id.as_deref(), Some("ent2"));
         // Order of the list does not matter.
         let mut reversed = subs.to_vec();
         reversed.reverse();
@@ -364,6 +367,22 @@ mod tests {
         let mut multi = sub("multi", Active, "pro_monthly");
         multi.prices.push(PriceRef { id: "price_e".into(), lookup_key: Some("enterprise_monthly".into()) });
         assert_eq!(run(&[multi]).plan, "enterprise");
+    }
+
+    #[test]
+    fn a_paid_up_plan_is_never_hidden_behind_a_higher_plans_past_due_limit() {
+        // Found by the property test "a later now never grants more": the
+        // higher rank won first, so premium_feature, paid for in full, was
+        // denied while the enterprise renewal failed, and came back when it ended.
+        let subs = [sub("pro", Active, "pro_monthly"), sub("ent", PastDue, "enterprise_monthly")];
+        let e = run(&subs);
+        assert_eq!(summary(&e), ("pro", EntitlementStatus::Subscription(SubscriptionStatus::Active), Access::Full));
+        assert!(e.features.iter().any(|f| f == "premium_feature"), "{e:?}");
+        let only_limited = run(&[sub("ent", PastDue, "enterprise_monthly"), sub("dead", Unpaid, "pro_monthly")]);
+        assert_eq!(
+            summary(&only_limited),
+            ("enterprise", EntitlementStatus::Subscription(SubscriptionStatus::PastDue), Access::Limited)
+        );
     }
 
     #[test]
@@ -507,10 +526,10 @@ mod tests {
             }
         }
 
-        /// What a record grants, ordered: `None` for nothing, else the
-        /// plan's rank, then full over limited.
-        fn strength(e: &Entitlement, p: &Plans) -> Option<(u32, bool)> {
-            (e.access != Access::None).then(|| (p.rank_of(&e.plan).unwrap(), e.access == Access::Full))
+        /// What a record grants, ordered as the derivation chooses: `None`
+        /// for nothing, else full over limited, then the plan's rank.
+        fn strength(e: &Entitlement, p: &Plans) -> Option<(bool, u32)> {
+            (e.access != Access::None).then(|| (e.access == Access::Full, p.rank_of(&e.plan).unwrap()))
         }
 
         proptest! {
@@ -539,18 +558,14 @@ mod tests {
                 }
                 let (early, late) = (derive(&id1(), Some("cus_1"), &subs, &p, t1), derive(&id1(), Some("cus_1"), &subs, &p, t2));
                 prop_assert!(strength(&late, &p) <= strength(&early, &p), "{:?} then {:?}", early, late);
-                prop_assert!(p.rank_of(&late.plan) <= p.rank_of(&early.plan));
-                // Features: the example catalogue's lists are nested by rank,
-                // so they never grow either, except after a limited record:
-                // a past-due higher plan hides a lower plan's full features
-                // until it ends.
-                if early.access != Access::Limited {
-                    for f in ["basic_feature", "premium_feature", "any_other_feature"] {
-                        prop_assert!(
-                            !grants(&late.features, f) || grants(&early.features, f),
-                            "{} granted later only: {:?} then {:?}", f, early, late
-                        );
-                    }
+                // Features: the example catalogue's lists are nested by rank
+                // (past-due features are the default plan's), so they never
+                // grow either.
+                for f in ["basic_feature", "premium_feature", "any_other_feature"] {
+                    prop_assert!(
+                        !grants(&late.features, f) || grants(&early.features, f),
+                        "{} granted later only: {:?} then {:?}", f, early, late
+                    );
                 }
             }
         }
