@@ -16,8 +16,10 @@
 #   target...      some of: signature event subscriptions kratos_hook patch
 #                  plans gate_routes path (default: all)
 #
-# The defaults reach 10 million executions per target on 2 cores (the
-# slowest target runs at about 26,000 exec/s; see README, "Fuzzing").
+# The defaults reach 10 million executions per target on 2 cores: the
+# slowest targets (signature, patch) ran at about 36,000 exec/s, and at
+# 17,000 while the machine built other things; 900 s needs 11,200 (see
+# README, "Fuzzing").
 # Needs no nightly toolchain: the stable one runs with RUSTC_BOOTSTRAP=1.
 # cargo-fuzz is installed once into the tool cache (scripts/lib.sh). The
 # seeds in fuzz/corpus/ are never written to; each run's corpus, logs and

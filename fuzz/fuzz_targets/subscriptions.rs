@@ -8,14 +8,15 @@
 //! past-due list, or the default plan's); the subscription it names is one
 //! of the list's and maps to its plan; any order of the same subscriptions
 //! (ids unique, as Stripe's are) gives the same record; and a later `now`
-//! never grants more (plan rank, then full over limited, never increase).
+//! never grants more (full over limited, then plan rank, and features never
+//! increase).
 #![no_main]
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use kratos_stripe_bridge::entitlements::derive::{derive, plan_of, subscription_access};
-use kratos_stripe_bridge::entitlements::plans::{Plans, EXAMPLE_PLANS};
+use kratos_stripe_bridge::entitlements::plans::{grants, Plans, EXAMPLE_PLANS};
 use kratos_stripe_bridge::entitlements::record::{Access, Entitlement};
 use kratos_stripe_bridge::identity::IdentityId;
 use kratos_stripe_bridge::stripe::subscription::{parse_subscription_list, Subscription};
@@ -35,11 +36,12 @@ fn identity() -> IdentityId {
     IdentityId::parse("1d000000-0000-4000-8000-000000000001").expect("a valid id")
 }
 
-/// What a record grants, ordered: `None` for nothing, else (rank, full).
-fn strength(e: &Entitlement, plans: &Plans) -> Option<(u32, bool)> {
+/// What a record grants, ordered as the derivation chooses: `None` for
+/// nothing, else full over limited, then the plan's rank.
+fn strength(e: &Entitlement, plans: &Plans) -> Option<(bool, u32)> {
     match e.access {
         Access::None => None,
-        a => Some((plans.rank_of(&e.plan).expect("a granted plan is in PLANS"), a == Access::Full)),
+        a => Some((a == Access::Full, plans.rank_of(&e.plan).expect("a granted plan is in PLANS"))),
     }
 }
 
@@ -96,6 +98,11 @@ fuzz_target!(|data: &[u8]| {
             }
             if let Some(p) = &previous {
                 assert!(strength(&e, plans) <= strength(p, plans), "a later now granted more: {p:?} then {e:?}");
+                // The example catalogue's feature lists are nested, so
+                // features never grow either.
+                for f in ["basic_feature", "premium_feature", "any_other_feature"] {
+                    assert!(!grants(&e.features, f) || grants(&p.features, f), "{f} granted later only");
+                }
             }
             previous = Some(e);
         }
