@@ -2,6 +2,9 @@
 // runs a list of targets side by side in interleaved rounds and pools the
 // figures, so that every benchmark measures and reports the same way.
 
+import { writeFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
 import { load, firstAnswer } from "./servers.mjs";
 
 export function percentile(sorted, p) {
@@ -131,4 +134,16 @@ export function printMeasured(targets, ratios) {
       ["ratio of req/s", "pooled", "per round", "extra µs/answer"],
     ),
   );
+}
+
+/** Writes `report` as JSON to `path`; answers the exit code: 1 when a target in `failed` answered errors. */
+export function finish(path, report, failed) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(report, null, 2) + "\n");
+  console.log(`results: ${path}`);
+  if (failed.length) {
+    console.error(`FAILED: errors or non-2xx answers from ${failed.map((t) => t.name).join(", ")}`);
+    return 1;
+  }
+  return 0;
 }

@@ -44,8 +44,7 @@
 // that differs from its first one; the figures are still printed and
 // written to target/bench-gate.json (BENCH_JSON to change).
 
-import { writeFileSync, mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import os from "node:os";
 
 import {
@@ -74,7 +73,7 @@ import {
   stopAll,
   hardBound,
 } from "./servers.mjs";
-import { measure, printMeasured } from "./measure.mjs";
+import { measure, printMeasured, finish } from "./measure.mjs";
 
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
 const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
@@ -222,14 +221,7 @@ async function main() {
     whoami_calls: whoami.calls,
     ok: failed.length === 0,
   };
-  mkdirSync(dirname(JSON_OUT), { recursive: true });
-  writeFileSync(JSON_OUT, JSON.stringify(report, null, 2) + "\n");
-  console.log(`results: ${JSON_OUT}`);
-  if (failed.length) {
-    console.error(`FAILED: errors or non-2xx answers from ${failed.map((t) => t.name).join(", ")}`);
-    return 1;
-  }
-  return 0;
+  return finish(JSON_OUT, report, failed);
 }
 
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus

@@ -13,9 +13,9 @@
 // Exits 1 if any target answered an error, a non-2xx, or a body other than
 // its first; writes the figures to target/bench-side-by-side.json.
 
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import os from "node:os";
 
 import {
@@ -47,7 +47,7 @@ import {
   WEBHOOK_SECRET,
   webhookTarget,
 } from "../gate/servers.mjs";
-import { measure, printMeasured, table, fmt } from "../gate/measure.mjs";
+import { measure, printMeasured, finish, table, fmt } from "../gate/measure.mjs";
 
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
 const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
@@ -180,14 +180,7 @@ async function main() {
     cold_starts: colds,
     ok: failed.length === 0,
   };
-  mkdirSync(dirname(JSON_OUT), { recursive: true });
-  writeFileSync(JSON_OUT, JSON.stringify(report, null, 2) + "\n");
-  console.log(`results: ${JSON_OUT}`);
-  if (failed.length) {
-    console.error(`FAILED: errors or non-2xx answers from ${failed.map((t) => t.name).join(", ")}`);
-    return 1;
-  }
-  return 0;
+  return finish(JSON_OUT, report, failed);
 }
 
 const guard = hardBound((8 * (WARMUP + ROUNDS * (SECONDS + 2)) + 3 * COLD_STARTS * 30 + 120) * 1000, "side-by-side benchmark");
