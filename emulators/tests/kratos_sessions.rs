@@ -67,6 +67,8 @@ async fn whoami_answers_401_without_valid_credentials() {
     let (_, token) = seed_identity(&k, "x@example.com").await;
     let (status, _) = call(Method::GET, &whoami, None, &[("cookie", &format!("other_cookie={token}"))]).await;
     assert_eq!(status, 401, "only the session cookie counts");
+    let (_, state) = get(&format!("{}/_emulator/state", k.admin_url())).await;
+    assert_eq!(state["whoami_calls"], 4, "every answered call is counted, 401s too");
     k.shutdown().await;
 }
 

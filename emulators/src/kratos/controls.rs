@@ -193,10 +193,16 @@ async fn clear_faults(State(app): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// Everything stored: identities (admin view), sessions, every hook attempt.
+/// Everything stored: identities (admin view), sessions, every hook attempt,
+/// and how many `/sessions/whoami` calls were answered.
 async fn state(State(app): State<AppState>) -> Json<Value> {
     let store = app.lock();
     let identities: Vec<Value> = store.identities().map(|i| i.to_json(View::Admin, app.public_url())).collect();
     let sessions: Vec<Value> = store.sessions().iter().map(|s| s.to_state_json()).collect();
-    Json(json!({ "identities": identities, "sessions": sessions, "hook_calls": store.hook_calls }))
+    Json(json!({
+        "identities": identities,
+        "sessions": sessions,
+        "hook_calls": store.hook_calls,
+        "whoami_calls": store.whoami_calls,
+    }))
 }

@@ -19,7 +19,8 @@ const NETWORK_COOKIE_PREFIX: &str = "ory_session_";
 /// `GET /sessions/whoami`: the session for the `X-Session-Token`,
 /// `Authorization: Bearer` or session cookie presented, else 401.
 pub async fn whoami(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let store = app.lock();
+    let mut store = app.lock();
+    store.whoami_calls += 1;
     let found = presented_tokens(&headers)
         .into_iter()
         .find_map(|token| store.session_by_token(&token))

@@ -22,6 +22,9 @@ pub struct Store {
     sessions: Vec<Session>,
     /// One entry per hook attempt, in the order they finished.
     pub hook_calls: Vec<Value>,
+    /// How many `/sessions/whoami` calls were answered (any status), so
+    /// tests can see how often a client asks.
+    pub whoami_calls: u64,
     /// Pending injected failures.
     pub faults: Faults,
     /// Current web hook configuration.
