@@ -129,6 +129,36 @@ async fn a_revoked_session_stops_working_within_the_session_cache_ttl() {
     assert_eq!(gate(&stack, "basic_feature", Some(&token)).await.status(), 401, "past the TTL");
 }
 
+/// How many `/sessions/whoami` calls the Kratos emulator has answered.
+async fn whoami_calls(stack: &Stack) -> u64 {
+    let state = stack.control(Method::GET, stack.kratos_admin("/_emulator/state"), json!(null)).await;
+    state["whoami_calls"].as_u64().expect("whoami_calls")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_requests_with_one_new_session_ask_kratos_once() {
+    let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "60")).await;
+    let (_, _, token) = user(&stack, "crowd@example.com").await;
+    // The first whoami takes 1.5 s, so the other requests arrive while it is asked.
+    let slow = json!({"count": 1, "kind": "hang", "hang_ms": 1500, "path_prefix": "/sessions/whoami"});
+    stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), slow).await;
+    let before = whoami_calls(&stack).await;
+    let first = gate(&stack, "basic_feature", Some(&token));
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..9 {
+            let (http, url, token) = (stack.http.clone(), stack.url("/gate/basic_feature"), token.clone());
+            set.spawn(async move { http.get(url).header("X-Session-Token", token).send().await.map(|r| r.status()) });
+        }
+        set.join_all().await
+    };
+    let (first, others) = tokio::join!(first, others);
+    assert_eq!(first.status(), 200);
+    assert!(others.iter().all(|r| r.as_ref().is_ok_and(|s| s.as_u16() == 200)), "{others:?}");
+    assert_eq!(whoami_calls(&stack).await - before, 1, "one whoami for ten concurrent requests");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cached_session_needs_no_kratos_and_a_new_one_is_a_503_while_kratos_is_down() {
     let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "60")).await;

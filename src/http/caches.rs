@@ -1,9 +1,12 @@
 //! The isolate's caches (one isolate serves many requests, one at a time):
 //! whoami answers for `SESSION_CACHE_TTL`, keyed by a hash of the
 //! credential, and KV entitlement records for `ENTITLEMENT_CACHE_TTL`,
-//! written through when this isolate writes a record.
+//! written through when this isolate writes a record. Concurrent requests
+//! with one credential the cache does not know ask Kratos once: the others
+//! wait for that answer ([`whoami_turn`]).
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::cache::TtlCache;
@@ -12,6 +15,8 @@ use crate::identity::IdentityId;
 
 thread_local! {
     static SESSIONS: RefCell<TtlCache<[u8; 32], IdentityId>> = RefCell::new(TtlCache::default());
+    /// Credentials whose whoami a request is asking now.
+    static ASKING: RefCell<HashSet<[u8; 32]>> = RefCell::new(HashSet::new());
     static ENTITLEMENTS: RefCell<TtlCache<IdentityId, Rc<Entitlement>>> = RefCell::new(TtlCache::default());
 }
 
@@ -23,6 +28,34 @@ pub fn session(key: &[u8; 32], now_ms: u64) -> Option<IdentityId> {
 /// Remembers an active session's identity.
 pub fn put_session(key: [u8; 32], identity: IdentityId, now_ms: u64, ttl_secs: u64) {
     SESSIONS.with(|c| c.borrow_mut().put(key, identity, now_ms, ttl_secs));
+}
+
+/// Takes the turn to ask Kratos about a credential the cache does not know;
+/// `None` while another request has it (see `auth::require_session`, which
+/// then waits for that answer). Without turns, every request arriving while
+/// a session's cache entry had expired asked Kratos at once (about 30 at 32
+/// connections).
+pub fn whoami_turn(key: [u8; 32]) -> Option<Asking> {
+    // `then`, not `then_some`: an `Asking` made and dropped here would give the turn back.
+    let taken = ASKING.with(|asking| asking.borrow_mut().insert(key));
+    taken.then(|| Asking { key })
+}
+
+/// Whether a request is asking Kratos about `key` now.
+pub fn being_asked(key: &[u8; 32]) -> bool {
+    ASKING.with(|asking| asking.borrow().contains(key))
+}
+
+/// The turn to ask Kratos about one credential, given back when dropped:
+/// after the answer was cached, or when asking failed or the request went away.
+pub struct Asking {
+    key: [u8; 32],
+}
+
+impl Drop for Asking {
+    fn drop(&mut self) {
+        ASKING.with(|asking| asking.borrow_mut().remove(&self.key));
+    }
 }
 
 /// Forgets every cached session of an identity (it was just deleted here,
