@@ -26,10 +26,9 @@ import {
   checkBuilds,
   snapshotBridge,
   startBridge,
-  stopAll,
   load,
   firstAnswer,
-  hardBound,
+  runBench,
   webhookTarget,
   markEventProcessed,
 } from "./servers.mjs";
@@ -156,14 +155,4 @@ async function main() {
   return result.non2xx + result.errors ? 1 : 0;
 }
 
-const guard = hardBound((SECONDS + 120) * 1000, "gate profile");
-let code = 1;
-try {
-  code = await main();
-} catch (e) {
-  console.error(`gate profile failed: ${e.stack ?? e}`);
-} finally {
-  await stopAll();
-  clearTimeout(guard);
-}
-process.exit(code);
+await runBench("gate profile", (SECONDS + 120) * 1000, main);

@@ -70,8 +70,7 @@ import {
   quietBridgeBuild,
   snapshotBridge,
   snapshotBuild,
-  stopAll,
-  hardBound,
+  runBench,
 } from "./servers.mjs";
 import { measure, printMeasured, finish } from "./measure.mjs";
 
@@ -227,16 +226,4 @@ async function main() {
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus
 // two minutes for starting and stopping the servers.
 const targetCount = (DIAG ? 8 : 6) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
-const guard = hardBound((targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, "gate benchmark");
-
-let code = 1;
-try {
-  code = await main();
-} catch (e) {
-  console.error(`gate benchmark failed: ${e.stack ?? e}`);
-  code = 1;
-} finally {
-  await stopAll();
-  clearTimeout(guard);
-}
-process.exit(code);
+await runBench("gate benchmark", (targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, main);

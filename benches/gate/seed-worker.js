@@ -69,10 +69,24 @@ export function canAccess(sub, feature, nowSeconds) {
   return { allowed: true, reason: "included" };
 }
 
-function json(status, body) {
+// A JSON answer (also the recipe worker's).
+export function json(status, body) {
   return new Response(JSON.stringify(body), {
     status,
     headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+}
+
+// The check itself: the identity's row read from KV on every call, then
+// decided (also the recipe worker's).
+export async function featureAnswer(kv, id, feature) {
+  const sub = await kv.get("ent:" + id, "json");
+  const decision = canAccess(sub, feature, Math.floor(Date.now() / 1000));
+  return json(200, {
+    allowed: decision.allowed,
+    plan: sub ? sub.plan : "free",
+    status: sub ? sub.status : "none",
+    reason: decision.reason,
   });
 }
 
@@ -88,13 +102,6 @@ export default {
     }
     const id = decodeURIComponent(m[1]);
     const feature = decodeURIComponent(m[2]);
-    const sub = await env.BILLING_KV.get("ent:" + id, "json");
-    const decision = canAccess(sub, feature, Math.floor(Date.now() / 1000));
-    return json(200, {
-      allowed: decision.allowed,
-      plan: sub ? sub.plan : "free",
-      status: sub ? sub.status : "none",
-      reason: decision.reason,
-    });
+    return featureAnswer(env.BILLING_KV, id, feature);
   },
 };

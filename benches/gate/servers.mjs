@@ -429,7 +429,7 @@ export async function firstAnswer(target) {
 }
 
 /** Ends the process after `ms` whatever happens, stopping every server first. */
-export function hardBound(ms, what) {
+function hardBound(ms, what) {
   const guard = setTimeout(async () => {
     console.error(`${what}: still running after ${Math.round(ms / 1000)} s; stopping`);
     await stopAll();
@@ -443,4 +443,23 @@ export function hardBound(ms, what) {
     });
   }
   return guard;
+}
+
+/**
+ * Runs a benchmark's `main` (answering its exit code) under a hard bound of
+ * `ms`, stops every server whatever happens, and exits the process.
+ */
+export async function runBench(what, ms, main) {
+  const guard = hardBound(ms, what);
+  let code = 1;
+  try {
+    code = await main();
+  } catch (e) {
+    console.error(`${what} failed: ${e.stack ?? e}`);
+    code = 1;
+  } finally {
+    await stopAll();
+    clearTimeout(guard);
+  }
+  process.exit(code);
 }

@@ -22,7 +22,7 @@ import { createServer } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import os from "node:os";
 
-import { ROOT, BRIDGE_DIR, numEnv, FEATURE_PATH, AUTH, GATE_PATH, SESSION, checkBuilds, startBridge, startWhoami, snapshotBuild, stopAll, hardBound, WEBHOOK_SECRET } from "../gate/servers.mjs";
+import { ROOT, BRIDGE_DIR, numEnv, FEATURE_PATH, AUTH, GATE_PATH, SESSION, checkBuilds, startBridge, startWhoami, snapshotBuild, runBench, WEBHOOK_SECRET } from "../gate/servers.mjs";
 import { percentile, table, fmt } from "../gate/measure.mjs";
 
 const require = (await import("node:module")).createRequire(import.meta.url);
@@ -184,14 +184,4 @@ async function main() {
   return 0;
 }
 
-const guard = hardBound((SECONDS + 120) * 1000, "load run");
-let code = 1;
-try {
-  code = await main();
-} catch (e) {
-  console.error(`load run failed: ${e.stack ?? e}`);
-} finally {
-  await stopAll();
-  clearTimeout(guard);
-}
-process.exit(code);
+await runBench("load run", (SECONDS + 120) * 1000, main);

@@ -25,7 +25,7 @@ import Stripe from "stripe";
 // The recipe's requirePlan with its edge cases (past_due limited, canceled
 // until the period ends), gating on the lowest plan granting the feature:
 // the same decision as the gate benchmark's seed worker.
-import { canAccess } from "../gate/seed-worker.js";
+import { featureAnswer, json } from "../gate/seed-worker.js";
 
 interface Env {
   BILLING_KV: KVNamespace;
@@ -51,23 +51,6 @@ interface Row {
   subscription_id?: string;
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", "cache-control": "no-store" },
-  });
-}
-
-async function check(env: Env, identityId: string, feature: string): Promise<Response> {
-  const sub = await env.BILLING_KV.get("ent:" + identityId, "json");
-  const decision = canAccess(sub, feature, Math.floor(Date.now() / 1000));
-  return json(200, {
-    allowed: decision.allowed,
-    plan: sub ? sub.plan : "free",
-    status: sub ? sub.status : "none",
-    reason: decision.reason,
-  });
-}
 
 // The recipe's getSession: Kratos whoami with the request's credentials.
 async function getSession(req: Request, env: Env): Promise<{ identity_id: string } | null> {
@@ -131,13 +114,13 @@ export default {
       if (req.headers.get("authorization") !== `Bearer ${env.BRIDGE_API_TOKEN}`) {
         return json(401, { error: "bad bearer token" });
       }
-      return check(env, decodeURIComponent(m[1]), decodeURIComponent(m[2]));
+      return featureAnswer(env.BILLING_KV, decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     }
     m = req.method === "GET" ? GATE_PATH.exec(url.pathname) : null;
     if (m) {
       const session = await getSession(req, env);
       if (!session) return json(401, { error: "no session" });
-      return check(env, session.identity_id, decodeURIComponent(m[1]));
+      return featureAnswer(env.BILLING_KV, session.identity_id, decodeURIComponent(m[1]));
     }
     return json(404, { error: "no route" });
   },

@@ -41,7 +41,7 @@ import {
   startEmpty,
   startWhoami,
   snapshotBuild,
-  hardBound,
+  runBench,
   EVENT,
   markEventProcessed,
   WEBHOOK_SECRET,
@@ -183,15 +183,4 @@ async function main() {
   return finish(JSON_OUT, report, failed);
 }
 
-const guard = hardBound((8 * (WARMUP + ROUNDS * (SECONDS + 2)) + 3 * COLD_STARTS * 30 + 120) * 1000, "side-by-side benchmark");
-let code = 1;
-try {
-  code = await main();
-} catch (e) {
-  console.error(`side-by-side benchmark failed: ${e.stack ?? e}`);
-  code = 1;
-} finally {
-  await stopAll();
-  clearTimeout(guard);
-}
-process.exit(code);
+await runBench("side-by-side benchmark", (8 * (WARMUP + ROUNDS * (SECONDS + 2)) + 3 * COLD_STARTS * 30 + 120) * 1000, main);
