@@ -39,12 +39,13 @@ impl LastCheckout {
     }
 }
 
-/// The next step of a checkout for a price.
+/// The next step of a checkout for a price. `O` is what the shell knows of
+/// an open session (its page and expiry), handed back to resume it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckoutStep<'a> {
+pub enum CheckoutStep<'a, O> {
     /// The last session is still open for this price: send the browser back
     /// to it rather than making a second one.
-    Resume { session_id: &'a str },
+    Resume { session_id: &'a str, open: O },
     /// A new session, keyed by `basis` (see [`idempotency_basis`]).
     /// `replaces` is the last session when it is still open for another
     /// price; it is expired as soon as the new one is recorded, so that only
@@ -54,18 +55,18 @@ pub enum CheckoutStep<'a> {
     New { basis: String, replaces: Option<&'a str> },
 }
 
-/// Decides the step for `price_id` from the last session started and
-/// whether Stripe still has it open. Concurrent clicks agree whatever they
-/// read: before the first session is remembered they share the key that
-/// made it, after it they find it open and resume it.
-pub fn checkout_step<'a>(last: Option<&'a LastCheckout>, last_open: bool, price_id: &str) -> CheckoutStep<'a> {
-    match last {
-        Some(l) if last_open && l.price == price_id => CheckoutStep::Resume { session_id: &l.session_id },
-        Some(l) => CheckoutStep::New {
+/// Decides the step for `price_id` from the last session started and what
+/// Stripe says of it (`open`: `Some` while it is open). Concurrent clicks
+/// agree whatever they read: before the first session is remembered they
+/// share the key that made it, after it they find it open and resume it.
+pub fn checkout_step<'a, O>(last: Option<&'a LastCheckout>, open: Option<O>, price_id: &str) -> CheckoutStep<'a, O> {
+    match (last, open) {
+        (Some(l), Some(open)) if l.price == price_id => CheckoutStep::Resume { session_id: &l.session_id, open },
+        (Some(l), open) => CheckoutStep::New {
             basis: idempotency_basis(Some(&l.session_id)),
-            replaces: last_open.then_some(l.session_id.as_str()),
+            replaces: open.map(|_| l.session_id.as_str()),
         },
-        None => CheckoutStep::New { basis: idempotency_basis(None), replaces: None },
+        (None, _) => CheckoutStep::New { basis: idempotency_basis(None), replaces: None },
     }
 }
 
@@ -109,15 +110,21 @@ mod tests {
 
     #[test]
     fn the_last_session_is_resumed_while_open_for_its_price_and_replaced_for_another() {
-        assert_eq!(checkout_step(None, false, "price_pro"), CheckoutStep::New { basis: "none".into(), replaces: None });
-        let last = LastCheckout { session_id: "cs_1".into(), price: "price_pro".into() };
-        assert_eq!(checkout_step(Some(&last), true, "price_pro"), CheckoutStep::Resume { session_id: "cs_1" });
         assert_eq!(
-            checkout_step(Some(&last), true, "price_ent"),
+            checkout_step::<()>(None, None, "price_pro"),
+            CheckoutStep::New { basis: "none".into(), replaces: None }
+        );
+        let last = LastCheckout { session_id: "cs_1".into(), price: "price_pro".into() };
+        assert_eq!(
+            checkout_step(Some(&last), Some(()), "price_pro"),
+            CheckoutStep::Resume { session_id: "cs_1", open: () }
+        );
+        assert_eq!(
+            checkout_step(Some(&last), Some(()), "price_ent"),
             CheckoutStep::New { basis: "after-cs_1".into(), replaces: Some("cs_1") }
         );
         assert_eq!(
-            checkout_step(Some(&last), false, "price_pro"),
+            checkout_step::<()>(Some(&last), None, "price_pro"),
             CheckoutStep::New { basis: "after-cs_1".into(), replaces: None },
             "paid or expired: a new state, a new key"
         );
@@ -137,7 +144,7 @@ mod tests {
         let foreign = LastCheckout::decode("cs_9");
         assert_eq!(foreign.session_id, "cs_9");
         assert_eq!(
-            checkout_step(Some(&foreign), true, "price_pro"),
+            checkout_step(Some(&foreign), Some(()), "price_pro"),
             CheckoutStep::New { basis: "after-cs_9".into(), replaces: Some("cs_9") }
         );
     }

@@ -72,9 +72,8 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
         Some(l) => open_session(&stripe, &l.session_id).await?,
         None => None,
     };
-    let (basis, replaces) = match checkout_step(last.as_ref(), open.is_some(), &price_id) {
-        CheckoutStep::Resume { session_id } => {
-            let (url, expires_at) = open.expect("resumed only while open");
+    let (basis, replaces) = match checkout_step(last.as_ref(), open, &price_id) {
+        CheckoutStep::Resume { session_id, open: (url, expires_at) } => {
             // A sync that read the record before this session's pending
             // write may have written it away; write it back.
             if record.pending_checkout.as_ref().is_none_or(|p| p.session_id != session_id) {
