@@ -5,7 +5,7 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
-import { load, firstAnswer } from "./servers.mjs";
+import { load, firstAnswer, cpuMicros } from "./servers.mjs";
 
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -48,7 +48,9 @@ export async function measure(targets, { seconds, rounds, warmup }) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const t of order) {
       const logLinesBefore = t.server.stdio.logLines;
+      const cpuBefore = cpuMicros(t.server);
       const { result, latencies } = await load(t, seconds, t.expectBody);
+      const cpu = cpuMicros(t.server) - cpuBefore;
       const answers = result["1xx"] + result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
       latencies.sort((a, b) => a - b);
       const run = {
@@ -64,11 +66,14 @@ export async function measure(targets, { seconds, rounds, warmup }) {
         p50_ms: percentile(latencies, 50),
         p99_ms: percentile(latencies, 99),
         log_lines: t.server.stdio.logLines - logLinesBefore,
+        // The worker's process alone (not the load generator).
+        cpu_us_per_answer: cpu / answers,
         latencies,
       };
       t.runs.push(run);
       console.log(
         `  round ${round + 1}  ${t.name.padEnd(44)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50_ms)} ms  p99 ${fmt(run.p99_ms)} ms` +
+          `  worker CPU ${fmt(run.cpu_us_per_answer, 1)} µs/answer` +
           (run.non2xx + run.errors + run.mismatches ? `  non-2xx ${run.non2xx} errors ${run.errors} mismatches ${run.mismatches}` : ""),
       );
     }
@@ -91,6 +96,7 @@ export async function measure(targets, { seconds, rounds, warmup }) {
       rps_min: Math.min(...t.runs.map((r) => r.rps)),
       rps_max: Math.max(...t.runs.map((r) => r.rps)),
       log_lines_per_answer: t.runs.reduce((s, r) => s + r.log_lines, 0) / answers,
+      cpu_us_per_answer: t.runs.reduce((s, r) => s + r.cpu_us_per_answer * r.answers, 0) / answers,
     };
   }  const by = Object.fromEntries(targets.map((t) => [t.key, t]));
   return { by, ratio: ratioOf(by) };
@@ -107,6 +113,9 @@ export function ratioOf(by) {
       // What one answer of `a` costs more than one of `b`, in µs of the
       // saturated machine (both cores, client included): 1/rps_a - 1/rps_b.
       extra_us_per_answer: 1e6 * (1 / by[a].total.rps - 1 / by[b].total.rps),
+      // The same in the workers' own CPU time per answer (b's over a's:
+      // above 1 when a costs less).
+      cpu_ratio: by[b].total.cpu_us_per_answer / by[a].total.cpu_us_per_answer,
     };
   };
 }
@@ -122,16 +131,17 @@ export function printMeasured(targets, ratios) {
         `${fmt(t.total.rps_min, 0)}..${fmt(t.total.rps_max, 0)}`,
         fmt(t.total.p50_ms),
         fmt(t.total.p99_ms),
+        fmt(t.total.cpu_us_per_answer, 1),
         `${t.total.errors + t.total.mismatches}/${t.total.non2xx}`,
       ]),
-      ["target", "req/s", "per round", "p50 ms", "p99 ms", "errors/non-2xx"],
+      ["target", "req/s", "per round", "p50 ms", "p99 ms", "worker CPU µs/answer", "errors/non-2xx"],
     ),
   );
   console.log("");
   console.log(
     table(
-      ratios.map(([name, r]) => [name, fmt(r.value), `${fmt(r.min)}..${fmt(r.max)}`, fmt(r.extra_us_per_answer, 0)]),
-      ["ratio of req/s", "pooled", "per round", "extra µs/answer"],
+      ratios.map(([name, r]) => [name, fmt(r.value), `${fmt(r.min)}..${fmt(r.max)}`, fmt(r.extra_us_per_answer, 0), fmt(r.cpu_ratio)]),
+      ["ratio of req/s", "pooled", "per round", "extra µs/answer", "same, of worker CPU/answer"],
     ),
   );
 }

@@ -4,10 +4,19 @@
 // A diagnostic beside run.mjs, not part of its figures: the sampling
 // profiler slows the worker down a little.
 //
-//   node benches/gate/profile.mjs [feature|feature-nocache|healthz|webhook-dup]   (default: feature)
+//   node benches/gate/profile.mjs [MODE]   (default: feature)
 //
-// feature-nocache runs the bridge with ENTITLEMENT_CACHE_TTL=0, so that every
-// check reads KV; webhook-dup POSTs a signed event already marked processed.
+// MODE is what is loaded and profiled:
+//   feature          the bridge's feature check (cache hit)
+//   feature-nocache  the same with ENTITLEMENT_CACHE_TTL=0: every check reads KV
+//   gate             the bridge's /gate with a cached session
+//   healthz          the bridge's /healthz
+//   webhook-dup      a signed Stripe event already marked processed
+//   edge-ungated     edge gate mode, a path no rule gates (forwarded)
+//   edge-gated       edge gate mode, a gated path, cached session (forwarded)
+//   empty            the empty workers-rs worker (the baseline of run.mjs)
+//   pass-through     the plain JS pass-through worker (edge mode's baseline)
+// so that the bridge's µs per answer can be set beside a baseline's.
 //
 // BENCH_SECONDS (default 10) of load at BENCH_CONNECTIONS (default 32), after
 // a 2 s warm-up. Prints the isolates' busy time per request and the functions
@@ -31,14 +40,20 @@ import {
   runBench,
   webhookTarget,
   markEventProcessed,
+  GATE_PATH,
+  SESSION,
+  EDGE_BINDINGS,
+  startWhoami,
+  startOrigin,
+  startPassThrough,
+  startEmpty,
 } from "./servers.mjs";
 
 const WebSocket = require(join(ROOT, "node_modules/ws"));
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 120);
 const which = process.argv[2] ?? "feature";
-if (!["feature", "feature-nocache", "healthz", "webhook-dup"].includes(which)) {
-  throw new Error(`want feature, feature-nocache, healthz or webhook-dup, got ${which}`);
-}
+const MODES = ["feature", "feature-nocache", "gate", "healthz", "webhook-dup", "edge-ungated", "edge-gated", "empty", "pass-through"];
+if (!MODES.includes(which)) throw new Error(`want one of ${MODES.join(", ")}; got ${which}`);
 
 // A minimal Chrome DevTools Protocol client over one WebSocket.
 async function cdp(url) {
@@ -99,28 +114,50 @@ function summarise(profile) {
   return { kinds, fns, total: profile.endTime - profile.startTime };
 }
 
-async function main() {
-  checkBuilds();
-  const bindings = which === "feature-nocache" ? { ENTITLEMENT_CACHE_TTL: "0" } : {};
+/** Starts the server that `which` loads, with the inspector on. */
+async function start(inspect) {
+  if (which === "empty") {
+    const server = await startEmpty(inspect);
+    return { server, target: { name: "empty worker (workers-rs)", server, path: "/", headers: {} } };
+  }
+  if (which === "pass-through") {
+    const origin = await startOrigin();
+    const server = await startPassThrough(origin.url, inspect);
+    return { server, target: { name: "pass-through JS worker", server, path: "/public/page?x=1", headers: {} } };
+  }
   const build = snapshotBridge();
   console.log(`bridge build: ${build.from}, wasm ${build.wasm_bytes} bytes, sha256 ${build.wasm_sha256.slice(0, 12)}, built ${build.built_at}`);
-  const bridge = await startBridge({ inspectorPort: 0, inspectorHost: "127.0.0.1" }, { bindings, dir: build.dir });
+  const bindings = which === "feature-nocache" ? { ENTITLEMENT_CACHE_TTL: "0" } : {};
+  if (which === "gate" || which.startsWith("edge-")) bindings.KRATOS_PUBLIC_URL = (await startWhoami()).url;
+  if (which.startsWith("edge-")) Object.assign(bindings, { ORIGIN_URL: (await startOrigin()).url, ...EDGE_BINDINGS });
+  const server = await startBridge(inspect, { bindings, dir: build.dir });
   const targets = {
-    feature: { name: "bridge feature check", server: bridge, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
-    healthz: { name: "bridge /healthz", server: bridge, path: "/healthz", headers: {} },
-    "webhook-dup": webhookTarget({ name: "bridge webhook, duplicate", server: bridge, path: "/webhooks/stripe" }),
+    feature: { name: "bridge feature check", server, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
+    "feature-nocache": { name: "bridge feature check, cache off", server, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
+    gate: { name: "bridge /gate, cached session", server, path: GATE_PATH, headers: SESSION, expectAllowed: true },
+    healthz: { name: "bridge /healthz", server, path: "/healthz", headers: {} },
+    "webhook-dup": webhookTarget({ name: "bridge webhook, duplicate", server, path: "/webhooks/stripe" }),
+    "edge-ungated": { name: "bridge edge, ungated path", server, path: "/public/page?x=1", headers: {} },
+    "edge-gated": { name: "bridge edge, gated and allowed (cached)", server, path: "/app/reports/q3", headers: SESSION },
   };
-  const target = targets[which] ?? targets.feature;
-  if (which === "webhook-dup") await markEventProcessed(bridge);
+  if (which === "webhook-dup") await markEventProcessed(server);
+  return { server, target: targets[which] };
+}
+
+async function main() {
+  checkBuilds();
+  const inspect = { inspectorPort: 0, inspectorHost: "127.0.0.1" };
+  const { server, target } = await start(inspect);
   const first = await firstAnswer(target);
   console.log(`${target.name}: 200 ${first.body}`);
   await load(target, 2, first.stable ? first.body : undefined); // warm-up
 
-  const inspector = await bridge.mf.getInspectorURL();
+  const inspector = await server.mf.getInspectorURL();
   if (inspector.hostname !== "127.0.0.1") throw new Error(`inspector on ${inspector.hostname}, not 127.0.0.1`);
   const list = await (await fetch(`http://127.0.0.1:${inspector.port}/json`)).json();
-  const isolates = list.filter((t) => t.id === "core:user:bridge" || /^kv/.test(t.id));
-  if (!isolates.some((t) => t.id === "core:user:bridge")) throw new Error(`no bridge isolate in ${list.map((t) => t.id)}`);
+  const isolate = `core:user:${server.name}`;
+  const isolates = list.filter((t) => t.id === isolate || /^kv/.test(t.id));
+  if (!isolates.some((t) => t.id === isolate)) throw new Error(`no ${isolate} isolate in ${list.map((t) => t.id)}`);
   const sessions = [];
   for (const t of isolates) {
     const c = await cdp(t.webSocketDebuggerUrl.replace(/^ws:\/\/[^/]+/, `ws://127.0.0.1:${inspector.port}`));

@@ -61,6 +61,7 @@ import {
   startWhoami,
   startOrigin,
   startPassThrough,
+  EDGE_BINDINGS,
   wranglerToml,
   checkBuilds,
   startBridge,
@@ -131,11 +132,10 @@ async function main() {
   // worker, all forwarding to the same local origin.
   if (EDGE) {
     const origin = await startOrigin();
-    const rules = JSON.stringify([{ path: "/app/reports/*", feature: "premium_feature" }, { path: "/app/*", session: "required" }]);
     const edge = await startBridge({}, {
       name: "bridge-edge",
       dir: builds.bridge.dir,
-      bindings: { KRATOS_PUBLIC_URL: whoami.url, ORIGIN_URL: origin.url, GATE_ROUTES: rules, BRIDGE_PATH_PREFIX: "/_bridge" },
+      bindings: { KRATOS_PUBLIC_URL: whoami.url, ORIGIN_URL: origin.url, ...EDGE_BINDINGS },
     });
     const pass = await startPassThrough(origin.url);
     targets.push({ key: "pass_through", name: "pass-through JS worker (edge baseline)", server: pass, path: "/public/page?x=1", headers: {} });

@@ -3,7 +3,7 @@
 // 127.0.0.1 with a local in-memory KV namespace BILLING_KV, and the load
 // generator (autocannon, keep-alive connections, no pipelining).
 
-import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, statSync } from "node:fs";
 import { createHash, createHmac } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,7 +74,44 @@ const servers = []; // every Miniflare started, for stopAll()
  * options (e.g. inspectorPort). The worker's console output (the bridge logs
  * one JSON line per request) is drained and counted, not printed.
  */
+/** The pids of this process's workerd children. */
+function workerdChildren() {
+  const pids = new Set();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (stat.includes("(workerd)") && Number(fields[1]) === process.pid) pids.add(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * CPU time a server's workerd process has run so far, in µs (the sum of
+ * its threads' run time from /proc/<pid>/task/<tid>/schedstat), or NaN when
+ * it cannot be read. The benchmarks divide it by the answers of a run: what
+ * the worker (and the runtime around it) costs per answer, whatever the load
+ * generator beside it costs.
+ */
+export function cpuMicros(server) {
+  if (!server.pid) return NaN;
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${server.pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${server.pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    }
+    return ns / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
 export async function serve(name, workerOptions, shared = {}) {
+  const before = workerdChildren();
   const stdio = { logBytes: 0, logLines: 0 };
   const mf = new Miniflare({
     host: "127.0.0.1",
@@ -94,9 +131,11 @@ export async function serve(name, workerOptions, shared = {}) {
     ...(VIA === "direct" ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
     ...workerOptions,
   });
-  const server = { name, mf, url: null, stdio };
+  const server = { name, mf, url: null, stdio, pid: null };
   servers.push(server);
   const entryUrl = await mf.ready;
+  const started = [...workerdChildren()].filter((pid) => !before.has(pid));
+  server.pid = started.length === 1 ? started[0] : null;
   server.url = (VIA === "direct" ? await mf.unsafeGetDirectURL(name) : entryUrl).toString().replace(/\/$/, "");
   const host = new URL(server.url).hostname;
   if (host !== "127.0.0.1") throw new Error(`${name} listens on ${host}, not 127.0.0.1`);
@@ -266,6 +305,14 @@ export async function startOrigin() {
   servers.push({ name: "origin", mf: { dispose: () => new Promise((done) => origin.server.close(done)) } });
   return origin;
 }
+
+/** Edge gate mode's settings in the benchmarks (with ORIGIN_URL and
+ * KRATOS_PUBLIC_URL): one feature rule, one session rule, the bridge's own
+ * routes under /_bridge. */
+export const EDGE_BINDINGS = {
+  GATE_ROUTES: JSON.stringify([{ path: "/app/reports/*", feature: "premium_feature" }, { path: "/app/*", session: "required" }]),
+  BRIDGE_PATH_PREFIX: "/_bridge",
+};
 
 /** A plain pass-through worker forwarding every request to `originUrl`: edge gate mode's baseline. */
 export function startPassThrough(originUrl, shared = {}) {
