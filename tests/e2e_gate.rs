@@ -159,6 +159,22 @@ async fn concurrent_requests_with_one_new_session_ask_kratos_once() {
     assert_eq!(whoami_calls(&stack).await - before, 1, "one whoami for ten concurrent requests");
 }
 
+/// A request whose first steps ran inside the runtime's call (http/eager.rs)
+/// must still be woken by its upstream deadline: Kratos hanging past it is a
+/// 504 at the deadline (8 s), not an answer when Kratos wakes up (12 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn kratos_hanging_past_the_deadline_is_a_504_at_the_deadline() {
+    let stack = Stack::start().await;
+    let (_, _, token) = user(&stack, "stalled@example.com").await;
+    let stall = json!({"count": 1, "kind": "hang", "hang_ms": 12_000, "path_prefix": "/sessions/whoami"});
+    stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), stall).await;
+    let started = std::time::Instant::now();
+    let (status, body) = status_json(gate(&stack, "basic_feature", Some(&token)).await).await;
+    let took = started.elapsed();
+    assert_eq!((status, body["error"]["code"].as_str()), (504, Some("upstream_timeout")), "{body}");
+    assert!(took >= Duration::from_secs(7) && took < Duration::from_secs(11), "answered after {took:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cached_session_needs_no_kratos_and_a_new_one_is_a_503_while_kratos_is_down() {
     let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "60")).await;

@@ -7,6 +7,7 @@ mod auth;
 mod body;
 mod caches;
 mod context;
+mod eager;
 mod edge;
 mod env;
 mod flows;
@@ -22,13 +23,29 @@ mod stripe_api;
 mod upstream;
 
 use serde_json::json;
-use worker::{event, web_sys, Context, Env, Request, Result, ScheduleContext, ScheduledEvent};
+use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
+use worker::{console_error, event, web_sys, Env, ScheduleContext, ScheduledEvent};
 
-/// Answers with the runtime's response object, so that an origin's answer in
-/// edge gate mode is handed back untouched.
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
-    router::handle(req, env).await
+/// The fetch handler, in place of `#[event(fetch)]`, whose async export
+/// makes a promise and a task for every request: a request answered from the
+/// isolate's caches is answered in this call (`eager`). Answers with the
+/// runtime's response object, so that an origin's answer in edge gate mode
+/// is handed back untouched.
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
+    eager::run(async move {
+        let response = match router::handle(req.into(), env).await {
+            Ok(response) => response,
+            // As `#[event(fetch)]` answers: the error is not the client's business.
+            Err(e) => {
+                console_error!("{e}");
+                worker::Response::error("INTERNAL SERVER ERROR", 500)
+                    .map_err(|e| JsValue::from_str(&e.to_string()))?
+                    .into()
+            }
+        };
+        Ok(response.into())
+    })
 }
 
 /// The cron (`[triggers] crons` in wrangler.toml): one step of the
