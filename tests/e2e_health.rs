@@ -124,9 +124,22 @@ fn the_log_check_finds_secrets_credentials_and_emails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_answer_names_its_request_id_and_its_log_line_carries_it() {
     let stack = Stack::start().await;
-    let r = stack.http.get(stack.url("/healthz")).send().await.unwrap();
-    let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
-    assert_eq!(id.len(), 16, "a generated id: {id}");
+    // Answers of one status share the headers the isolate built once: each
+    // still gets its own id, once, beside the JSON headers.
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = stack.http.get(stack.url("/healthz")).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h.get_all("x-request-id").iter().count(), 1, "one id per answer: {h:?}");
+        assert_eq!(
+            (h["content-type"].to_str().unwrap(), h["cache-control"].to_str().unwrap()),
+            ("application/json", "no-store")
+        );
+        ids.push(h["x-request-id"].to_str().unwrap().to_string());
+    }
+    let id = ids[0].clone();
+    assert!(ids.iter().all(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit())), "generated ids: {ids:?}");
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "a new id per answer: {ids:?}");
     let ray = "8d1f3c2b9a7e6d5c-AMS";
     let r = stack.http.get(stack.url("/nope")).header("cf-ray", ray).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["x-request-id"].to_str().unwrap()), (404, ray), "cf-ray when present");

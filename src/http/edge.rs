@@ -6,7 +6,7 @@
 
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{js_sys, wasm_bindgen, web_sys, Method, Request, Response};
+use worker::{js_sys, wasm_bindgen, web_sys, Method, Request};
 
 use super::auth::require_session;
 use super::context::Cx;
@@ -20,7 +20,7 @@ use crate::entitlements::feature::{check, effective};
 use crate::entitlements::record::Access;
 use crate::error::ApiError;
 use crate::gate::{gate_answer, wants_html, GateAnswer};
-use crate::http::respond;
+use crate::http::respond::{self, Reply};
 use crate::identity::IdentityId;
 use crate::upstream::percent_encode;
 
@@ -45,7 +45,7 @@ pub enum Forwarded {
     /// around a JS-pumped stream).
     Origin(web_sys::Response),
     /// The bridge's own answer: a redirect to log in or to pricing, or a 402.
-    Refused(Response),
+    Refused(Reply),
 }
 
 /// Gates and forwards one request.
@@ -64,12 +64,7 @@ pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig) -> Result<Forw
 
 /// What a rule asks: the signed-in user to forward as, or the answer that
 /// refuses the request (a redirect, 401 or 402).
-async fn gate(
-    cx: &Cx<'_>,
-    req: &Request,
-    edge: &EdgeConfig,
-    need: &Need,
-) -> Result<Result<SignedIn, Response>, ApiError> {
+async fn gate(cx: &Cx<'_>, req: &Request, edge: &EdgeConfig, need: &Need) -> Result<Result<SignedIn, Reply>, ApiError> {
     let accept = header(req, "accept");
     let browser = wants_html(accept.as_deref());
     let identity = match require_session(cx, req).await {
@@ -79,7 +74,7 @@ async fn gate(
                 (Some(login), true) => {
                     let back = req.inner().url();
                     let sep = if login.contains('?') { '&' } else { '?' };
-                    Ok(Err(respond::see_other(&format!("{login}{sep}return_to={}", percent_encode(&back)))?))
+                    Ok(Err(respond::see_other(&format!("{login}{sep}return_to={}", percent_encode(&back)))))
                 }
                 _ => Err(e),
             };
@@ -91,7 +86,7 @@ async fn gate(
         match gate_answer(check(&record, feature, &cx.config.plans, cx.now), accept.as_deref()) {
             GateAnswer::Allowed(_) => {}
             GateAnswer::Denied(d) => return Ok(Err(respond::json(402, &d)?)),
-            GateAnswer::ToPricing => return Ok(Err(respond::see_other(cx.config.pricing_url.get()?)?)),
+            GateAnswer::ToPricing => return Ok(Err(respond::see_other(cx.config.pricing_url.get()?))),
         }
     }
     let now = effective(&record, &cx.config.plans, cx.now);

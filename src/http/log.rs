@@ -1,25 +1,53 @@
 //! Structured logs: one JSON line per unit of work, with ids, outcomes and
 //! durations only. Never a secret, a token or an email address.
 
+use serde::Serialize;
 use serde_json::Value;
+use worker::wasm_bindgen::JsValue;
+use worker::web_sys::console;
 
-/// Writes one JSON log line: `{"at": what, ...fields}`, written straight
-/// into one string (a line per request: no map is built for it).
-pub fn line(what: &str, fields: &[(&str, Value)]) {
-    let mut out = String::with_capacity(128);
-    out.push_str("{\"at\":");
-    push_json(&mut out, &Value::from(what));
-    for (k, v) in fields {
-        out.push(',');
-        push_json(&mut out, &Value::from(*k));
-        out.push(':');
-        push_json(&mut out, v);
+/// One log line, `{"at": what, ...fields}`, written straight into one
+/// string as fields are added (no map is built for it), and handed to the
+/// runtime by [`Line::write`].
+pub struct Line(Vec<u8>);
+
+impl Line {
+    pub fn new(what: &str) -> Line {
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(b"{\"at\":");
+        push_json(&mut out, what);
+        Line(out)
     }
-    out.push('}');
-    worker::console_log!("{}", out);
+
+    /// Adds `"key": value`.
+    pub fn field<T: Serialize + ?Sized>(mut self, key: &str, value: &T) -> Line {
+        self.0.push(b',');
+        push_json(&mut self.0, key);
+        self.0.push(b':');
+        push_json(&mut self.0, value);
+        self
+    }
+
+    /// Writes the line to the worker's log.
+    pub fn write(mut self) {
+        self.0.push(b'}');
+        // serde_json writes UTF-8 only.
+        let text = String::from_utf8_lossy(&self.0);
+        console::log_1(&JsValue::from_str(&text));
+    }
 }
 
-fn push_json(out: &mut String, v: &Value) {
-    // Serialising a Value into a String cannot fail.
-    out.push_str(&serde_json::to_string(v).unwrap_or_default());
+/// Writes one JSON log line of `fields`: see [`Line`].
+pub fn line(what: &str, fields: &[(&str, Value)]) {
+    fields.iter().fold(Line::new(what), |line, (k, v)| line.field(k, v)).write();
+}
+
+fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Serialising these values cannot fail; were it to, the field is
+    // written as null so the line stays JSON.
+    let mark = out.len();
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.truncate(mark);
+        out.extend_from_slice(b"null");
+    }
 }

@@ -3,14 +3,15 @@
 //! error becomes its JSON answer and where every request is logged.
 
 use serde_json::json;
-use worker::{web_sys, Env, Method, Request, Response, Result};
+use worker::{web_sys, Env, Method, Request, Result};
 
 use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
 use super::edge::{self, Forwarded};
+use super::respond::{self, Reply};
 use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
-use super::{log, request_id, respond};
+use super::{log, request_id};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::identity::IdentityId;
@@ -44,24 +45,24 @@ pub async fn handle(req: Request, env: Env) -> Result<web_sys::Response> {
                     log_forwarded(&id, raw.status(), cx.elapsed_ms());
                     Ok(raw)
                 }
-                Ok(Forwarded::Refused(r)) => answer(EDGE_ROUTE, &id, Ok(r), cx.elapsed_ms()).map(Into::into),
-                Err(e) => answer(EDGE_ROUTE, &id, Err(e), cx.elapsed_ms()).map(Into::into),
+                Ok(Forwarded::Refused(r)) => answer(EDGE_ROUTE, &id, Ok(r), cx.elapsed_ms()),
+                Err(e) => answer(EDGE_ROUTE, &id, Err(e), cx.elapsed_ms()),
             };
         }
         let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), path));
-        return answer("no_route", &id, Err(e), 0).map(Into::into);
+        return answer("no_route", &id, Err(e), 0);
     };
     if matched.route == Ok(Route::Healthz) {
-        return answer(matched.name, &id, healthz::handle(&config, &env).await, 0).map(Into::into);
+        return answer(matched.name, &id, healthz::handle(&config, &env).await, 0);
     }
     let config = match config.as_ref() {
         Ok(c) => c,
-        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0).map(Into::into),
+        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0),
     };
     let cx = Cx::new(config, &env);
     let name = matched.name;
     let result = dispatch(&cx, req, matched).await;
-    answer(name, &id, result, cx.elapsed_ms()).map(Into::into)
+    answer(name, &id, result, cx.elapsed_ms())
 }
 
 /// The log line of a request the origin answered (its answer untouched:
@@ -78,7 +79,7 @@ fn log_forwarded(request_id: &str, status: u16, duration_ms: u64) {
 }
 
 /// Checks the caller, then runs the route.
-async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::result::Result<Response, ApiError> {
+async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::result::Result<Reply, ApiError> {
     let signed_in = match matched.caller {
         Caller::Anyone => None,
         Caller::ApiClient => {
@@ -133,29 +134,25 @@ fn require_api_token(config: &Config, req: &Request) -> std::result::Result<(), 
 fn answer(
     route: &str,
     request_id: &str,
-    result: std::result::Result<Response, ApiError>,
+    result: std::result::Result<Reply, ApiError>,
     duration_ms: u64,
-) -> Result<Response> {
-    let (mut response, fields) = match result {
+) -> Result<web_sys::Response> {
+    let line = log::Line::new("request").field("request_id", request_id).field("route", route);
+    let (reply, line) = match result {
         Ok(r) => {
-            let status = r.status_code();
-            (r, vec![("status", json!(status)), ("outcome", json!("ok"))])
+            let status = r.status();
+            (r, line.field("status", &status).field("outcome", "ok"))
         }
-        Err(e) => (
-            respond::error(&e)?,
-            vec![
-                ("status", json!(e.status)),
-                ("outcome", json!(e.code)),
-                ("error", json!(e.code)),
-                ("message", json!(e.message)),
-                ("upstream", json!(e.upstream)),
-            ],
-        ),
+        Err(e) => {
+            let line = line
+                .field("status", &e.status)
+                .field("outcome", e.code)
+                .field("error", e.code)
+                .field("message", &e.message)
+                .field("upstream", &e.upstream);
+            (respond::error(&e), line)
+        }
     };
-    let mut line = vec![("request_id", json!(request_id)), ("route", json!(route))];
-    line.extend(fields);
-    line.push(("duration_ms", json!(duration_ms)));
-    log::line("request", &line);
-    let _ = response.headers_mut().set("x-request-id", request_id);
-    Ok(response)
+    line.field("duration_ms", &duration_ms).write();
+    Ok(reply.into_raw(request_id)?)
 }

@@ -11,7 +11,7 @@
 //! pending on the session it sends the user to.
 
 use serde_json::json;
-use worker::{Request, Response};
+use worker::Request;
 
 use super::identities::deleted;
 use crate::billing::input::{choose_price, parse_checkout_body, InputError, PriceChoice, PriceRef};
@@ -24,6 +24,7 @@ use crate::http::context::Cx;
 use crate::http::flows::link::{customer_for_checkout, linked_customer};
 use crate::http::flows::sync::sync_identity;
 use crate::http::kv::Store;
+use crate::http::respond::Reply;
 use crate::http::stripe_api::{Found, Stripe};
 use crate::http::{log, respond};
 use crate::identity::IdentityId;
@@ -37,10 +38,10 @@ enum Page {
     Portal,
 }
 
-fn send_to(req: &Request, url: &str, page: Page) -> Result<Response, ApiError> {
+fn send_to(req: &Request, url: &str, page: Page) -> Result<Reply, ApiError> {
     let accept = req.headers().get("accept").ok().flatten();
     if wants_html(accept.as_deref()) {
-        return respond::see_other(url);
+        return Ok(respond::see_other(url));
     }
     let kind = match page {
         Page::Checkout => "checkout",
@@ -50,7 +51,7 @@ fn send_to(req: &Request, url: &str, page: Page) -> Result<Response, ApiError> {
 }
 
 /// `POST /billing/checkout`.
-pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<Response, ApiError> {
+pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<Reply, ApiError> {
     let content_type = req.headers().get("content-type").ok().flatten();
     let body = read_bounded(&mut req).await?;
     let choice = choose_price(&parse_checkout_body(content_type.as_deref(), &body)?, &cx.config.plans)?;
@@ -150,14 +151,14 @@ async fn expire(stripe: &Stripe<'_>, session_id: &str) {
     }
 }
 
-async fn portal_for(stripe: &Stripe<'_>, req: &Request, customer: &str, app_url: &str) -> Result<Response, ApiError> {
+async fn portal_for(stripe: &Stripe<'_>, req: &Request, customer: &str, app_url: &str) -> Result<Reply, ApiError> {
     let session = stripe.send(&StripeRequest::create_portal_session(customer, app_url)).await?;
     send_to(req, &session.url, Page::Portal)
 }
 
 /// `POST /billing/portal`: 409 with nothing created when the identity has
 /// no customer yet.
-pub async fn portal(cx: &Cx<'_>, req: &Request, id: &IdentityId) -> Result<Response, ApiError> {
+pub async fn portal(cx: &Cx<'_>, req: &Request, id: &IdentityId) -> Result<Reply, ApiError> {
     let app_url = cx.config.app_url.get()?;
     let store: Store = cx.store();
     if store.is_deleted(id).await? {

@@ -2,14 +2,14 @@
 //! what is wrong, never shows a value.
 
 use serde_json::json;
-use worker::{Env, Response};
+use worker::Env;
 
 use crate::config::{Config, ConfigProblem};
 use crate::error::ApiError;
 use crate::http::kv::Store;
-use crate::http::respond;
+use crate::http::respond::{self, Reply};
 
-pub async fn handle(config: &Result<Config, ConfigProblem>, env: &Env) -> Result<Response, ApiError> {
+pub async fn handle(config: &Result<Config, ConfigProblem>, env: &Env) -> Result<Reply, ApiError> {
     match config {
         Err(problem) => respond::json(
             500,

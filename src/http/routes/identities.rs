@@ -5,8 +5,6 @@
 
 use std::rc::Rc;
 
-use worker::Response;
-
 use crate::entitlements::derive::default_entitlement;
 use crate::entitlements::feature::{check, effective};
 use crate::entitlements::record::Entitlement;
@@ -16,7 +14,7 @@ use crate::http::flows::deletion::delete_account;
 use crate::http::flows::link::linked_customer;
 use crate::http::flows::sync::{sync_identity, with_trial};
 use crate::http::kv::Store;
-use crate::http::respond;
+use crate::http::respond::{self, Reply};
 use crate::identity::IdentityId;
 
 /// The identity's record as stored (read-time expiry not applied yet: the
@@ -36,21 +34,21 @@ pub fn deleted() -> ApiError {
 
 /// `GET .../entitlements`: the record as it applies now (expired periods
 /// and trials fall back to the default plan).
-pub async fn entitlements(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
+pub async fn entitlements(cx: &Cx<'_>, id: &IdentityId) -> Result<Reply, ApiError> {
     let e = stored(cx, &cx.store(), id).await?;
     respond::json(200, &effective(&e, &cx.config.plans, cx.now))
 }
 
 /// `GET .../features/{feature}`: decided on the stored record, so an
 /// expiry since it was written answers `period_ended` or `trial_ended`.
-pub async fn feature(cx: &Cx<'_>, id: &IdentityId, feature: &str) -> Result<Response, ApiError> {
+pub async fn feature(cx: &Cx<'_>, id: &IdentityId, feature: &str) -> Result<Reply, ApiError> {
     let e = stored(cx, &cx.store(), id).await?;
     respond::json(200, &check(&e, feature, &cx.config.plans, cx.now))
 }
 
 /// `POST .../sync`: re-reads Stripe now (e.g. on the Checkout success page,
 /// before the webhook arrives).
-pub async fn sync(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
+pub async fn sync(cx: &Cx<'_>, id: &IdentityId) -> Result<Reply, ApiError> {
     let store = cx.store();
     if store.is_deleted(id).await? {
         return Err(deleted());
@@ -68,7 +66,7 @@ pub async fn sync(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
 }
 
 /// `POST .../trial`: starts the app trial (`PLANS.trial`), once per identity.
-pub async fn trial(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
+pub async fn trial(cx: &Cx<'_>, id: &IdentityId) -> Result<Reply, ApiError> {
     if cx.config.plans.trial().is_none() {
         return Err(ApiError::conflict("no_trial", "PLANS has no trial"));
     }
@@ -90,6 +88,6 @@ pub async fn trial(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
 }
 
 /// `DELETE /v1/identities/{id}` and `DELETE /me`.
-pub async fn delete(cx: &Cx<'_>, id: &IdentityId) -> Result<Response, ApiError> {
+pub async fn delete(cx: &Cx<'_>, id: &IdentityId) -> Result<Reply, ApiError> {
     respond::json(200, &delete_account(cx, id).await?)
 }

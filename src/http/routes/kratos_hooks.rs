@@ -5,7 +5,7 @@
 //! get-or-create makes each retry finish the same work.
 
 use serde_json::json;
-use worker::{Request, Response};
+use worker::Request;
 
 use crate::entitlements::derive::default_entitlement;
 use crate::error::ApiError;
@@ -14,6 +14,7 @@ use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::link::{ensure_customer, Linked};
 use crate::http::flows::sync::with_trial;
+use crate::http::respond::Reply;
 use crate::http::{log, respond};
 use crate::kratos::hook::parse_hook;
 use crate::link::{customer_profile, HookOutcome};
@@ -21,7 +22,7 @@ use crate::route::HookFlow;
 use crate::stripe::customer::{update_customer_form, CustomerProfile};
 use crate::stripe::request::StripeRequest;
 
-pub async fn handle(cx: &Cx<'_>, mut req: Request, flow: HookFlow) -> Result<Response, ApiError> {
+pub async fn handle(cx: &Cx<'_>, mut req: Request, flow: HookFlow) -> Result<Reply, ApiError> {
     require_bearer(&req, cx.config.kratos_webhook_secret.get()?)?;
     let hook = parse_hook(&read_bounded(&mut req).await?)?;
     let profile = customer_profile(&hook);

@@ -1,5 +1,5 @@
 //! One module per route family; each handler returns
-//! `Result<Response, ApiError>` and the router answers the error.
+//! `Result<Reply, ApiError>` and the router answers the error.
 
 pub mod admin;
 pub mod billing;

@@ -9,7 +9,7 @@
 //! succeeded; any failure answers 5xx and Stripe's redelivery redoes it all.
 
 use serde_json::{json, Value};
-use worker::{Request, Response};
+use worker::Request;
 
 use crate::entitlements::derive::default_entitlement;
 use crate::error::ApiError;
@@ -17,6 +17,7 @@ use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::sync::{sync_identity, with_trial};
 use crate::http::kv::Store;
+use crate::http::respond::Reply;
 use crate::http::stripe_api::Found;
 use crate::http::{log, respond};
 use crate::identity::IdentityId;
@@ -54,7 +55,7 @@ impl Outcome {
     }
 }
 
-pub async fn handle(cx: &Cx<'_>, mut req: Request) -> Result<Response, ApiError> {
+pub async fn handle(cx: &Cx<'_>, mut req: Request) -> Result<Reply, ApiError> {
     let secrets = cx.config.stripe_webhook_secrets.get()?;
     let header = req.headers().get("stripe-signature").ok().flatten();
     let body = read_bounded(&mut req).await?;
