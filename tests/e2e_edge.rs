@@ -193,6 +193,19 @@ async fn path_tricks_cannot_slip_past_a_rule() {
     assert_eq!((status, seen["path"].as_str()), (418, Some("/public/a/b")));
 }
 
+/// The deadline on the origin (30 s) holds: a slow origin is a 504 then,
+/// not an answer when it finally comes (40 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_origin_slower_than_the_deadline_is_a_504_at_the_deadline() {
+    let origin = Origin::start().await;
+    let stack = edge_stack(&origin).await;
+    let started = std::time::Instant::now();
+    let (status, body) = call(&stack, Method::GET, "/slow", &[]).await;
+    let took = started.elapsed();
+    assert_eq!((status, body["error"]["code"].as_str()), (504, Some("origin_timeout")), "{body}");
+    assert!(took.as_secs() >= 29 && took.as_secs() < 38, "answered after {took:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_origin_that_is_down_is_a_502_and_kratos_down_never_lets_a_gated_request_through() {
     let origin = Origin { url: format!("http://127.0.0.1:{}", common::basics::free_port()) };

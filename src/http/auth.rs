@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use worker::{Delay, Request};
+use worker::Request;
 
 use super::caches;
 use super::context::Cx;
-use super::upstream::UPSTREAM_TIMEOUT;
+use super::upstream::{sleep, UPSTREAM_TIMEOUT};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::gate::{is_cross_site, origin_of, RequestSite};
@@ -73,7 +73,7 @@ const WAIT_STEP: Duration = Duration::from_millis(10);
 async fn answer_of_the_asking_request(cx: &Cx<'_>, key: &[u8; 32]) -> Option<IdentityId> {
     let give_up = cx.now_ms() + UPSTREAM_TIMEOUT.as_millis() as u64;
     while caches::being_asked(key) && cx.now_ms() < give_up {
-        Delay::from(WAIT_STEP).await;
+        sleep(WAIT_STEP).await;
     }
     caches::session(key, cx.now_ms())
 }

@@ -31,8 +31,8 @@ impl Line {
     /// Writes the line to the worker's log.
     pub fn write(mut self) {
         self.0.push(b'}');
-        // serde_json writes UTF-8 only.
-        let text = String::from_utf8_lossy(&self.0);
+        // serde_json writes UTF-8 only, so the lossy path is never taken.
+        let text = String::from_utf8(self.0).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         console::log_1(&JsValue::from_str(&text));
     }
 }

@@ -8,7 +8,9 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Fetch, Headers, Method, Request, RequestInit};
+
+use super::timer::Deadline;
 
 use crate::upstream::{self as core, Transport};
 
@@ -19,7 +21,7 @@ pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(8);
 /// Runs `fut` unless `limit` passes first.
 pub async fn with_timeout<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
     let mut fut = pin!(fut);
-    let mut delay = pin!(Delay::from(limit));
+    let mut delay = pin!(Deadline::after(limit));
     std::future::poll_fn(|cx| {
         if let Poll::Ready(v) = fut.as_mut().poll(cx) {
             return Poll::Ready(Some(v));
@@ -69,5 +71,5 @@ pub async fn send(
 
 /// Waits, for backing off between attempts.
 pub async fn sleep(d: Duration) {
-    Delay::from(d).await
+    Deadline::after(d).await
 }

@@ -1,7 +1,8 @@
 //! A small origin server for edge gate mode's tests, on a free loopback
 //! port: every request is answered with what arrived (method, path, query,
 //! headers, body length), except `/redirect` (a 302 with two cookies, which
-//! must reach the client unfollowed).
+//! must reach the client unfollowed) and `/slow` (answered after 40 s, past
+//! the worker's 30 s origin deadline).
 
 use axum::body::{to_bytes, Body};
 use axum::http::{HeaderMap, Method, Request, StatusCode, Uri};
@@ -23,6 +24,9 @@ async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Respo
             .header("set-cookie", "b=2; Path=/")
             .body(Body::empty())
             .unwrap();
+    }
+    if uri.path() == "/slow" {
+        tokio::time::sleep(std::time::Duration::from_secs(40)).await;
     }
     let bytes = to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
     let mut seen = Map::new();
