@@ -12,7 +12,8 @@
 //! `kratos`, `link` (where the two meet), `entitlements` (plan decisions),
 //! `gate` (the signed-in user's answers, cross-site rules), `cache`,
 //! `store` (the KV layout), `route` (the route table), `config`, `error`,
-//! `upstream` (what both API clients share) and `secret`.
+//! `upstream` (what both API clients share), `secret`, and `first_poll`
+//! (answering a request in the runtime's call when nothing is away).
 
 pub mod billing;
 pub mod cache;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod edge;
 pub mod entitlements;
 pub mod error;
+pub mod first_poll;
 pub mod gate;
 pub mod identity;
 pub mod kratos;

@@ -20,6 +20,7 @@ mod router;
 mod routes;
 mod runtime;
 mod stripe_api;
+mod timer;
 mod upstream;
 
 use serde_json::json;
