@@ -43,6 +43,7 @@ build_env
 ensure_bridge_build
 
 build_empty_worker
+if [ "${BENCH_EDGE:-}" = 1 ]; then build_pass_through_worker; fi
 
 log "running the gate benchmark (node $(node --version))"
 status=0

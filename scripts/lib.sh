@@ -222,23 +222,33 @@ ensure_bridge_build() {
   fi
 }
 
-# The benchmarks' empty workers-rs worker (benches/gate/empty-worker): its
-# own workspace and Cargo.lock, built like the bridge (same worker-build,
+# One of the benchmarks' baseline workers-rs workers (benches/gate/<name>):
+# its own workspace and Cargo.lock, built like the bridge (same worker-build,
 # wasm-bindgen, wasm-opt, esbuild; call build_env first) into
-# target/bench-empty-worker/build, so it never invalidates the bridge's builds.
-build_empty_worker() {
-  local empty="$KSB_ROOT/benches/gate/empty-worker" want_wb have_wb
-  export CARGO_TARGET_DIR="$KSB_ROOT/target/bench-empty-worker"
+# target/bench-<name>/build, so it never invalidates the bridge's builds.
+build_baseline_worker() {
+  local name="$1" crate="$KSB_ROOT/benches/gate/$1" want_wb have_wb
+  export CARGO_TARGET_DIR="$KSB_ROOT/target/bench-$name"
   want_wb="$(wasm_bindgen_version)"
-  have_wb="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$empty/Cargo.lock")"
+  have_wb="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$crate/Cargo.lock")"
   [ "$have_wb" = "$want_wb" ] \
-    || die "benches/gate/empty-worker/Cargo.lock has wasm-bindgen $have_wb, the root Cargo.lock $want_wb: they must match (one wasm-bindgen CLI)"
+    || die "benches/gate/$name/Cargo.lock has wasm-bindgen $have_wb, the root Cargo.lock $want_wb: they must match (one wasm-bindgen CLI)"
   # worker-build does not pass --locked on to cargo: check the lock first.
-  (cd "$empty" && cargo metadata --locked --format-version 1 >/dev/null) \
-    || die "benches/gate/empty-worker/Cargo.lock is out of date"
-  log "building the empty worker (benches/gate/empty-worker -> target/bench-empty-worker/build)"
-  (cd "$empty" && worker-build --release --out-dir "$CARGO_TARGET_DIR/build")
+  (cd "$crate" && cargo metadata --locked --format-version 1 >/dev/null) \
+    || die "benches/gate/$name/Cargo.lock is out of date"
+  log "building the $name baseline (benches/gate/$name -> target/bench-$name/build)"
+  (cd "$crate" && worker-build --release --out-dir "$CARGO_TARGET_DIR/build")
   unset CARGO_TARGET_DIR
+}
+
+# The empty workers-rs worker: what any request costs (benches/gate/empty-worker).
+build_empty_worker() {
+  build_baseline_worker empty-worker
+}
+
+# The workers-rs pass-through worker: what forwarding costs (benches/gate/pass-through-worker).
+build_pass_through_worker() {
+  build_baseline_worker pass-through-worker
 }
 
 # The benchmarks' recipe worker (benches/side-by-side/recipe-worker.ts),

@@ -61,6 +61,8 @@ import {
   startWhoami,
   startOrigin,
   startPassThrough,
+  startRustPassThrough,
+  PASS_THROUGH_DIR,
   EDGE_BINDINGS,
   wranglerToml,
   checkBuilds,
@@ -131,14 +133,17 @@ async function main() {
   // BENCH_EDGE=1 (--edge): edge gate mode beside a plain pass-through
   // worker, all forwarding to the same local origin.
   if (EDGE) {
+    builds.pass_through_worker = snapshotBuild(PASS_THROUGH_DIR, "bench-gate-pass-through-worker");
     const origin = await startOrigin();
     const edge = await startBridge({}, {
       name: "bridge-edge",
       dir: builds.bridge.dir,
       bindings: { KRATOS_PUBLIC_URL: whoami.url, ORIGIN_URL: origin.url, ...EDGE_BINDINGS },
     });
+    const passRs = await startRustPassThrough(origin.url, {}, builds.pass_through_worker.dir);
+    targets.push({ key: "pass_through_rs", name: "pass-through workers-rs worker (edge baseline)", server: passRs, path: "/public/page?x=1", headers: {} });
     const pass = await startPassThrough(origin.url);
-    targets.push({ key: "pass_through", name: "pass-through JS worker (edge baseline)", server: pass, path: "/public/page?x=1", headers: {} });
+    targets.push({ key: "pass_through", name: "pass-through JS worker", server: pass, path: "/public/page?x=1", headers: {} });
     targets.push({ key: "edge_ungated", name: "bridge edge, ungated path", server: edge, path: "/public/page?x=1", headers: {} });
     targets.push({ key: "edge_gated", name: "bridge edge, gated and allowed (cached)", server: edge, path: "/app/reports/q3", headers: SESSION });
   }
@@ -171,8 +176,11 @@ async function main() {
     ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
   ];
   if (by.edge_gated) {
-    ratios.push(["bridge edge, ungated / pass-through", ratio("edge_ungated", "pass_through")]);
-    ratios.push(["bridge edge, gated and allowed / pass-through", ratio("edge_gated", "pass_through")]);
+    ratios.push(["bridge edge, ungated / pass-through workers-rs", ratio("edge_ungated", "pass_through_rs")]);
+    ratios.push(["bridge edge, gated and allowed / pass-through workers-rs", ratio("edge_gated", "pass_through_rs")]);
+    ratios.push(["bridge edge, ungated / pass-through JS", ratio("edge_ungated", "pass_through")]);
+    ratios.push(["bridge edge, gated and allowed / pass-through JS", ratio("edge_gated", "pass_through")]);
+    ratios.push(["pass-through workers-rs / pass-through JS", ratio("pass_through_rs", "pass_through")]);
   }
   if (by.b_feature) {
     ratios.push(["B feature check / A feature check", ratio("b_feature", "bridge_feature")]);

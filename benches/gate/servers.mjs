@@ -24,6 +24,7 @@ export function numEnv(name, def, min, max) {
 export const CONNECTIONS = numEnv("BENCH_CONNECTIONS", 32, 1, 1024);
 export const BRIDGE_DIR = resolve(ROOT, process.env.KSB_BRIDGE_BUILD ?? "build");
 export const EMPTY_DIR = resolve(ROOT, process.env.KSB_EMPTY_WORKER_BUILD ?? "target/bench-empty-worker/build");
+export const PASS_THROUGH_DIR = resolve(ROOT, process.env.KSB_PASS_THROUGH_WORKER_BUILD ?? "target/bench-pass-through-worker/build");
 // direct: each worker on its own workerd socket (unsafeDirectSockets), as an
 // edge request reaches it; entry: through Miniflare's entry worker, one more
 // JS hop (request copy, cf blob, service-binding fetch) in front of each.
@@ -314,7 +315,16 @@ export const EDGE_BINDINGS = {
   BRIDGE_PATH_PREFIX: "/_bridge",
 };
 
-/** A plain pass-through worker forwarding every request to `originUrl`: edge gate mode's baseline. */
+/** The workers-rs pass-through worker (benches/gate/pass-through-worker) forwarding to `originUrl`: edge gate mode's baseline. */
+export function startRustPassThrough(originUrl, shared = {}, dir = PASS_THROUGH_DIR) {
+  return serve(
+    "pass-through-rs",
+    { ...wasmWorker(dir, wranglerToml().compatibilityDate), bindings: { ORIGIN_URL: originUrl } },
+    shared,
+  );
+}
+
+/** A plain JS pass-through worker forwarding every request to `originUrl`: the floor of forwarding without wasm. */
 export function startPassThrough(originUrl, shared = {}) {
   return serve(
     "pass-through",
