@@ -152,8 +152,10 @@ run_lints() {
   ensure_lint_tools
   t=$SECONDS
   log "lint: rustfmt (cargo fmt --check)"
-  (cd "$KSB_ROOT" && cargo fmt --all --check && cargo fmt --check --manifest-path "$bench_manifest") \
-    || die "formatting differs (diff above); run: cargo fmt --all && cargo fmt --manifest-path benches/wasm/Cargo.toml"
+  (cd "$KSB_ROOT" && cargo fmt --all --check && cargo fmt --check --manifest-path "$bench_manifest" \
+    && cargo fmt --check --manifest-path benches/gate/empty-worker/Cargo.toml \
+    && cargo fmt --check --manifest-path benches/gate/pass-through-worker/Cargo.toml) \
+    || die "formatting differs (diff above); run cargo fmt in the root and in benches/wasm, benches/gate/empty-worker, benches/gate/pass-through-worker"
   log "lint: rustfmt ok ($((SECONDS - t)) s)"
 
   t=$SECONDS
