@@ -3,15 +3,24 @@
 //! is handed on as the runtime's stream (never copied into wasm memory) and
 //! the origin's answer comes back as it is: status, headers, `Set-Cookie`,
 //! redirects not followed.
+//!
+//! The forwarded request is not awaited in Rust: the runtime gets a promise
+//! of the origin's answer, raced against the deadline and settled by two
+//! callbacks made once per isolate, which log the request and turn a
+//! failure into the bridge's JSON error. Awaiting it in Rust cost a task,
+//! its microtasks, two closures and a timer per request, about a tenth of
+//! forwarding one.
 
-use worker::wasm_bindgen::JsCast;
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::{js_sys, wasm_bindgen, web_sys, Method, Request};
+use std::cell::OnceCell;
+
+use worker::js_sys::{Array, Function, Promise, Reflect};
+use worker::wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
+use worker::{js_sys, wasm_bindgen, web_sys, Date, Method, Request};
 
 use super::auth::require_session;
 use super::context::Cx;
+use super::router::{answer, log_forwarded, EDGE_ROUTE};
 use super::routes::identities::stored;
-use super::upstream::with_timeout;
 use crate::config::EdgeConfig;
 use crate::edge::path::{normalize, query_of};
 use crate::edge::rules::Need;
@@ -40,16 +49,18 @@ fn header(req: &Request, name: &str) -> Option<String> {
 
 /// What edge gate mode answers.
 pub enum Forwarded {
-    /// The origin's answer, the runtime's own object: returned untouched,
-    /// so its body streams natively (a `worker::Response` would rebuild it
-    /// around a JS-pumped stream).
-    Origin(web_sys::Response),
+    /// The promise of the origin's answer, the runtime's own object: handed
+    /// back untouched, so its body streams natively (a `worker::Response`
+    /// would rebuild it around a JS-pumped stream). It settles to the
+    /// bridge's JSON error when the origin fails or is too slow, and the
+    /// request is logged when it settles.
+    Origin(Promise),
     /// The bridge's own answer: a redirect to log in or to pricing, or a 402.
     Refused(Reply),
 }
 
-/// Gates and forwards one request.
-pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig) -> Result<Forwarded, ApiError> {
+/// Gates and forwards one request (`request_id` for its log line).
+pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig, request_id: &str) -> Result<Forwarded, ApiError> {
     let path = normalize(&req.path()).map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
     let method = req.method();
     let signed_in = match edge.gate_routes.need(method.as_ref(), &path) {
@@ -59,7 +70,7 @@ pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig) -> Result<Forw
             Err(refusal) => return Ok(Forwarded::Refused(refusal)),
         },
     };
-    forward(req, method, &edge.origin_url, &path, signed_in.as_ref()).await.map(Forwarded::Origin)
+    forward(cx, request_id, req, method, &edge.origin_url, &path, signed_in.as_ref()).map(Forwarded::Origin)
 }
 
 /// What a rule asks: the signed-in user to forward as, or the answer that
@@ -106,13 +117,15 @@ fn access_str(a: Access) -> &'static str {
 /// signed-in user. Built from the runtime's own request (its headers copied
 /// in one call, its body stream handed on), so forwarding costs a handful
 /// of runtime calls whatever the request carries.
-async fn forward(
+fn forward(
+    cx: &Cx<'_>,
+    request_id: &str,
     req: Request,
     method: Method,
     origin: &str,
     path: &str,
     signed_in: Option<&SignedIn>,
-) -> Result<web_sys::Response, ApiError> {
+) -> Result<Promise, ApiError> {
     let url = format!("{origin}{path}{}", query_of(&req.inner().url()));
     let js = |e: wasm_bindgen::JsValue| ApiError::internal(format!("cannot build the forwarded request: {e:?}"));
     let inner = req.inner();
@@ -136,15 +149,88 @@ async fn forward(
         }
     }
     let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(js)?;
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let call = JsFuture::from(global.fetch_with_request(&request));
-    match with_timeout(ORIGIN_TIMEOUT, call).await {
-        Some(Ok(response)) => response.dyn_into::<web_sys::Response>().map_err(js),
-        Some(Err(e)) => Err(ApiError::upstream("origin_unreachable", format!("the origin did not answer: {e:?}"))),
-        None => Err(ApiError::new(
-            504,
-            "origin_timeout",
-            format!("the origin did not answer within {} s", ORIGIN_TIMEOUT.as_secs()),
-        )),
+    SETTLE.with(|settle| {
+        let settle = settle.get_or_init(Settle::new);
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let fetched = global.fetch_with_request(&request);
+        let deadline =
+            settle.wait.call1(&settle.scheduler, &JsValue::from(ORIGIN_TIMEOUT.as_millis() as f64)).map_err(js)?;
+        let first = Promise::race(&Array::of2(&fetched, &deadline));
+        let (id, started) = (JsValue::from_str(request_id), JsValue::from(cx.started_ms as f64));
+        let answered = settle.answered.bind2(&JsValue::NULL, &id, &started);
+        let failed = settle.failed.bind2(&JsValue::NULL, &id, &started);
+        Ok(first.unchecked_ref::<Thenable>().then_with(&answered, &failed))
+    })
+}
+
+/// The callbacks that settle a forwarded request, and workerd's
+/// `scheduler.wait` for its deadline: looked up and made once per isolate.
+struct Settle {
+    scheduler: JsValue,
+    wait: Function,
+    /// `(request id, started ms, the race's winner)`: the origin's answer,
+    /// or nothing when the deadline came first.
+    answered: Function,
+    /// `(request id, started ms, why the fetch failed)`.
+    failed: Function,
+}
+
+thread_local! {
+    static SETTLE: OnceCell<Settle> = const { OnceCell::new() };
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise seen as anything with `then`.
+    type Thenable;
+    /// `promise.then(ok, err)` with two JS functions (js-sys's `then2`
+    /// takes Rust closures, a new pair per call).
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_with(this: &Thenable, ok: &JsValue, err: &JsValue) -> Promise;
+}
+
+type Callback = dyn FnMut(JsValue, f64, JsValue) -> Result<JsValue, JsValue>;
+
+impl Settle {
+    fn new() -> Settle {
+        let scheduler = Reflect::get(&js_sys::global(), &JsValue::from_str("scheduler")).unwrap_or(JsValue::UNDEFINED);
+        let wait = Reflect::get(&scheduler, &JsValue::from_str("wait")).unwrap_or(JsValue::UNDEFINED);
+        let callback = |f: Box<Callback>| Closure::wrap(f).into_js_value().unchecked_into::<Function>();
+        Settle {
+            scheduler,
+            wait: wait.unchecked_into(),
+            answered: callback(Box::new(|id, started, winner| {
+                let failure = match winner.dyn_into::<web_sys::Response>() {
+                    Ok(response) => {
+                        log_forwarded(&id.as_string().unwrap_or_default(), response.status(), since(started));
+                        return Ok(response.into());
+                    }
+                    Err(_) => ApiError::new(
+                        504,
+                        "origin_timeout",
+                        format!("the origin did not answer within {} s", ORIGIN_TIMEOUT.as_secs()),
+                    ),
+                };
+                refuse(&id, started, failure)
+            })),
+            failed: callback(Box::new(|id, started, why| {
+                refuse(
+                    &id,
+                    started,
+                    ApiError::upstream("origin_unreachable", format!("the origin did not answer: {why:?}")),
+                )
+            })),
+        }
     }
+}
+
+/// Milliseconds since `started` (unix ms).
+fn since(started: f64) -> u64 {
+    (Date::now().as_millis() as f64 - started).max(0.0) as u64
+}
+
+/// The bridge's answer to a forward that failed, logged.
+fn refuse(id: &JsValue, started: f64, e: ApiError) -> Result<JsValue, JsValue> {
+    let id = id.as_string().unwrap_or_default();
+    answer(EDGE_ROUTE, &id, Err(e), since(started)).map(Into::into).map_err(|e| JsValue::from_str(&e.to_string()))
 }

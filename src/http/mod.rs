@@ -40,12 +40,13 @@ pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
             // As `#[event(fetch)]` answers: the error is not the client's business.
             Err(e) => {
                 console_error!("{e}");
-                worker::Response::error("INTERNAL SERVER ERROR", 500)
+                let raw: web_sys::Response = worker::Response::error("INTERNAL SERVER ERROR", 500)
                     .map_err(|e| JsValue::from_str(&e.to_string()))?
-                    .into()
+                    .into();
+                raw.into()
             }
         };
-        Ok(response.into())
+        Ok(response)
     })
 }
 

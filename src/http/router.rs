@@ -3,6 +3,7 @@
 //! error becomes its JSON answer and where every request is logged.
 
 use serde_json::json;
+use worker::wasm_bindgen::JsValue;
 use worker::{web_sys, Env, Method, Request, Result};
 
 use super::auth::{refuse_cross_site, require_bearer, require_session};
@@ -22,10 +23,12 @@ use crate::route::{route, Caller, Matched, Route, Who};
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 /// The log name of requests forwarded in edge gate mode.
-const EDGE_ROUTE: &str = "edge";
+pub const EDGE_ROUTE: &str = "edge";
 
-/// Answers one request; every failure becomes the spec's JSON error.
-pub async fn handle(req: Request, env: Env) -> Result<web_sys::Response> {
+/// Answers one request; every failure becomes the spec's JSON error. The
+/// answer is the runtime's response, or in edge gate mode the promise of
+/// the origin's (`edge::Forwarded`).
+pub async fn handle(req: Request, env: Env) -> Result<JsValue> {
     let config = super::env::config(&env);
     let id = request_id::of(&req);
     let method = req.method();
@@ -40,34 +43,32 @@ pub async fn handle(req: Request, env: Env) -> Result<web_sys::Response> {
         let edge = config.as_ref().as_ref().ok().and_then(|c| c.edge.as_ref().map(|e| (c, e)));
         if let Some((config, edge_config)) = edge {
             let cx = Cx::new(config, &env);
-            return match edge::handle(&cx, req, edge_config).await {
-                Ok(Forwarded::Origin(raw)) => {
-                    log_forwarded(&id, raw.status(), cx.elapsed_ms());
-                    Ok(raw)
-                }
-                Ok(Forwarded::Refused(r)) => answer(EDGE_ROUTE, &id, Ok(r), cx.elapsed_ms()),
-                Err(e) => answer(EDGE_ROUTE, &id, Err(e), cx.elapsed_ms()),
+            return match edge::handle(&cx, req, edge_config, &id).await {
+                // Logged when it settles.
+                Ok(Forwarded::Origin(answer)) => Ok(answer.into()),
+                Ok(Forwarded::Refused(r)) => answer(EDGE_ROUTE, &id, Ok(r), cx.elapsed_ms()).map(Into::into),
+                Err(e) => answer(EDGE_ROUTE, &id, Err(e), cx.elapsed_ms()).map(Into::into),
             };
         }
         let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), path));
-        return answer("no_route", &id, Err(e), 0);
+        return answer("no_route", &id, Err(e), 0).map(Into::into);
     };
     if matched.route == Ok(Route::Healthz) {
-        return answer(matched.name, &id, healthz::handle(&config, &env).await, 0);
+        return answer(matched.name, &id, healthz::handle(&config, &env).await, 0).map(Into::into);
     }
     let config = match config.as_ref() {
         Ok(c) => c,
-        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0),
+        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0).map(Into::into),
     };
     let cx = Cx::new(config, &env);
     let name = matched.name;
     let result = dispatch(&cx, req, matched).await;
-    answer(name, &id, result, cx.elapsed_ms())
+    answer(name, &id, result, cx.elapsed_ms()).map(Into::into)
 }
 
 /// The log line of a request the origin answered (its answer untouched:
 /// no `X-Request-Id`; the id is here).
-fn log_forwarded(request_id: &str, status: u16, duration_ms: u64) {
+pub fn log_forwarded(request_id: &str, status: u16, duration_ms: u64) {
     let fields = [
         ("request_id", json!(request_id)),
         ("route", json!(EDGE_ROUTE)),
@@ -131,7 +132,7 @@ fn require_api_token(config: &Config, req: &Request) -> std::result::Result<(), 
 /// logging one line for it: the request id, the route's name (never an id
 /// or a query), the status, the outcome (`ok` or the error's code), the
 /// duration, and for a failure its message and what an upstream said.
-fn answer(
+pub fn answer(
     route: &str,
     request_id: &str,
     result: std::result::Result<Reply, ApiError>,
