@@ -100,6 +100,10 @@ async fn ungated_requests_reach_the_origin_as_they_came() {
     assert_eq!((status, seen["path"].as_str()), (418, Some("/healthz")));
     let (status, seen) = call(&stack, Method::GET, "/v1/identities/x/entitlements", &[]).await;
     assert_eq!((status, seen["path"].as_str()), (418, Some("/v1/identities/x/entitlements")), "the app's own /v1");
+    // Each forwarded request is logged with the origin's status once it answered.
+    let log = stack.log_when(|l| l.contains(r#""outcome":"forwarded""#) && l.contains(r#""status":302"#)).await;
+    let forwarded = log.lines().filter(|l| l.contains(r#""outcome":"forwarded""#));
+    assert!(forwarded.filter(|l| l.contains(r#""status":418"#)).count() >= 3, "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -204,6 +208,12 @@ async fn an_origin_slower_than_the_deadline_is_a_504_at_the_deadline() {
     let took = started.elapsed();
     assert_eq!((status, body["error"]["code"].as_str()), (504, Some("origin_timeout")), "{body}");
     assert!(took.as_secs() >= 29 && took.as_secs() < 38, "answered after {took:?}");
+    // Logged when the deadline settled it, with its duration.
+    let log = stack.log_when(|l| l.contains(r#""outcome":"origin_timeout""#)).await;
+    let line = log.lines().find(|l| l.contains(r#""outcome":"origin_timeout""#)).unwrap();
+    let v: Value = serde_json::from_str(line).unwrap();
+    assert_eq!((v["route"].as_str(), v["status"].as_u64()), (Some("edge"), Some(504)), "{line}");
+    assert!(v["duration_ms"].as_u64().is_some_and(|ms| ms >= 29_000), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -212,6 +222,7 @@ async fn an_origin_that_is_down_is_a_502_and_kratos_down_never_lets_a_gated_requ
     let stack = edge_stack(&origin).await;
     let (status, body) = call(&stack, Method::GET, "/public", &[]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (502, Some("origin_unreachable")), "{body}");
+    stack.log_when(|l| l.contains(r#""route":"edge""#) && l.contains(r#""outcome":"origin_unreachable""#)).await;
     let fault = json!({"count": 50, "kind": "500", "path_prefix": "/sessions/whoami"});
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), fault).await;
     let (status, body) = call(&stack, Method::GET, "/app/home", &[("x-session-token", "ory_st_whatever")]).await;
