@@ -10,11 +10,19 @@
 //                         the same with ENTITLEMENT_CACHE_TTL=0: every check
 //                         reads KV (the default serves a hot identity from
 //                         the isolate's cache for 5 s)
-//   bridge /healthz       build/index.js: GET /healthz (no KV read)
+//   bridge /gate          GET /gate/premium_feature with a session a local
+//                         whoami stand-in knows (cached for SESSION_CACHE_TTL)
+//   bridge /healthz       build/index.js: GET /healthz (a KV read)
 //   empty worker          target/bench-empty-worker/build: a workers-rs worker
 //                         that answers 200 {"ok":true} (the workers-rs floor)
 //   seed worker           benches/gate/seed-worker.js: the recipe's naive JS
 //                         gate (KV get + JSON parse on every check)
+// With BENCH_EDGE=1 also, all forwarding to one local origin:
+//   pass-through workers-rs worker
+//                         target/bench-pass-through-worker/build: forwards
+//                         every request (edge gate mode's baseline)
+//   pass-through JS worker the same in plain JS
+//   bridge edge           ungated, and gated and allowed with a cached session
 // With BENCH_DIAG=1 also:
 //   js empty worker       an inline JS worker answering 200 {"ok":true} (the
 //                         workerd + Miniflare floor without wasm)
@@ -33,7 +41,8 @@
 // least 2) in which each target runs BENCH_SECONDS (default 10) at
 // BENCH_CONNECTIONS keep-alive connections (default 32, no pipelining); each
 // round starts one target later than the one before, so machine noise and
-// order effects fall on all targets alike. Latencies are taken from
+// order effects fall on all targets alike; every other round runs backwards,
+// and each run follows 1 s of unmeasured load on its own target. Latencies are taken from
 // autocannon's per-response times (float ms; its own histogram rounds to
 // whole ms) and pooled over the rounds; req/s is all answers over all timed
 // seconds. Ratios are of req/s, with the range of the per-round ratios, and
