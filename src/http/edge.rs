@@ -8,8 +8,8 @@
 //! of the origin's answer, raced against the deadline and settled by two
 //! callbacks made once per isolate, which log the request and turn a
 //! failure into the bridge's JSON error. Awaiting it in Rust cost a task,
-//! its microtasks, two closures and a timer per request, about a tenth of
-//! forwarding one.
+//! its microtasks, two closures and a timer per request: ungated requests
+//! ran at 1.06x that (ab runs of both builds in one session, 4 rounds).
 
 use std::cell::OnceCell;
 
