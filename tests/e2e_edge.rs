@@ -101,9 +101,13 @@ async fn ungated_requests_reach_the_origin_as_they_came() {
     let (status, seen) = call(&stack, Method::GET, "/v1/identities/x/entitlements", &[]).await;
     assert_eq!((status, seen["path"].as_str()), (418, Some("/v1/identities/x/entitlements")), "the app's own /v1");
     // Each forwarded request is logged with the origin's status once it answered.
-    let log = stack.log_when(|l| l.contains(r#""outcome":"forwarded""#) && l.contains(r#""status":302"#)).await;
-    let forwarded = log.lines().filter(|l| l.contains(r#""outcome":"forwarded""#));
-    assert!(forwarded.filter(|l| l.contains(r#""status":418"#)).count() >= 3, "{log}");
+    // (The log is written as each settles: wait for all of them.)
+    let forwarded = |log: &str, status: &str| {
+        log.lines().filter(|l| l.contains(r#""outcome":"forwarded""#) && l.contains(status)).count()
+    };
+    let log =
+        stack.log_when(|log| forwarded(log, r#""status":418"#) >= 3 && forwarded(log, r#""status":302"#) >= 1).await;
+    assert!(forwarded(&log, r#""status":418"#) >= 3 && forwarded(&log, r#""status":302"#) >= 1, "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -166,9 +170,11 @@ async fn gated_paths_need_a_session_or_a_feature() {
     let (status, _) = stack.kratos_admin_call(Method::DELETE, &format!("/admin/identities/{id}/sessions")).await;
     assert!((200..300).contains(&status));
     assert_eq!(call(&stack, Method::GET, "/app/home", &auth[..1]).await.0, 401);
-    let log = stack.log_when(|l| l.contains(r#""route":"edge""#)).await;
-    let edge_lines = log.lines().filter(|l| l.starts_with(r#"{"at":"request""#) && l.contains(r#""route":"edge""#));
-    assert!(edge_lines.count() >= 5, "one line per gated or forwarded request");
+    let edge_lines = |log: &str| {
+        log.lines().filter(|l| l.starts_with(r#"{"at":"request""#) && l.contains(r#""route":"edge""#)).count()
+    };
+    let log = stack.log_when(|log| edge_lines(log) >= 5).await;
+    assert!(edge_lines(&log) >= 5, "one line per gated or forwarded request: {log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -222,7 +228,11 @@ async fn an_origin_that_is_down_is_a_502_and_kratos_down_never_lets_a_gated_requ
     let stack = edge_stack(&origin).await;
     let (status, body) = call(&stack, Method::GET, "/public", &[]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (502, Some("origin_unreachable")), "{body}");
-    stack.log_when(|l| l.contains(r#""route":"edge""#) && l.contains(r#""outcome":"origin_unreachable""#)).await;
+    let unreachable = |log: &str| {
+        log.lines().any(|l| l.contains(r#""route":"edge""#) && l.contains(r#""outcome":"origin_unreachable""#))
+    };
+    let log = stack.log_when(unreachable).await;
+    assert!(unreachable(&log), "the 502 is logged: {log}");
     let fault = json!({"count": 50, "kind": "500", "path_prefix": "/sessions/whoami"});
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), fault).await;
     let (status, body) = call(&stack, Method::GET, "/app/home", &[("x-session-token", "ory_st_whatever")]).await;
