@@ -6,6 +6,7 @@ use worker::Request;
 
 use super::caches;
 use super::context::Cx;
+use super::headers::header;
 use super::upstream::{sleep, UPSTREAM_TIMEOUT};
 use crate::config::Secret;
 use crate::error::ApiError;
@@ -13,10 +14,6 @@ use crate::gate::{is_cross_site, origin_of, RequestSite};
 use crate::identity::IdentityId;
 use crate::kratos::request::KratosRequest;
 use crate::kratos::session::session_credentials;
-
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
-}
 
 /// Checks `Authorization: Bearer <secret>`; 401 otherwise.
 pub fn require_bearer(req: &Request, secret: &Secret) -> Result<(), ApiError> {

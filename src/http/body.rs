@@ -2,6 +2,7 @@
 
 use worker::Request;
 
+use super::headers::header;
 use crate::error::ApiError;
 
 /// Webhook and hook bodies are a few KB; Stripe events stay far below this.
@@ -13,7 +14,7 @@ fn too_large() -> ApiError {
 
 /// The raw body bytes, refused (413) past [`MAX_BODY_BYTES`].
 pub async fn read_bounded(req: &mut Request) -> Result<Vec<u8>, ApiError> {
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    let declared = header(req, "content-length").and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }

@@ -19,6 +19,7 @@ use worker::{js_sys, wasm_bindgen, web_sys, Date, Method, Request};
 
 use super::auth::require_session;
 use super::context::Cx;
+use super::headers::header;
 use super::router::{answer, log_forwarded, EDGE_ROUTE};
 use super::routes::identities::stored;
 use crate::config::EdgeConfig;
@@ -41,10 +42,6 @@ struct SignedIn {
     identity: IdentityId,
     plan: String,
     access: Access,
-}
-
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
 }
 
 /// What edge gate mode answers.

@@ -11,6 +11,7 @@ mod eager;
 mod edge;
 mod env;
 mod flows;
+mod headers;
 mod kratos_api;
 mod kv;
 mod log;

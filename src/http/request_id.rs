@@ -7,6 +7,8 @@ use std::cell::Cell;
 
 use worker::Request;
 
+use super::headers::header;
+
 thread_local! {
     /// The isolate's next id, from a random start: ids need to be unique,
     /// not secret, so one call to `crypto.getRandomValues` per isolate
@@ -43,10 +45,7 @@ pub fn random() -> String {
 
 /// The request's id: its `cf-ray` (when it is a plausible ray id), else a new one.
 pub fn of(req: &Request) -> String {
-    req.headers()
-        .get("cf-ray")
-        .ok()
-        .flatten()
+    header(req, "cf-ray")
         .filter(|ray| !ray.is_empty() && ray.len() <= 64 && ray.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         .unwrap_or_else(random)
 }

@@ -23,6 +23,7 @@ use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::link::{customer_for_checkout, linked_customer};
 use crate::http::flows::sync::sync_identity;
+use crate::http::headers::header;
 use crate::http::kv::Store;
 use crate::http::respond::Reply;
 use crate::http::stripe_api::{Found, Stripe};
@@ -39,7 +40,7 @@ enum Page {
 }
 
 fn send_to(req: &Request, url: &str, page: Page) -> Result<Reply, ApiError> {
-    let accept = req.headers().get("accept").ok().flatten();
+    let accept = header(req, "accept");
     if wants_html(accept.as_deref()) {
         return Ok(respond::see_other(url));
     }
@@ -52,7 +53,7 @@ fn send_to(req: &Request, url: &str, page: Page) -> Result<Reply, ApiError> {
 
 /// `POST /billing/checkout`.
 pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<Reply, ApiError> {
-    let content_type = req.headers().get("content-type").ok().flatten();
+    let content_type = header(&req, "content-type");
     let body = read_bounded(&mut req).await?;
     let choice = choose_price(&parse_checkout_body(content_type.as_deref(), &body)?, &cx.config.plans)?;
     let app_url = cx.config.app_url.get()?;

@@ -10,12 +10,13 @@ use crate::entitlements::feature::check;
 use crate::error::ApiError;
 use crate::gate::{gate_answer, GateAnswer};
 use crate::http::context::Cx;
+use crate::http::headers::header;
 use crate::http::respond::{self, Reply};
 use crate::identity::IdentityId;
 
 pub async fn handle(cx: &Cx<'_>, req: &Request, identity: &IdentityId, feature: &str) -> Result<Reply, ApiError> {
     let e = stored(cx, &cx.store(), identity).await?;
-    let accept = req.headers().get("accept").ok().flatten();
+    let accept = header(req, "accept");
     match gate_answer(check(&e, feature, &cx.config.plans, cx.now), accept.as_deref()) {
         GateAnswer::Allowed(d) => respond::json(200, &d),
         GateAnswer::Denied(d) => respond::json(402, &d),

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::sync::{sync_identity, with_trial};
+use crate::http::headers::header;
 use crate::http::kv::Store;
 use crate::http::respond::Reply;
 use crate::http::stripe_api::Found;
@@ -57,9 +58,9 @@ impl Outcome {
 
 pub async fn handle(cx: &Cx<'_>, mut req: Request) -> Result<Reply, ApiError> {
     let secrets = cx.config.stripe_webhook_secrets.get()?;
-    let header = req.headers().get("stripe-signature").ok().flatten();
+    let signature = header(&req, "stripe-signature");
     let body = read_bounded(&mut req).await?;
-    if let Err(e) = verify(header.as_deref(), &body, secrets, cx.now, DEFAULT_TOLERANCE_SECS) {
+    if let Err(e) = verify(signature.as_deref(), &body, secrets, cx.now, DEFAULT_TOLERANCE_SECS) {
         log::line("stripe_webhook", &[("outcome", json!("rejected")), ("error", json!(e.code()))]);
         return Err(e.into());
     }
