@@ -5,7 +5,15 @@
 import { writeFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
-import { load, firstAnswer, cpuMicros } from "./servers.mjs";
+import { load, firstAnswer, cpuMicros, numEnv } from "./servers.mjs";
+
+/** The rounds every side-by-side benchmark runs (`measure`'s settings):
+ * BENCH_SECONDS (10), BENCH_ROUNDS (2, at least 2), BENCH_WARMUP_SECONDS (2). */
+export const ROUND_SETTINGS = {
+  seconds: numEnv("BENCH_SECONDS", 10, 1, 300),
+  rounds: numEnv("BENCH_ROUNDS", 2, 2, 20),
+  warmup: numEnv("BENCH_WARMUP_SECONDS", 2, 0, 60),
+};
 
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -48,7 +56,7 @@ export async function measure(targets, { seconds, rounds, warmup, settle = 1 }) 
   for (let round = 0; round < rounds; round++) {
     // Each round starts one target later, and every other round runs
     // backwards, so no target always follows the same one (a target run
-    // right after a heavier one was seen to measure up to 15% slower).
+    // right after a heavier one was seen to measure slower).
     const rotated = targets.map((_, i) => targets[(i + round) % targets.length]);
     const order = round % 2 === 1 ? rotated.reverse() : rotated;
     for (const t of order) {

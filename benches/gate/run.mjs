@@ -60,7 +60,6 @@ import {
   ROOT,
   EMPTY_DIR,
   require,
-  numEnv,
   CONNECTIONS,
   VIA,
   FEATURE_PATH,
@@ -84,11 +83,9 @@ import {
   snapshotBuild,
   runBench,
 } from "./servers.mjs";
-import { measure, printMeasured, finish } from "./measure.mjs";
+import { measure, ROUND_SETTINGS, printMeasured, finish } from "./measure.mjs";
 
-const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
-const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
-const WARMUP = numEnv("BENCH_WARMUP_SECONDS", 2, 0, 60);
+const { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP } = ROUND_SETTINGS;
 const DIAG = process.env.BENCH_DIAG === "1";
 const EDGE = process.env.BENCH_EDGE === "1";
 const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-gate.json");

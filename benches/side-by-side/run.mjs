@@ -47,11 +47,9 @@ import {
   WEBHOOK_SECRET,
   webhookTarget,
 } from "../gate/servers.mjs";
-import { measure, printMeasured, finish, table, fmt } from "../gate/measure.mjs";
+import { measure, ROUND_SETTINGS, printMeasured, finish, table, fmt } from "../gate/measure.mjs";
 
-const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 300);
-const ROUNDS = numEnv("BENCH_ROUNDS", 2, 2, 20);
-const WARMUP = numEnv("BENCH_WARMUP_SECONDS", 2, 0, 60);
+const { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP } = ROUND_SETTINGS;
 const COLD_STARTS = numEnv("BENCH_COLD_STARTS", 5, 1, 50);
 const RECIPE_DIR = resolve(ROOT, process.env.KSB_RECIPE_BUILD ?? "target/bench-recipe-worker");
 const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-side-by-side.json");
