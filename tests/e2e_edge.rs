@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 const RULES: &str = r#"[
   {"path": "/app/reports/*", "feature": "premium_feature"},
   {"path": "/api/export", "methods": ["POST"], "feature": "basic_feature"},
+  {"path": "/api/items/*", "methods": ["GET", "DELETE"], "feature": "premium_feature"},
   {"path": "/app/*", "session": "required"}
 ]"#;
 const LOGIN_URL: &str = "http://127.0.0.1:9/login";
@@ -237,4 +238,126 @@ async fn an_origin_that_is_down_is_a_502_and_kratos_down_never_lets_a_gated_requ
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), fault).await;
     let (status, body) = call(&stack, Method::GET, "/app/home", &[("x-session-token", "ory_st_whatever")]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("kratos_unavailable")), "{body}");
+}
+
+/// Express and ASP.NET Core route without case; Tomcat, Jetty and Spring
+/// drop `;` parameters (`..;` included): a path an origin would serve from
+/// a gated path is gated as that path, and the origin receives the path as
+/// it was sent (normalised), so that whichever way it reads it, the rules
+/// were met for that reading.
+#[tokio::test(flavor = "multi_thread")]
+async fn paths_are_gated_however_leniently_the_origin_reads_them() {
+    let origin = Origin::start().await;
+    let stack = edge_stack(&origin).await;
+    for path in ["/APP/REPORTS/x", "/App/Reports/x", "/APP/home"] {
+        let (status, body) = call(&stack, Method::GET, path, &[]).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{path}: {body}");
+    }
+    let (token, _) = user(&stack, "lenient@example.com").await;
+    let free = [("x-session-token", token.as_str())];
+    for path in [
+        "/app/reports;v=1/q3",
+        "/app;jsessionid=1/reports/q3",
+        "/app/reports%3Bv=1/q3",
+        "/public/..;/app/reports/q3",
+        "/App/Reports;x=1/q3",
+    ] {
+        let (status, d) = call(&stack, Method::GET, path, &free).await;
+        assert_eq!((status, d["reason"].as_str()), (402, Some("no_subscription")), "{path}: {d}");
+    }
+    // Ungated, whatever the spelling: the origin gets the path as sent.
+    let (status, seen) = call(&stack, Method::GET, "/Public;v=1/x", &[]).await;
+    assert_eq!((status, seen["path"].as_str()), (418, Some("/Public;v=1/x")), "{seen}");
+    // A reading that climbs above the root is no path at all.
+    let (status, body) = call(&stack, Method::GET, "/..;/app/reports/q3", &[]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("path_above_root")), "{body}");
+}
+
+/// Rack, WSGI and CGI read `X_Plan` as `X-Plan` (`HTTP_X_PLAN`): a client
+/// may not set an identity header under any spelling.
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_headers_are_removed_under_every_spelling() {
+    let origin = Origin::start().await;
+    let stack = edge_stack(&origin).await;
+    let spoofed = [
+        ("X_Identity_Id", "0e000000-0000-4000-8000-000000000000"),
+        ("x_plan", "enterprise"),
+        ("X_ACCESS", "full"),
+        ("x-identity_id", "0e000000-0000-4000-8000-000000000001"),
+        ("x-custom_header", "kept"),
+    ];
+    let canonical = |name: &str| name.to_ascii_lowercase().replace('_', "-");
+    let identity_like = |seen: &Value| -> Vec<String> {
+        let names = seen["headers"].as_object().expect("the origin's echo of headers");
+        names
+            .keys()
+            .filter(|k| ["x-identity-id", "x-plan", "x-access"].contains(&canonical(k).as_str()))
+            .map(|k| format!("{k}: {}", names[k]))
+            .collect()
+    };
+    let (status, seen) = call(&stack, Method::GET, "/public", &spoofed).await;
+    assert_eq!(status, 418, "{seen}");
+    assert_eq!(seen["headers"]["x-custom_header"], "kept", "other underscore names pass: {seen}");
+    assert_eq!(identity_like(&seen), Vec::<String>::new(), "ungated: {seen}");
+
+    let (token, id) = user(&stack, "spelling@example.com").await;
+    let mut gated = vec![("x-session-token", token.as_str())];
+    gated.extend_from_slice(&spoofed);
+    let (status, seen) = call(&stack, Method::GET, "/app/home", &gated).await;
+    assert_eq!(status, 418, "{seen}");
+    let mut told = identity_like(&seen);
+    told.sort();
+    assert_eq!(told, [format!("x-access: \"none\""), format!("x-identity-id: \"{id}\""), "x-plan: \"free\"".into()]);
+}
+
+/// Every framework answers HEAD with its GET handler, and Rails, Laravel,
+/// Symfony, Express and ASP.NET Core dispatch a POST as the method an
+/// override header or a `_method` field names.
+#[tokio::test(flavor = "multi_thread")]
+async fn methods_are_judged_as_frameworks_dispatch_them() {
+    let origin = Origin::start().await;
+    let stack = edge_stack(&origin).await;
+    // The rule names GET: HEAD is GET's handler.
+    let r = no_redirects().head(stack.url("/api/items/1")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401, "HEAD is gated as GET");
+    let (token, _) = user(&stack, "methods@example.com").await;
+    let free = ("x-session-token", token.as_str());
+    for header in ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "x_http_method_override"] {
+        let (status, d) = call(&stack, Method::POST, "/api/items/1", &[free, (header, "DELETE")]).await;
+        assert_eq!((status, d["reason"].as_str()), (402, Some("no_subscription")), "{header}: {d}");
+    }
+    // A form or JSON POST may carry `_method` (the body is streamed, never
+    // read): it is judged as every method.
+    for content_type in ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json"] {
+        let (status, d) = call(&stack, Method::POST, "/api/items/1", &[free, ("content-type", content_type)]).await;
+        assert_eq!((status, d["reason"].as_str()), (402, Some("no_subscription")), "{content_type}: {d}");
+    }
+    let (status, d) = call(&stack, Method::POST, "/api/items/1?_method=DELETE", &[free]).await;
+    assert_eq!(status, 402, "`_method` in the query: {d}");
+    // A plain POST is the POST the rule does not name: forwarded.
+    let (status, seen) =
+        call(&stack, Method::POST, "/api/items/1", &[free, ("content-type", "application/octet-stream")]).await;
+    assert_eq!((status, seen["method"].as_str()), (418, Some("POST")), "{seen}");
+}
+
+/// A bad `GATE_ROUTES` is a configuration error on the paths it would have
+/// gated, never a 404 that sends an operator looking for a missing page,
+/// and never a forward.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_gate_routes_is_a_configuration_error_on_every_path() {
+    let origin = Origin::start().await;
+    for bad in
+        [r#"[{"path": "/app/reports/*", "feature": "premium_feature""#, r#"[{"path": "", "session": "required"}]"#]
+    {
+        let options = StackOptions { expect_unhealthy: true, ..StackOptions::default() }
+            .var("ORIGIN_URL", &origin.url)
+            .var("GATE_ROUTES", bad);
+        let stack = Stack::start_with(options).await;
+        for path in ["/app/reports/x", "/public"] {
+            let (status, body) = call(&stack, Method::GET, path, &[]).await;
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert_eq!((status, body["error"]["code"].as_str()), (500, Some("invalid_config")), "{path}: {body}");
+            assert!(message.starts_with("GATE_ROUTES: "), "{path}: {body}");
+        }
+    }
 }

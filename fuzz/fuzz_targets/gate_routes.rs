@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use kratos_stripe_bridge::edge::path::normalize;
-use kratos_stripe_bridge::edge::rules::{GateRoutes, Need};
+use kratos_stripe_bridge::edge::rules::{Case, GateRoutes, Need};
 use kratos_stripe_bridge::entitlements::plans::{grants, Plans, EXAMPLE_PLANS};
 use libfuzzer_sys::fuzz_target;
 
@@ -29,17 +29,24 @@ fuzz_target!(|data: &[u8]| {
     let Ok(routes) = GateRoutes::parse(json, plans) else { return };
     let Ok(path) = normalize(raw_path) else { return };
     for method in METHODS {
-        match routes.need(method, &path) {
-            Some(Need::Feature(f)) => {
-                assert!(plans.iter().any(|(_, p)| grants(&p.features, f)), "no plan grants {f}");
+        for case in [Case::Exact, Case::Ignored] {
+            match routes.need(method, &path, case) {
+                Some(Need::Feature(f)) => {
+                    assert!(plans.iter().any(|(_, p)| grants(&p.features, f)), "no plan grants {f}");
+                }
+                Some(Need::Session) | None => {}
             }
-            Some(Need::Session) | None => {}
+            let again = normalize(&path).expect("a normalised path normalises");
+            assert_eq!(routes.need(method, &again, case), routes.need(method, &path, case));
         }
-        let again = normalize(&path).expect("a normalised path normalises");
-        assert_eq!(routes.need(method, &again), routes.need(method, &path));
+        // What one reading asks, every reading together asks too.
+        let all = routes.requirement(&[method], [path.as_str(), path.to_ascii_uppercase().as_str()]);
+        if let Some(Need::Feature(f)) = routes.need(method, &path, Case::Exact) {
+            assert!(all.is_some_and(|r| r.features.contains(f)), "{f} lost in the union");
+        }
     }
     // Every rule covers something; an empty list covers nothing.
     if routes.is_empty() {
-        assert!(METHODS.iter().all(|m| routes.need(m, &path).is_none()));
+        assert!(METHODS.iter().all(|m| routes.need(m, &path, Case::Ignored).is_none()));
     }
 });

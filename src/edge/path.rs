@@ -1,8 +1,16 @@
-//! The path a rule is matched on, and the one the origin receives: the
-//! request's path normalised, so that `/app/reports/../reports/x`,
-//! `//app/reports/x`, `/app/%72eports/x` and `/app/reports/x/` all meet the
-//! rule for `/app/reports/*`. Escapes that would change the path's shape
-//! (an encoded `/`, `\` or control character) are refused outright.
+//! The path the origin receives, and every reading of it that a rule is
+//! matched on. The request's path is normalised, so that
+//! `/app/reports/../reports/x`, `//app/reports/x`, `/app/%72eports/x` and
+//! `/app/reports/x/` all meet the rule for `/app/reports/*`; escapes that
+//! would change the path's shape (an encoded `/`, `\` or control
+//! character) are refused outright.
+//!
+//! Origins route more leniently than bytes compare: Express and ASP.NET
+//! Core ignore case, Tomcat, Jetty and Spring drop `;` parameters
+//! (`/app;jsessionid=1/reports`, `/app/..;/admin`). A path is therefore
+//! read both as sent and with its parameters dropped ([`PathReadings`]), and
+//! rules match each reading with and without case; the request must meet
+//! what every reading asks.
 
 /// Why a path is refused (400, nothing forwarded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +101,51 @@ pub fn normalize(raw: &str) -> Result<String, PathRefusal> {
     Ok(format!("/{}", segments.join("/")))
 }
 
+/// The readings of one request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathReadings {
+    /// The normalised path as sent (case and `;` parameters kept): what the
+    /// origin receives.
+    pub forwarded: String,
+    /// The path as an origin that drops `;` parameters reads it (each
+    /// segment cut at its first `;` or `%3B`, before `.` and `..` are
+    /// resolved, as Tomcat does), when that differs from `forwarded`.
+    pub without_parameters: Option<String>,
+}
+
+impl PathReadings {
+    /// Every distinct reading, `forwarded` first.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.forwarded.as_str()).chain(self.without_parameters.as_deref())
+    }
+}
+
+/// The segment up to its first `;` parameter (raw `;` or an escaped `%3B`).
+fn without_parameter(segment: &str) -> &str {
+    let bytes = segment.as_bytes();
+    let cut = (0..bytes.len()).find(|&i| {
+        bytes[i] == b';'
+            || (bytes[i] == b'%' && bytes.get(i + 1) == Some(&b'3') && matches!(bytes.get(i + 2), Some(b'b' | b'B')))
+    });
+    cut.map_or(segment, |i| &segment[..i])
+}
+
+/// Reads a request's raw path every way a lenient origin may: see
+/// [`PathReadings`]. Refused when any reading is (a parameter that hides
+/// `..` above the root included).
+pub fn readings(raw: &str) -> Result<PathReadings, PathRefusal> {
+    let forwarded = normalize(raw)?;
+    let has_parameter = raw.contains(';') || raw.contains("%3B") || raw.contains("%3b");
+    let without_parameters = match has_parameter {
+        false => None,
+        true => {
+            let cut: Vec<&str> = raw.split(['/', '\\']).map(without_parameter).collect();
+            Some(normalize(&cut.join("/"))?).filter(|p| *p != forwarded)
+        }
+    };
+    Ok(PathReadings { forwarded, without_parameters })
+}
+
 /// The query of a serialized URL (as the runtime gives a request's URL),
 /// with its `?` and without any fragment: what a forwarded request keeps
 /// byte for byte. Empty when the URL has none.
@@ -148,6 +201,28 @@ mod tests {
         assert_eq!(normalize("/app/%4"), Err(PathRefusal::BadEscape));
         assert_eq!(normalize("/../etc"), Err(PathRefusal::AboveRoot));
         assert_eq!(PathRefusal::AboveRoot.code(), "path_above_root");
+    }
+
+    #[test]
+    fn parameters_are_read_both_ways_before_dots_are_resolved() {
+        let r = |raw: &str| readings(raw).map(|r| (r.forwarded, r.without_parameters));
+        assert_eq!(r("/app/reports/q3"), Ok(("/app/reports/q3".into(), None)), "no parameter: one reading");
+        assert_eq!(r("/App/Reports/x"), Ok(("/App/Reports/x".into(), None)), "case is kept; rules ignore it");
+        assert_eq!(r("/app/reports;v=1/q3"), Ok(("/app/reports;v=1/q3".into(), Some("/app/reports/q3".into()))));
+        assert_eq!(
+            r("/app;jsessionid=1/reports/q3"),
+            Ok(("/app;jsessionid=1/reports/q3".into(), Some("/app/reports/q3".into())))
+        );
+        assert_eq!(r("/app/reports%3Bv=1/q3").unwrap().1.as_deref(), Some("/app/reports/q3"), "escaped too");
+        assert_eq!(r("/app/reports%3bv=1/q3").unwrap().1.as_deref(), Some("/app/reports/q3"));
+        assert_eq!(r("/public/..;/app/reports/q3").unwrap().1.as_deref(), Some("/app/reports/q3"), "Tomcat's ..;");
+        assert_eq!(r("/public/..;/app").unwrap().0, "/public/..;/app", "as sent, `..;` is a name");
+        assert_eq!(r("/app/;x/reports").unwrap().1.as_deref(), Some("/app/reports"), "an empty segment");
+        assert_eq!(r("/x/reports;"), Ok(("/x/reports;".into(), Some("/x/reports".into()))));
+        assert_eq!(r("/..;/etc"), Err(PathRefusal::AboveRoot), "a reading above the root is refused");
+        assert_eq!(r("/app;%2F/x"), Err(PathRefusal::EncodedSeparator));
+        let two = readings("/a;b/c").unwrap();
+        assert_eq!(two.all().collect::<Vec<_>>(), ["/a;b/c", "/a/c"]);
     }
 
     #[test]

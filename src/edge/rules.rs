@@ -1,6 +1,11 @@
 //! `GATE_ROUTES`: which paths of the app need a session or a feature.
 //! Parsed once per isolate with `PLANS` and validated as strictly; the first
 //! rule whose path and methods match a request decides.
+//!
+//! An origin may read one request several ways (a path with or without its
+//! case and `;` parameters, a method or the one an override names), so a
+//! request is judged under every reading of it ([`GateRoutes::requirement`]):
+//! it must meet what each reading's first matching rule asks.
 
 use serde::Deserialize;
 
@@ -24,17 +29,41 @@ pub enum PathPattern {
     Below(String),
 }
 
+/// How a path's letters are compared with a rule's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// Byte for byte, as a case-sensitive router reads it.
+    Exact,
+    /// ASCII letters in any case, as Express and ASP.NET Core route.
+    Ignored,
+}
+
 impl PathPattern {
     /// Whether the normalised `path` is covered.
-    pub fn covers(&self, path: &str) -> bool {
+    pub fn covers(&self, path: &str, case: Case) -> bool {
+        let same = |a: &str, b: &str| match case {
+            Case::Exact => a == b,
+            Case::Ignored => a.eq_ignore_ascii_case(b),
+        };
         match self {
-            Self::Exact(p) => path == p,
+            Self::Exact(p) => same(path, p),
             Self::Below(prefix) => {
-                path == prefix
-                    || (path.starts_with(prefix.as_str()) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
+                let n = prefix.len();
+                same(path, prefix)
+                    || (path.len() > n
+                        && path.is_char_boundary(n)
+                        && same(&path[..n], prefix)
+                        && path.as_bytes()[n] == b'/')
             }
         }
     }
+}
+
+/// What the rules ask of a request under every reading of it: a signed-in
+/// user, whose plan allows each of `features` (none: a session is enough).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Requirement {
+    pub features: Vec<String>,
 }
 
 /// One rule.
@@ -64,7 +93,8 @@ struct RawRule {
     session: Option<String>,
 }
 
-const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/// The methods a rule may name.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 impl GateRoutes {
     /// Parses and validates `GATE_ROUTES` against the catalogue; the error
@@ -90,6 +120,9 @@ impl GateRoutes {
                     "`path` must be a normalised absolute path (\"/app/x\"), optionally ending in /*".into()
                 ));
             }
+            if text.contains(';') || text.to_ascii_lowercase().contains("%3b") {
+                return Err(at("`path` must not contain `;`: parameters are dropped before matching".into()));
+            }
             let need = match (r.feature, r.session.as_deref()) {
                 (Some(f), None) if !f.is_empty() && granted(&f) => Need::Feature(f),
                 (Some(f), None) => return Err(at(format!("no plan grants the feature \"{f}\""))),
@@ -114,12 +147,37 @@ impl GateRoutes {
     }
 
     /// What the first rule that covers `method` and the normalised `path`
-    /// needs; `None` when no rule does (forwarded as is).
-    pub fn need(&self, method: &str, path: &str) -> Option<&Need> {
+    /// (read with `case`) needs; `None` when no rule does.
+    pub fn need(&self, method: &str, path: &str, case: Case) -> Option<&Need> {
         self.rules
             .iter()
-            .find(|r| r.path.covers(path) && r.methods.as_ref().is_none_or(|m| m.iter().any(|x| x == method)))
+            .find(|r| r.path.covers(path, case) && r.methods.as_ref().is_none_or(|m| m.iter().any(|x| x == method)))
             .map(|r| &r.need)
+    }
+
+    /// What a request needs under every reading of it: each of `methods`
+    /// (upper case) with each of `paths` (normalised), each read with and
+    /// without case. `None` when no rule covers any reading (forwarded as
+    /// is); otherwise a session, and every feature some reading's rule asks.
+    pub fn requirement<'a>(&self, methods: &[&str], paths: impl IntoIterator<Item = &'a str>) -> Option<Requirement> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        let mut found: Option<Requirement> = None;
+        for path in paths {
+            for method in methods {
+                for case in [Case::Exact, Case::Ignored] {
+                    let Some(need) = self.need(method, path, case) else { continue };
+                    let req = found.get_or_insert_with(Requirement::default);
+                    if let Need::Feature(f) = need {
+                        if !req.features.contains(f) {
+                            req.features.push(f.clone());
+                        }
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Whether there is no rule at all.
@@ -142,17 +200,69 @@ mod tests {
     #[test]
     fn the_first_matching_rule_decides() {
         let g = GateRoutes::parse(SPEC, &plans()).unwrap();
+        let need = |m, p| g.need(m, p, Case::Exact).cloned();
         let premium = Some(Need::Feature("premium_feature".into()));
-        assert_eq!(g.need("GET", "/app/reports/q3").cloned(), premium);
-        assert_eq!(g.need("GET", "/app/reports").cloned(), premium, "the prefix itself");
-        assert_eq!(g.need("GET", "/app/reportsx").cloned(), Some(Need::Session), "not below /app/reports");
-        assert_eq!(g.need("GET", "/app").cloned(), Some(Need::Session));
-        assert_eq!(g.need("POST", "/api/export").cloned(), Some(Need::Feature("basic_feature".into())));
-        assert_eq!(g.need("GET", "/api/export"), None, "another method: no rule");
-        assert_eq!(g.need("GET", "/api/export/x"), None, "exact means exact");
-        assert_eq!(g.need("GET", "/"), None);
+        assert_eq!(need("GET", "/app/reports/q3"), premium);
+        assert_eq!(need("GET", "/app/reports"), premium, "the prefix itself");
+        assert_eq!(need("GET", "/app/reportsx"), Some(Need::Session), "not below /app/reports");
+        assert_eq!(need("GET", "/app"), Some(Need::Session));
+        assert_eq!(need("POST", "/api/export"), Some(Need::Feature("basic_feature".into())));
+        assert_eq!(need("GET", "/api/export"), None, "another method: no rule");
+        assert_eq!(need("GET", "/api/export/x"), None, "exact means exact");
+        assert_eq!(need("GET", "/"), None);
         let all = GateRoutes::parse(r#"[{"path": "/*", "session": "required"}]"#, &plans()).unwrap();
-        assert_eq!(all.need("GET", "/anything/at/all"), Some(&Need::Session));
+        assert_eq!(all.need("GET", "/anything/at/all", Case::Exact), Some(&Need::Session));
+    }
+
+    #[test]
+    fn case_is_ignored_only_for_ascii_and_on_whole_segments() {
+        let g = GateRoutes::parse(SPEC, &plans()).unwrap();
+        let premium = Some(&Need::Feature("premium_feature".into()));
+        assert_eq!(g.need("GET", "/APP/REPORTS/x", Case::Ignored), premium);
+        assert_eq!(g.need("GET", "/App/Reports", Case::Ignored), premium);
+        assert_eq!(g.need("GET", "/APP/REPORTS/x", Case::Exact), None);
+        assert_eq!(g.need("GET", "/App/Reportsx", Case::Ignored), Some(&Need::Session));
+        assert_eq!(g.need("GET", "/ap\u{e9}/x", Case::Ignored), None, "a prefix that ends inside a character");
+        let upper = GateRoutes::parse(r#"[{"path": "/Admin/*", "session": "required"}]"#, &plans()).unwrap();
+        assert_eq!(upper.need("GET", "/admin/x", Case::Ignored), Some(&Need::Session), "rules in any case");
+    }
+
+    #[test]
+    fn every_reading_of_a_request_must_be_met() {
+        let rules = r#"[
+          {"path": "/app/reports/*", "feature": "premium_feature"},
+          {"path": "/api/items/*", "methods": ["DELETE"], "feature": "admin"},
+          {"path": "/api/items/*", "methods": ["GET"], "session": "required"},
+          {"path": "/*", "feature": "basic_feature"}
+        ]"#;
+        let g = GateRoutes::parse(rules, &plans()).unwrap();
+        let features = |methods: &[&str], paths: &[&str]| {
+            g.requirement(methods, paths.iter().copied()).map(|r| {
+                let mut f = r.features;
+                f.sort();
+                f
+            })
+        };
+        assert_eq!(features(&["GET"], &["/app/reports/q3"]), Some(vec!["premium_feature".into()]));
+        // Read without case it is the reports; byte for byte it is under /*.
+        assert_eq!(
+            features(&["GET"], &["/APP/REPORTS/q3"]),
+            Some(vec!["basic_feature".to_string(), "premium_feature".into()])
+        );
+        // With and without its parameters.
+        assert_eq!(
+            features(&["GET"], &["/app/reports;v=1/q3", "/app/reports/q3"]),
+            Some(vec!["basic_feature".to_string(), "premium_feature".into()])
+        );
+        // A method and the one its override names.
+        assert_eq!(
+            features(&["POST", "DELETE"], &["/api/items/1"]),
+            Some(vec!["admin".to_string(), "basic_feature".into()])
+        );
+        assert_eq!(features(&["GET"], &["/api/items/1"]), Some(vec![]), "a session is enough");
+        let none = GateRoutes::parse(r#"[{"path": "/app/*", "session": "required"}]"#, &plans()).unwrap();
+        assert_eq!(none.requirement(&["GET"], ["/public"]), None, "no reading is covered: forwarded as is");
+        assert_eq!(GateRoutes::default().requirement(&["GET"], ["/app"]), None);
     }
 
     #[test]
@@ -165,6 +275,8 @@ mod tests {
         assert!(err(r#"[{"path": "app", "session": "required"}]"#).contains("normalised absolute path"));
         assert!(err(r#"[{"path": "/a/../b", "session": "required"}]"#).contains("normalised"));
         assert!(err(r#"[{"path": "/a/", "session": "required"}]"#).contains("normalised"));
+        assert!(err(r#"[{"path": "/a;v=1/*", "session": "required"}]"#).contains("`;`"));
+        assert!(err(r#"[{"path": "/a%3Bv", "session": "required"}]"#).contains("`;`"));
         let no_star =
             Plans::parse(r#"{"default_plan":"free","plans":{"free":{"rank":0,"features":["basic_feature"]}}}"#)
                 .unwrap();
@@ -178,6 +290,6 @@ mod tests {
         // "*" in a plan covers any feature name.
         assert!(GateRoutes::parse(r#"[{"path": "/a", "feature": "anything"}]"#, &p).is_ok(), "enterprise has *");
         let g = GateRoutes::parse(r#"[{"path": "/a", "methods": ["post"], "session": "required"}]"#, &p).unwrap();
-        assert_eq!(g.need("POST", "/a"), Some(&Need::Session), "methods are case-insensitive");
+        assert_eq!(g.need("POST", "/a", Case::Exact), Some(&Need::Session), "methods are case-insensitive");
     }
 }

@@ -23,9 +23,10 @@ use super::headers::header;
 use super::router::{answer, log_forwarded, EDGE_ROUTE};
 use super::routes::identities::stored;
 use crate::config::EdgeConfig;
-use crate::edge::path::{normalize, query_of};
-use crate::edge::rules::Need;
-use crate::edge::IDENTITY_HEADERS;
+use crate::edge::headers::{role, HeaderRole};
+use crate::edge::method;
+use crate::edge::path::{query_of, readings};
+use crate::edge::rules::Requirement;
 use crate::entitlements::feature::{check, effective};
 use crate::entitlements::record::Access;
 use crate::error::ApiError;
@@ -56,23 +57,62 @@ pub enum Forwarded {
     Refused(Reply),
 }
 
-/// Gates and forwards one request (`request_id` for its log line).
+/// Gates and forwards one request (`request_id` for its log line). The
+/// request is judged under every reading an origin may make of it (its
+/// path with and without case and `;` parameters, its method, `HEAD` as
+/// `GET`, the method an override names), and the identity headers a client
+/// sent are removed under every spelling first.
 pub async fn handle(cx: &Cx<'_>, req: Request, edge: &EdgeConfig, request_id: &str) -> Result<Forwarded, ApiError> {
-    let path = normalize(&req.path()).map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
+    let path = readings(&req.path()).map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
     let method = req.method();
-    let signed_in = match edge.gate_routes.need(method.as_ref(), &path) {
+    let js = |e: JsValue| ApiError::internal(format!("cannot read the request's headers: {e:?}"));
+    let headers = web_sys::Headers::new_with_headers(&req.inner().headers()).map_err(js)?;
+    let overrides = scrub(&headers).map_err(js)?;
+    let url = req.inner().url();
+    let methods =
+        method::readings(method.as_ref(), &overrides, header(&req, "content-type").as_deref(), query_of(&url));
+    let methods: Vec<&str> = methods.iter().map(String::as_str).collect();
+    let signed_in = match edge.gate_routes.requirement(&methods, path.all()) {
         None => None,
-        Some(need) => match gate(cx, &req, edge, need).await? {
+        Some(need) => match gate(cx, &req, edge, &need).await? {
             Ok(who) => Some(who),
             Err(refusal) => return Ok(Forwarded::Refused(refusal)),
         },
     };
-    forward(cx, request_id, req, method, &edge.origin_url, &path, signed_in.as_ref()).map(Forwarded::Origin)
+    forward(cx, request_id, req, method, headers, &edge.origin_url, &path.forwarded, signed_in.as_ref())
+        .map(Forwarded::Origin)
 }
 
-/// What a rule asks: the signed-in user to forward as, or the answer that
+/// Removes from `headers` every header that an origin would read as one of
+/// the identity headers (`X_Plan` is `X-Plan` to Rack, WSGI and CGI), and
+/// answers the values of the method-override headers, under any spelling.
+fn scrub(headers: &web_sys::Headers) -> Result<Vec<String>, JsValue> {
+    let mut overrides = Vec::new();
+    let mut spoofed = Vec::new();
+    let entries = js_sys::try_iter(&headers.entries())?.ok_or_else(|| JsValue::from_str("headers are not iterable"))?;
+    for entry in entries {
+        let entry: Array = entry?.unchecked_into();
+        let name = entry.get(0).as_string().unwrap_or_default();
+        match role(&name) {
+            HeaderRole::Identity => spoofed.push(name),
+            HeaderRole::MethodOverride => overrides.push(entry.get(1).as_string().unwrap_or_default()),
+            HeaderRole::Other => {}
+        }
+    }
+    for name in spoofed {
+        headers.delete(&name)?;
+    }
+    Ok(overrides)
+}
+
+/// What the rules ask: the signed-in user to forward as, or the answer that
 /// refuses the request (a redirect, 401 or 402).
-async fn gate(cx: &Cx<'_>, req: &Request, edge: &EdgeConfig, need: &Need) -> Result<Result<SignedIn, Reply>, ApiError> {
+async fn gate(
+    cx: &Cx<'_>,
+    req: &Request,
+    edge: &EdgeConfig,
+    need: &Requirement,
+) -> Result<Result<SignedIn, Reply>, ApiError> {
     let accept = header(req, "accept");
     let browser = wants_html(accept.as_deref());
     let identity = match require_session(cx, req).await {
@@ -90,7 +130,7 @@ async fn gate(cx: &Cx<'_>, req: &Request, edge: &EdgeConfig, need: &Need) -> Res
         Err(e) => return Err(e),
     };
     let record = stored(cx, &cx.store(), &identity).await?;
-    if let Need::Feature(feature) = need {
+    for feature in &need.features {
         match gate_answer(check(&record, feature, &cx.config.plans, cx.now), accept.as_deref()) {
             GateAnswer::Allowed(_) => {}
             GateAnswer::Denied(d) => return Ok(Err(respond::json(402, &d)?)),
@@ -110,15 +150,17 @@ fn access_str(a: Access) -> &'static str {
 }
 
 /// Sends the request on to the origin at the normalised `path` (with its
-/// query), without the identity headers a client sent, with ours for a
-/// signed-in user. Built from the runtime's own request (its headers copied
-/// in one call, its body stream handed on), so forwarding costs a handful
-/// of runtime calls whatever the request carries.
+/// query) with `headers` (the client's, scrubbed of identity headers), and
+/// ours for a signed-in user. Built from the runtime's own request (its
+/// body stream handed on), so forwarding costs a handful of runtime calls
+/// whatever the request carries.
+#[allow(clippy::too_many_arguments)]
 fn forward(
     cx: &Cx<'_>,
     request_id: &str,
     req: Request,
     method: Method,
+    headers: web_sys::Headers,
     origin: &str,
     path: &str,
     signed_in: Option<&SignedIn>,
@@ -126,10 +168,6 @@ fn forward(
     let url = format!("{origin}{path}{}", query_of(&req.inner().url()));
     let js = |e: wasm_bindgen::JsValue| ApiError::internal(format!("cannot build the forwarded request: {e:?}"));
     let inner = req.inner();
-    let headers = web_sys::Headers::new_with_headers(&inner.headers()).map_err(js)?;
-    for name in IDENTITY_HEADERS {
-        headers.delete(name).map_err(js)?;
-    }
     if let Some(who) = signed_in {
         headers.set("x-identity-id", who.identity.as_str()).map_err(js)?;
         headers.set("x-plan", &who.plan).map_err(js)?;

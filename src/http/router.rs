@@ -39,8 +39,14 @@ pub async fn handle(req: Request, env: Env) -> Result<JsValue> {
         Some(p) => path.strip_prefix(p).filter(|rest| rest.is_empty() || rest.starts_with('/')),
     };
     let Some(matched) = bridge_path.and_then(|p| route(method.as_ref(), p)) else {
-        let edge = config.as_ref().as_ref().ok().and_then(|c| c.edge.as_ref().map(|e| (c, e)));
-        if let Some((config, edge_config)) = edge {
+        // A path no route of the bridge names may be one the rules would
+        // gate: with a broken configuration nothing is forwarded or refused
+        // as a missing page, it is the configuration error.
+        let config = match config.as_ref() {
+            Ok(c) => c,
+            Err(problem) => return answer("no_route", &id, Err(problem.clone().into()), 0).map(Into::into),
+        };
+        if let Some(edge_config) = config.edge.as_ref() {
             let cx = Cx::new(config, &env);
             return match edge::handle(&cx, req, edge_config, &id).await {
                 // Logged when it settles.
