@@ -29,8 +29,10 @@ pub const KRATOS_PLAN_KEY: &str = "plan";
 /// configured with `response.parse: true` runs before persistence).
 pub const NIL_UUID: &str = "00000000-0000-0000-0000-000000000000";
 
-/// A Kratos identity id: a UUID in its canonical `8-4-4-4-12` hex form,
-/// never the nil UUID. Serialises as the plain string.
+/// A Kratos identity id: a UUID in its canonical `8-4-4-4-12` form, in lower
+/// case (Kratos reads ids in any case and writes them in lower case, so the
+/// bridge keys KV, Stripe metadata and logs by that one spelling), never the
+/// nil UUID. Serialises as the plain string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct IdentityId(String);
@@ -45,7 +47,9 @@ pub enum IdentityIdError {
 }
 
 impl IdentityId {
-    /// Validates `s` (surrounding whitespace is not accepted).
+    /// Validates `s` (surrounding whitespace is not accepted) and lower-cases
+    /// it: every entry point (routes, hook bodies, Stripe metadata, KV links)
+    /// reads an id through here, so `9F1C...` and `9f1c...` are one identity.
     pub fn parse(s: &str) -> Result<IdentityId, IdentityIdError> {
         if !is_uuid(s) {
             return Err(IdentityIdError::Malformed);
@@ -53,7 +57,7 @@ impl IdentityId {
         if s == NIL_UUID {
             return Err(IdentityIdError::Nil);
         }
-        Ok(IdentityId(s.to_owned()))
+        Ok(IdentityId(s.to_ascii_lowercase()))
     }
 
     /// The id as text (for keys, paths and metadata values).
@@ -144,10 +148,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_canonical_uuids_in_either_case() {
-        for ok in ["9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab", "9F1C2D3E-4B5A-4C6D-8E7F-0123456789AB"] {
-            assert_eq!(IdentityId::parse(ok).unwrap().as_str(), ok);
+    fn reads_uuids_in_any_case_as_their_lower_case_form() {
+        let lower = "9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
+        for any in [lower, "9F1C2D3E-4B5A-4C6D-8E7F-0123456789AB", "9f1C2d3E-4b5A-4c6D-8e7F-0123456789Ab"] {
+            let id = IdentityId::parse(any).unwrap();
+            assert_eq!(id.as_str(), lower, "{any}");
+            assert_eq!(id, IdentityId::parse(lower).unwrap());
         }
+        let from_json: IdentityId = serde_json::from_str("\"9F1C2D3E-4B5A-4C6D-8E7F-0123456789AB\"").unwrap();
+        assert_eq!(from_json.as_str(), lower, "hook bodies and KV values too");
     }
 
     #[test]

@@ -31,10 +31,16 @@ pub struct Store {
     pub hooks: HookOptions,
 }
 
+/// An id as Kratos reads it from a path: a UUID parses in any case, and
+/// ids are stored in lower case.
+fn key(id: &str) -> String {
+    id.to_ascii_lowercase()
+}
+
 impl Store {
-    /// The identity with `id`.
+    /// The identity with `id` (in any case).
     pub fn identity(&self, id: &str) -> Option<&Identity> {
-        self.identities.get(id)
+        self.identities.get(&key(id))
     }
 
     /// All identities in id order.
@@ -64,15 +70,17 @@ impl Store {
 
     /// Removes an identity and its sessions; false when it did not exist.
     pub fn delete(&mut self, id: &str) -> bool {
-        let existed = self.identities.remove(id).is_some();
+        let id = key(id);
+        let existed = self.identities.remove(&id).is_some();
         self.sessions.retain(|s| s.identity_id != id);
         existed
     }
 
     /// Removes the sessions of an identity; false when the identity is unknown.
     pub fn delete_sessions(&mut self, identity_id: &str) -> bool {
+        let identity_id = key(identity_id);
         self.sessions.retain(|s| s.identity_id != identity_id);
-        self.identities.contains_key(identity_id)
+        self.identities.contains_key(&identity_id)
     }
 
     /// Opens a session for an existing identity and returns its token.
