@@ -263,6 +263,40 @@ async fn account_deletion_cancels_billing_deletes_the_identity_and_forgets_it() 
     assert_eq!(again["identity_deleted"], false);
 }
 
+/// Kratos reads ids in any case: so does every route, as the one identity
+/// (its lower-case id), so that a deletion by an upper-case id leaves no
+/// half of the identity behind for a late webhook to write back.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upper_case_id_is_the_same_identity_on_every_route() {
+    let stack = Stack::start().await;
+    let flow = stack.register("upper@example.com", "Up", "Per").await;
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let upper = id.to_ascii_uppercase();
+    assert_ne!(id, upper);
+    let cus = assert_linked_once(&stack, &id, "upper@example.com").await;
+    stack
+        .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")])
+        .await;
+    let e = stack.sync(&upper).await;
+    assert_eq!((e.identity_id.as_str(), e.plan.as_str()), (id.as_str(), "pro"), "{e:?}");
+    assert_eq!(stack.entitlement(&id).await.plan, "pro", "one record for both spellings");
+
+    // Deleted by its upper-case id, with the cancellation's events held.
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let (status, report) = stack.api(Method::DELETE, &format!("/v1/identities/{upper}")).await;
+    assert_eq!((status, report["identity_deleted"].as_bool()), (200, Some(true)), "{report}");
+    assert_eq!(report["canceled_subscriptions"].as_array().map(Vec::len), Some(1), "{report}");
+    let flushed = stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
+    assert!(flushed.to_string().contains("customer.subscription.deleted"), "the cancellation was delivered: {flushed}");
+    // Nothing of the identity is left, and the late event wrote nothing back.
+    for spelling in [&id, &upper] {
+        let e = stack.entitlement(spelling).await;
+        assert_eq!((e.plan.as_str(), e.stripe_customer_id.as_deref()), ("free", None), "{spelling}: {e:?}");
+        let (status, v) = stack.api(Method::POST, &format!("/v1/identities/{spelling}/sync")).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (404, Some("identity_deleted")), "{spelling}: {v}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn users_delete_their_own_account_with_their_session() {
     let stack = Stack::start_with(StackOptions::default().var("DELETE_STRIPE_CUSTOMER", "true")).await;
