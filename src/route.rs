@@ -153,6 +153,15 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
     Some(Matched { caller, name, route })
 }
 
+/// The message of the 404 for a request no route names: its method when it
+/// is one of HTTP's, and the length of its path, never the path itself (a
+/// path may hold an email address, and the message is logged).
+pub fn no_route_message(method: &str, path: &str) -> String {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"];
+    let method = KNOWN.iter().find(|m| m.eq_ignore_ascii_case(method)).copied().unwrap_or("this method");
+    format!("no route of the bridge answers {method} on this path ({} bytes); see /openapi.json", path.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +226,14 @@ mod tests {
         assert!(ok("POST", "/hooks/kratos/settings").1.reads_its_body());
         assert!(!ok("POST", &format!("/v1/identities/{ID}/sync")).1.reads_its_body());
         assert!(!ok("DELETE", "/me").1.reads_its_body());
+    }
+
+    #[test]
+    fn the_no_route_message_never_quotes_the_path() {
+        let m = no_route_message("GET", "/ada@example.com/x");
+        assert!(!m.contains("ada") && !m.contains('@'), "{m}");
+        assert!(m.contains("GET") && m.contains("18 bytes"), "{m}");
+        assert!(no_route_message("X@Y.IO", "/").contains("this method"));
     }
 
     #[test]

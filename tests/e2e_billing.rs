@@ -210,6 +210,37 @@ async fn bad_input_is_a_400_with_nothing_created_in_stripe() {
     assert_eq!(stack.entitlement(&id).await.pending_checkout.unwrap().price, "price_pro_yearly");
 }
 
+/// What a client sends (a path, a plan or price name) may be an email
+/// address: it never reaches the log, whose lines name route patterns,
+/// codes and lengths. (Every stack also checks its whole log for emails
+/// when it stops; this test first shows the lines it checks are there.)
+#[tokio::test(flavor = "multi_thread")]
+async fn client_input_never_reaches_the_log() {
+    let stack = Stack::start().await;
+    let (_, _, token) = user(&stack, "quiet@example.com").await;
+    let email = "ada.lovelace@example.com";
+    let r = stack.http.get(stack.url(&format!("/{email}/profile"))).send().await.unwrap();
+    let (status, v) = status_json(r).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (404, Some("not_found")), "{v}");
+    for (field, code) in [("plan", "unknown_plan"), ("price", "unknown_price")] {
+        let (status, v) = checkout(&stack, &token, &[(field, email)]).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (400, Some(code)), "{field}: {v}");
+    }
+    let outcomes = [r#""outcome":"not_found""#, r#""outcome":"unknown_plan""#, r#""outcome":"unknown_price""#];
+    let lines = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| l.starts_with(r#"{"at":"request""#) && outcomes.iter().any(|o| l.contains(o)))
+            .map(str::to_owned)
+            .collect()
+    };
+    let log = stack.log_when(|log| lines(log).len() >= 3).await;
+    let lines = lines(&log);
+    assert_eq!(lines.len(), 3, "one line per refused request: {log}");
+    for line in &lines {
+        assert!(!line.contains("lovelace") && !line.contains('@'), "client input in the log: {line}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_identity_without_a_customer_gets_one_at_checkout_and_a_409_at_the_portal() {
     let stack = Stack::start().await;

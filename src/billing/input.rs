@@ -53,9 +53,11 @@ impl InputError {
             Self::UnsupportedMediaType => "send application/x-www-form-urlencoded or application/json".to_owned(),
             Self::Unreadable => "the body is not a form or a JSON object of strings".to_owned(),
             Self::NeitherOrBoth => "give exactly one of `plan` and `price`".to_owned(),
-            Self::UnknownPlan(p) => format!("no plan named \"{p}\" in PLANS"),
+            // What the caller sent is not quoted (it may be an email
+            // address, and the message is logged); a plan of PLANS is.
+            Self::UnknownPlan(p) => format!("`plan` ({} characters) names no plan of PLANS", p.chars().count()),
             Self::PlanNotForSale(p) => format!("the plan \"{p}\" has no price to buy"),
-            Self::UnknownPrice(p) => format!("the price \"{p}\" buys no plan of PLANS"),
+            Self::UnknownPrice(p) => format!("`price` ({} characters) buys no plan of PLANS", p.chars().count()),
         }
     }
 }
@@ -213,6 +215,10 @@ mod tests {
         assert_eq!(e.status, 415);
         let e: ApiError = InputError::UnknownPlan("gold".into()).into();
         assert_eq!((e.status, e.code), (400, "unknown_plan"));
+        for e in [InputError::UnknownPlan("ada@example.com".into()), InputError::UnknownPrice("ada@example.com".into())]
+        {
+            assert!(!e.message().contains("ada"), "what the caller sent is never quoted: {}", e.message());
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{log, request_id};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::identity::IdentityId;
-use crate::route::{route, Caller, Matched, Route, Who};
+use crate::route::{no_route_message, route, Caller, Matched, Route, Who};
 
 /// The OpenAPI 3.1 document of every route (`docs/openapi.json`), served at
 /// `/openapi.json`; the end-to-end tests check answers against it.
@@ -55,7 +55,7 @@ pub async fn handle(req: Request, env: Env) -> Result<JsValue> {
                 Err(e) => answer(EDGE_ROUTE, &id, Err(e), cx.elapsed_ms()).map(Into::into),
             };
         }
-        let e = ApiError::not_found("not_found", format!("no route for {} {}", method.as_ref(), path));
+        let e = ApiError::not_found("not_found", no_route_message(method.as_ref(), &path));
         return answer("no_route", &id, Err(e), 0).map(Into::into);
     };
     if matched.route == Ok(Route::Healthz) {
