@@ -4,7 +4,6 @@
 // The parts of the harness (tests/common/) this binary uses.
 mod common {
     pub mod basics;
-    pub mod calls;
     pub mod openapi;
     pub mod stack;
 }

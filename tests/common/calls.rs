@@ -2,8 +2,6 @@
 //! emulators' controls and APIs (their state stays JSON), and the worker's
 //! API, whose answers are read as the product's own types.
 
-use std::time::{Duration, Instant};
-
 use kratos_stripe_bridge::entitlements::record::Entitlement;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -113,18 +111,5 @@ impl Stack {
     /// Syncs an identity from Stripe (`POST .../sync`): the record it answers.
     pub async fn sync(&self, identity_id: &str) -> Entitlement {
         self.api_answer(Method::POST, &format!("/v1/identities/{identity_id}/sync")).await
-    }
-
-    /// The wrangler log once `ready` holds for it (wrangler writes request
-    /// and console lines a moment after answering), or as it is after 10 s.
-    pub async fn log_when(&self, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.wrangler_log();
-            if ready(&log) || Instant::now() > deadline {
-                return log;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 }

@@ -183,6 +183,19 @@ impl Stack {
         }
     }
 
+    /// The wrangler log once `ready` holds for it (wrangler writes request
+    /// and console lines a moment after answering), or as it is after 10 s.
+    pub async fn log_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.wrangler_log();
+            if ready(&log) || Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// What wrangler and the worker printed (for failure messages).
     pub fn wrangler_log(&self) -> String {
         std::fs::read_to_string(self.dir.join("wrangler.log")).unwrap_or_default()
