@@ -18,6 +18,7 @@
 pub mod billing;
 pub mod cache;
 pub mod config;
+pub mod cors;
 pub mod edge;
 pub mod entitlements;
 pub mod error;

@@ -41,6 +41,9 @@ pub enum Route {
     Backfill,
     /// `GET /v1/admin/reconciliation`: the walk's state.
     Reconciliation,
+    /// `OPTIONS` on a signed-in user's route: a browser's CORS preflight,
+    /// answered for the methods the route takes.
+    Preflight(Vec<&'static str>),
 }
 
 impl Route {
@@ -104,6 +107,9 @@ pub struct Matched {
 /// The route `method path` names, or `None` for a request that matches no
 /// route of the bridge.
 pub fn route(method: &str, path: &str) -> Option<Matched> {
+    if method == "OPTIONS" {
+        return preflight(path);
+    }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let id = |raw: &str| IdentityId::parse(raw);
     let (caller, name, route) = match (method, segments.as_slice()) {
@@ -151,6 +157,23 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
         _ => return None,
     };
     Some(Matched { caller, name, route })
+}
+
+/// A CORS preflight on `path`: the methods the signed-in user's route there
+/// takes, or `None` when no such route is there (a preflight elsewhere is
+/// no route of the bridge). Anyone may send one: it grants nothing but to
+/// `APP_URL`'s origin.
+fn preflight(path: &str) -> Option<Matched> {
+    let methods: Vec<&'static str> = ["GET", "POST", "DELETE"]
+        .into_iter()
+        .filter(|m| route(m, path).is_some_and(|r| r.caller == Caller::SignedInUser))
+        .collect();
+    let any = !methods.is_empty();
+    any.then_some(Matched {
+        caller: Caller::Anyone,
+        name: "OPTIONS (CORS preflight)",
+        route: Ok(Route::Preflight(methods)),
+    })
 }
 
 /// The message of the 404 for a request no route names: its method when it
@@ -226,6 +249,25 @@ mod tests {
         assert!(ok("POST", "/hooks/kratos/settings").1.reads_its_body());
         assert!(!ok("POST", &format!("/v1/identities/{ID}/sync")).1.reads_its_body());
         assert!(!ok("DELETE", "/me").1.reads_its_body());
+    }
+
+    #[test]
+    fn a_preflight_is_answered_for_the_signed_in_users_routes_only() {
+        let methods = |path: &str| match route("OPTIONS", path).map(|m| (m.caller, m.route)) {
+            Some((Caller::Anyone, Ok(Route::Preflight(m)))) => Some(m),
+            other => {
+                assert_eq!(other, None, "{path}");
+                None
+            }
+        };
+        assert_eq!(methods("/me/entitlements"), Some(vec!["GET"]));
+        assert_eq!(methods("/gate/export"), Some(vec!["GET"]));
+        assert_eq!(methods("/me"), Some(vec!["DELETE"]));
+        assert_eq!(methods("/billing/checkout"), Some(vec!["POST"]));
+        assert_eq!(methods("/billing/portal"), Some(vec!["POST"]));
+        for server_only in ["/healthz", "/webhooks/stripe", &format!("/v1/identities/{ID}/entitlements"), "/app/x"] {
+            assert_eq!(methods(server_only), None, "{server_only}");
+        }
     }
 
     #[test]

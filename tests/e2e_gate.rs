@@ -216,3 +216,87 @@ async fn account_deletion_with_a_cookie_is_refused_from_another_site() {
             .await;
     assert_eq!((status, report["identity_deleted"].as_bool()), (200, Some(true)), "{report}");
 }
+
+/// The app's pages call the session routes from `APP_URL`'s origin with the
+/// cookie: that origin, and only it, gets CORS with credentials, on every
+/// answer (denials and errors included) and on preflights.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_origin_and_only_it_may_read_the_session_routes_from_a_browser() {
+    use common::openapi::assert_documented;
+    let stack = Stack::start().await;
+    let (_, _, token) = user(&stack, "cors@example.com").await;
+    let app = "http://127.0.0.1:9"; // APP_URL's origin
+    let header = |r: &reqwest::Response, name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    let granted = |r: &reqwest::Response| {
+        (header(r, "access-control-allow-origin"), header(r, "access-control-allow-credentials"), header(r, "vary"))
+    };
+    let yes = (Some(app.to_owned()), Some("true".to_owned()), Some("Origin".to_owned()));
+
+    // Preflights: the route's methods and the headers asked, for the app only.
+    for (path, method) in [
+        ("/billing/checkout", "POST"),
+        ("/billing/portal", "POST"),
+        ("/me", "DELETE"),
+        ("/me/entitlements", "GET"),
+        ("/gate/premium_feature", "GET"),
+    ] {
+        let preflight = |origin: &'static str| {
+            stack
+                .http
+                .request(Method::OPTIONS, stack.url(path))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", method)
+                .header("Access-Control-Request-Headers", "content-type,x-session-token")
+                .send()
+        };
+        let r = preflight(app).await.unwrap();
+        assert_eq!(r.status(), 204, "{path}");
+        assert_eq!(header(&r, "access-control-allow-origin").as_deref(), Some(app), "{path}");
+        assert_eq!(header(&r, "access-control-allow-credentials").as_deref(), Some("true"), "{path}");
+        assert_eq!(header(&r, "access-control-allow-methods").as_deref(), Some(method), "{path}");
+        let allowed = header(&r, "access-control-allow-headers").unwrap_or_default();
+        assert!(allowed.contains("content-type") && allowed.contains("x-session-token"), "{path}: {allowed}");
+        assert!(header(&r, "vary").unwrap_or_default().contains("Origin"), "{path}");
+        assert_documented("OPTIONS", path, 204, &serde_json::Value::Null);
+        for other in ["https://evil.example", "null", "http://127.0.0.1:8"] {
+            let r = preflight(other).await.unwrap();
+            assert_eq!((r.status().as_u16(), header(&r, "access-control-allow-origin")), (403, None), "{path} {other}");
+            let (status, body) = status_json(r).await;
+            assert_eq!(body["error"]["code"], "cors_origin_not_allowed", "{path} {other}");
+            assert_documented("OPTIONS", path, status, &body);
+        }
+    }
+
+    // Every answer to the app carries the grant: allowed, denied, unauthenticated.
+    let get = |path: &str, token: Option<&str>, origin: &str| {
+        let mut r = stack.http.get(stack.url(path)).header("Origin", origin);
+        if let Some(t) = token {
+            r = r.header("X-Session-Token", t);
+        }
+        r.send()
+    };
+    let r = get("/me/entitlements", Some(&token), app).await.unwrap();
+    assert_eq!((r.status().as_u16(), granted(&r)), (200, yes.clone()));
+    let r = get("/gate/premium_feature", Some(&token), app).await.unwrap();
+    assert_eq!((r.status().as_u16(), granted(&r)), (402, yes.clone()), "a denial the page must read");
+    let r = get("/gate/basic_feature", None, app).await.unwrap();
+    assert_eq!((r.status().as_u16(), granted(&r)), (401, yes.clone()), "an error the page must read");
+    let r = stack
+        .http
+        .post(stack.url("/billing/checkout"))
+        .header("Origin", app)
+        .header("X-Session-Token", &token)
+        .json(&json!({"plan": "pro"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), granted(&r)), (200, yes.clone()), "a JSON POST from the app");
+    // Another origin, or none: nothing granted, and the answer varies by origin.
+    for origin in ["https://evil.example", "null"] {
+        let r = get("/me/entitlements", Some(&token), origin).await.unwrap();
+        assert_eq!(granted(&r), (None, None, Some("Origin".to_owned())), "{origin}");
+    }
+    // Server-to-server routes are not for browsers at all.
+    let r = stack.http.get(stack.url("/healthz")).header("Origin", app).send().await.unwrap();
+    assert_eq!(header(&r, "access-control-allow-origin"), None);
+}

@@ -9,10 +9,12 @@ use super::auth::{refuse_cross_site, require_bearer, require_session};
 use super::body::read_bounded;
 use super::context::Cx;
 use super::edge::{self, Forwarded};
-use super::respond::{self, Reply};
+use super::headers::header;
+use super::respond::{self, Browsers, Reply};
 use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
 use super::{log, request_id};
 use crate::config::Config;
+use crate::cors::{self, granted_origin};
 use crate::error::ApiError;
 use crate::identity::IdentityId;
 use crate::route::{no_route_message, route, Caller, Matched, Route, Who};
@@ -61,14 +63,27 @@ pub async fn handle(req: Request, env: Env) -> Result<JsValue> {
     if matched.route == Ok(Route::Healthz) {
         return answer(matched.name, &id, healthz::handle(&config, &env).await, 0).map(Into::into);
     }
+    let app_url = config.as_ref().as_ref().ok().and_then(|c| c.app_url.get().ok()).map(String::as_str);
+    let browsers = match matched.caller {
+        Caller::SignedInUser => Browsers::SessionRoute(granted_origin(header(&req, "origin").as_deref(), app_url)),
+        _ => Browsers::Nothing,
+    };
+    if let Ok(Route::Preflight(methods)) = &matched.route {
+        let asked = header(&req, "access-control-request-headers");
+        let decision = cors::preflight(header(&req, "origin").as_deref(), app_url, asked.as_deref(), methods);
+        return answer(matched.name, &id, Ok(respond::preflight(decision)), 0).map(Into::into);
+    }
     let config = match config.as_ref() {
         Ok(c) => c,
-        Err(problem) => return answer(matched.name, &id, Err(problem.clone().into()), 0).map(Into::into),
+        Err(problem) => {
+            let e = Err(problem.clone().into());
+            return answer_browsers(matched.name, &id, e, 0, browsers).map(Into::into);
+        }
     };
     let cx = Cx::new(config, &env);
     let name = matched.name;
     let result = dispatch(&cx, req, matched).await;
-    answer(name, &id, result, cx.elapsed_ms()).map(Into::into)
+    answer_browsers(name, &id, result, cx.elapsed_ms(), browsers).map(Into::into)
 }
 
 /// The log line of a request the origin answered (its answer untouched:
@@ -124,6 +139,7 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> std::resul
         Route::Portal => billing::portal(cx, &req, &whose(Who::SignedIn)?).await,
         Route::Backfill => admin::backfill(cx).await,
         Route::Reconciliation => admin::reconciliation(cx).await,
+        Route::Preflight(_) => Err(ApiError::internal("a preflight is answered before dispatch")),
     }
 }
 
@@ -142,6 +158,19 @@ pub fn answer(
     result: std::result::Result<Reply, ApiError>,
     duration_ms: u64,
 ) -> Result<web_sys::Response> {
+    answer_browsers(route, request_id, result, duration_ms, Browsers::Nothing)
+}
+
+/// [`answer`], telling browsers `browsers` (a signed-in user's route:
+/// `Vary: Origin`, and CORS for `APP_URL`'s origin), denials and errors
+/// included, so that the app's page can read why it was refused.
+fn answer_browsers(
+    route: &str,
+    request_id: &str,
+    result: std::result::Result<Reply, ApiError>,
+    duration_ms: u64,
+    browsers: Browsers,
+) -> Result<web_sys::Response> {
     let line = log::Line::new("request").field("request_id", request_id).field("route", route);
     let (reply, line) = match result {
         Ok(r) => {
@@ -159,5 +188,9 @@ pub fn answer(
         }
     };
     line.field("duration_ms", &duration_ms).write();
+    let reply = match browsers {
+        Browsers::Nothing => reply,
+        session_route => reply.for_browsers(session_route),
+    };
     Ok(reply.into_raw(request_id)?)
 }
