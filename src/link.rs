@@ -64,6 +64,7 @@ mod tests {
             traits: serde_json::json!({"email": " ada@example.com ", "first_name": "Ada"}),
             metadata_public: None,
             metadata_admin: None,
+            verified_emails: vec![],
         };
         let profile =
             CustomerProfile { identity_id: id.clone(), email: "ada@example.com".into(), name: Some("Ada".into()) };

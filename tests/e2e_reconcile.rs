@@ -48,16 +48,31 @@ async fn orphans_are_linked_by_email_or_reported_and_duplicates_never_touch_the_
     // Every record stale: each linked customer's identity is checked.
     let stack = Stack::start_with(StackOptions::default().var("RECONCILE_STALE_AFTER", "0")).await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    // An identity whose hook never ran, and a customer made by hand with its email.
+    // An identity whose hook never ran (its email verified), and a customer
+    // made by hand with its email.
     let made = stack
         .control(
             Method::POST,
             stack.kratos_admin("/_emulator/identities"),
-            json!({"traits": {"email": "by-hand@example.com", "name": {"first": "By", "last": "Hand"}}}),
+            json!({"traits": {"email": "by-hand@example.com", "name": {"first": "By", "last": "Hand"}}, "verified": true}),
         )
         .await;
     let by_hand_id = made["identity"]["id"].as_str().unwrap().to_string();
     let by_hand = customer(&stack, &[("email", "by-hand@example.com")]).await;
+    // Someone registered with a paying customer's address and never verified
+    // it (their hook failed, too): the customer must never reach them.
+    let squatter = stack
+        .control(
+            Method::POST,
+            stack.kratos_admin("/_emulator/identities"),
+            json!({"traits": {"email": "payer@example.com", "name": {"first": "Not", "last": "Payer"}}}),
+        )
+        .await;
+    let squatter_id = squatter["identity"]["id"].as_str().unwrap().to_string();
+    assert_eq!(squatter["identity"]["verifiable_addresses"][0]["verified"], false);
+    let payer = customer(&stack, &[("email", "payer@example.com")]).await;
+    let form = [("customer", payer.as_str()), ("items[0][price]", "price_pro_monthly")];
+    stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await;
     // A customer nobody signs in as, one whose email belongs to an identity
     // that has its own customer, and a second customer claiming a user.
     let nobody = customer(&stack, &[("email", "nobody@example.com")]).await;
@@ -76,6 +91,13 @@ async fn orphans_are_linked_by_email_or_reported_and_duplicates_never_touch_the_
     assert_eq!(orphan_reason(&state, &nobody).as_deref(), Some("no_identity_metadata"), "{state}");
     assert_eq!(orphan_reason(&state, &same_email).as_deref(), Some("ambiguous_email"), "{state}");
     assert_eq!(orphan_reason(&state, &by_hand), None, "linked, not reported: {state}");
+    assert_eq!(orphan_reason(&state, &payer).as_deref(), Some("unverified_email"), "{state}");
+    let e = stack.entitlement(&squatter_id).await;
+    assert_eq!((e.plan.as_str(), e.stripe_customer_id.as_deref()), ("free", None), "not the payer's plan: {e:?}");
+    let (_, identity) = stack.kratos_identity(&squatter_id).await;
+    assert_eq!(identity["metadata_admin"], Value::Null, "not linked in Kratos");
+    let claimed = stack.stripe_api(Method::GET, &format!("/v1/customers/{payer}"), &[]).await;
+    assert_eq!(claimed["metadata"]["olympus_identity_id"], Value::Null, "not linked in Stripe: {claimed}");
     assert_eq!(state["duplicates"], json!([{"identity_id": user_id, "customer_ids": [user_customer, duplicate]}]));
     let run = &state["last_run"];
     assert_eq!(

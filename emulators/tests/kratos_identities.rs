@@ -167,3 +167,42 @@ async fn ids_filter_returns_only_the_named_identities() {
     assert_eq!(emails, vec!["a@example.com", "c@example.com"]);
     k.shutdown().await;
 }
+
+/// Kratos reads ids in any case, and an address is verified only once its
+/// verification flow completed (the emulator's `verify` control), and no
+/// longer after the email changed.
+#[tokio::test]
+async fn ids_in_any_case_and_verification_of_the_email_address() {
+    let k = start(None).await;
+    let admin = k.admin_url();
+    let (_, created) = post(
+        &format!("{admin}/admin/identities"),
+        json!({"schema_id": "default", "traits": traits("vera@example.com")}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let (status, got) = get(&format!("{admin}/admin/identities/{}", id.to_ascii_uppercase())).await;
+    assert_eq!((status, got["id"].as_str()), (200, Some(id.as_str())), "an upper-case id is the same identity");
+    assert_eq!(got["verifiable_addresses"][0]["verified"], false);
+
+    let (status, verified) = post(&format!("{admin}/_emulator/identities/{id}/verify"), json!({})).await;
+    assert_eq!(status, 200, "{verified}");
+    let address = &verified["verifiable_addresses"][0];
+    assert_eq!(
+        (address["verified"].as_bool(), address["status"].as_str()),
+        (Some(true), Some("completed")),
+        "{address}"
+    );
+    assert!(address["verified_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{address}");
+    let (_, got) = get(&format!("{admin}/admin/identities/{id}")).await;
+    assert_eq!(got["verifiable_addresses"][0]["verified"], true, "kept");
+
+    let patch = json!([{"op": "replace", "path": "/traits/email", "value": "vera.new@example.com"}]);
+    let (status, changed) = call(Method::PATCH, &format!("{admin}/admin/identities/{id}"), Some(patch), &[]).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["verifiable_addresses"][0]["value"], "vera.new@example.com");
+    assert_eq!(changed["verifiable_addresses"][0]["verified"], false, "a new address is not verified");
+    let (status, _) =
+        post(&format!("{admin}/_emulator/identities/00000000-0000-4000-8000-000000000000/verify"), json!({})).await;
+    assert_eq!(status, 404);
+}

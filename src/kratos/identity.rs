@@ -17,6 +17,10 @@ pub struct Identity {
     pub metadata_public: Option<Value>,
     /// `metadata_admin` (`None` when absent or `null`); holds `stripe_customer_id`.
     pub metadata_admin: Option<Value>,
+    /// The email addresses of `verifiable_addresses` whose verification
+    /// completed (`verified: true`), lower-cased: the only ones a customer
+    /// may be linked by (anyone can register with another's address).
+    pub verified_emails: Vec<String>,
 }
 
 /// The admin API's shape, before the id is checked.
@@ -29,6 +33,19 @@ struct RawIdentity {
     metadata_public: Option<Value>,
     #[serde(default)]
     metadata_admin: Option<Value>,
+    #[serde(default)]
+    verifiable_addresses: Option<Vec<RawAddress>>,
+}
+
+/// One of `verifiable_addresses`.
+#[derive(Deserialize)]
+struct RawAddress {
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    verified: bool,
+    #[serde(default)]
+    via: String,
 }
 
 /// Why an admin API answer could not be read as identities.
@@ -67,6 +84,13 @@ impl std::fmt::Display for IdentityError {
 impl std::error::Error for IdentityError {}
 
 impl Identity {
+    /// Whether `email` (any case, surrounding spaces ignored) is one of the
+    /// identity's verified addresses.
+    pub fn has_verified_email(&self, email: &str) -> bool {
+        let email = email.trim().to_lowercase();
+        self.verified_emails.iter().any(|v| *v == email)
+    }
+
     /// `metadata_admin.stripe_customer_id`, when it is a non-empty string.
     pub fn stripe_customer_id(&self) -> Option<&str> {
         self.metadata_admin
@@ -85,6 +109,13 @@ pub fn parse_identity(json: &[u8]) -> Result<Identity, IdentityError> {
         traits: raw.traits,
         metadata_public: raw.metadata_public.filter(|v| !v.is_null()),
         metadata_admin: raw.metadata_admin.filter(|v| !v.is_null()),
+        verified_emails: raw
+            .verifiable_addresses
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a.verified && a.via == "email")
+            .map(|a| a.value.trim().to_lowercase())
+            .collect(),
     })
 }
 
@@ -144,6 +175,23 @@ mod tests {
         let i = parse_identity(format!(r#"{{"id":"{ID}"}}"#).as_bytes()).unwrap();
         assert_eq!(i.stripe_customer_id(), None);
         assert_eq!(i.metadata_admin, None);
+    }
+
+    #[test]
+    fn only_verified_email_addresses_count() {
+        let mut doc = admin_identity(Value::Null);
+        doc["verifiable_addresses"] = json!([
+            {"id": "a1", "value": "Ada@Example.com", "verified": true, "via": "email", "status": "completed"},
+            {"id": "a2", "value": "other@example.com", "verified": false, "via": "email", "status": "sent"},
+            {"id": "a3", "value": "+15550100", "verified": true, "via": "sms", "status": "completed"}
+        ]);
+        let i = parse_identity(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert_eq!(i.verified_emails, ["ada@example.com"]);
+        assert!(i.has_verified_email(" ADA@example.com "));
+        assert!(!i.has_verified_email("other@example.com"), "sent, never completed");
+        assert!(!i.has_verified_email("+15550100"), "not an email address");
+        let none = parse_identity(&serde_json::to_vec(&admin_identity(Value::Null)).unwrap()).unwrap();
+        assert!(!none.has_verified_email("ada@example.com"));
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub enum OrphanReason {
     /// No `olympus_identity_id`, and the email matches several identities,
     /// or one that already has a customer.
     AmbiguousEmail,
+    /// No `olympus_identity_id`, and the one identity with the email has not
+    /// verified it: anyone can register with another person's address, and
+    /// a paying customer must never reach them.
+    UnverifiedEmail,
 }
 
 /// Whom a customer says it belongs to.
@@ -69,19 +73,21 @@ pub fn linked(customer_id: &str, linked: Option<&str>, synced_at: Option<i64>, n
 }
 
 /// An identity that has the customer's email (admin API
-/// `credentials_identifier`), and whether it already has a customer.
+/// `credentials_identifier`), whether it already has a customer, and
+/// whether its verifiable address with that email is verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub identity_id: IdentityId,
     pub has_customer: bool,
+    pub email_verified: bool,
 }
 
 /// What to do with a customer without identity metadata, from the
 /// identities that have its email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ByEmail {
-    /// Exactly one identity has it and has no customer: link them as the
-    /// registration hook would.
+    /// Exactly one identity has it, verified, and has no customer: link
+    /// them as the registration hook would.
     Link(IdentityId),
     /// Report it.
     Orphan(OrphanReason),
@@ -91,7 +97,9 @@ pub enum ByEmail {
 pub fn by_email(candidates: &[Candidate]) -> ByEmail {
     match candidates {
         [] => ByEmail::Orphan(OrphanReason::NoIdentityMetadata),
-        [one] if !one.has_customer => ByEmail::Link(one.identity_id.clone()),
+        [one] if one.has_customer => ByEmail::Orphan(OrphanReason::AmbiguousEmail),
+        [one] if !one.email_verified => ByEmail::Orphan(OrphanReason::UnverifiedEmail),
+        [one] => ByEmail::Link(one.identity_id.clone()),
         _ => ByEmail::Orphan(OrphanReason::AmbiguousEmail),
     }
 }
@@ -142,16 +150,26 @@ mod tests {
     #[test]
     fn an_email_links_only_one_identity_without_a_customer() {
         let id = |n: u8| IdentityId::parse(&format!("9f1c2d3e-4b5a-4c6d-8e7f-0123456789{n:02x}")).unwrap();
-        let c = |n, has_customer| Candidate { identity_id: id(n), has_customer };
+        let c = |n, has_customer| Candidate { identity_id: id(n), has_customer, email_verified: true };
         assert_eq!(by_email(&[]), ByEmail::Orphan(OrphanReason::NoIdentityMetadata));
         assert_eq!(by_email(&[c(1, false)]), ByEmail::Link(id(1)));
         assert_eq!(by_email(&[c(1, true)]), ByEmail::Orphan(OrphanReason::AmbiguousEmail));
         assert_eq!(by_email(&[c(1, false), c(2, false)]), ByEmail::Orphan(OrphanReason::AmbiguousEmail));
-        let reasons: Vec<_> =
-            [OrphanReason::NoIdentityMetadata, OrphanReason::IdentityMissing, OrphanReason::AmbiguousEmail]
-                .iter()
-                .map(|r| serde_json::to_value(r).unwrap())
-                .collect();
-        assert_eq!(reasons, ["no_identity_metadata", "identity_missing", "ambiguous_email"]);
+        let unverified = Candidate { email_verified: false, ..c(1, false) };
+        assert_eq!(
+            by_email(&[unverified]),
+            ByEmail::Orphan(OrphanReason::UnverifiedEmail),
+            "never to an unverified one"
+        );
+        let reasons: Vec<_> = [
+            OrphanReason::NoIdentityMetadata,
+            OrphanReason::IdentityMissing,
+            OrphanReason::AmbiguousEmail,
+            OrphanReason::UnverifiedEmail,
+        ]
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+        assert_eq!(reasons, ["no_identity_metadata", "identity_missing", "ambiguous_email", "unverified_email"]);
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_emulator/hooks", post(set_hooks))
         .route("/_emulator/hooks/fire", post(fire_hooks))
         .route("/_emulator/identities", post(create_identity))
+        .route("/_emulator/identities/{id}/verify", post(verify_email))
         .route("/_emulator/sessions", post(create_session))
         .route("/_emulator/flows/registration", post(registration_flow))
         .route("/_emulator/flows/settings", post(settings_flow))
@@ -98,6 +99,9 @@ struct IdentityRequest {
     traits: Value,
     metadata_public: Option<Value>,
     metadata_admin: Option<Value>,
+    /// The email address is verified already (its verification flow done).
+    #[serde(default)]
+    verified: bool,
 }
 
 /// Creates a signed-up identity plus a session; fires no hook.
@@ -108,6 +112,9 @@ async fn create_identity(State(app): State<AppState>, body: Bytes) -> Response {
         let mut identity = Identity::new(req.traits, AddressStatus::Sent);
         identity.metadata_public = req.metadata_public.unwrap_or(Value::Null);
         identity.metadata_admin = req.metadata_admin.unwrap_or(Value::Null);
+        if req.verified {
+            identity.verify_email();
+        }
         let json = identity.to_json(View::Admin, app.public_url());
         let id = identity.id.clone();
         let mut store = app.lock();
@@ -115,6 +122,21 @@ async fn create_identity(State(app): State<AppState>, body: Bytes) -> Response {
         let token = store.open_session(&id)?;
         Ok(json!({ "identity": json, "session_token": token }))
     })())
+}
+
+/// The identity's user completes the verification flow of its email
+/// address: `verifiable_addresses[0]` becomes `verified` (`completed`).
+async fn verify_email(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    let mut store = app.lock();
+    let Some(mut identity) = store.identity(&id).cloned() else { return KratosError::not_found().into_response() };
+    if !identity.verify_email() {
+        return KratosError::bad_request("the identity has no email address to verify").into_response();
+    }
+    let json = identity.to_json(View::Admin, app.public_url());
+    match store.update(identity) {
+        Ok(()) => Json(json).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 #[derive(Deserialize)]

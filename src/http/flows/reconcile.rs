@@ -147,7 +147,8 @@ async fn handle(
             for identity in &found {
                 let has_customer =
                     identity.stripe_customer_id().is_some() || store.customer_of(&identity.id).await?.is_some();
-                candidates.push(Candidate { identity_id: identity.id.clone(), has_customer });
+                let email_verified = identity.has_verified_email(&email);
+                candidates.push(Candidate { identity_id: identity.id.clone(), has_customer, email_verified });
             }
             match by_email(&candidates) {
                 ByEmail::Link(id) => link_by_email(cx, store, figures, &id, customer).await,
