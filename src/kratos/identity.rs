@@ -88,7 +88,7 @@ impl Identity {
     /// identity's verified addresses.
     pub fn has_verified_email(&self, email: &str) -> bool {
         let email = email.trim().to_lowercase();
-        self.verified_emails.iter().any(|v| *v == email)
+        self.verified_emails.contains(&email)
     }
 
     /// `metadata_admin.stripe_customer_id`, when it is a non-empty string.
