@@ -65,9 +65,83 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// Turns to do one thing per key at a time (ask Kratos about one
+/// credential), each given back by its holder or lapsing `lapse_ms` after
+/// it was taken. The lapse matters: the runtime may cancel a request (its
+/// client went away) and never run its code again, destructors included,
+/// so a turn that waited for its holder to give it back would be held for
+/// the isolate's life, and every later request with that key would wait.
+#[derive(Debug)]
+pub struct Turns<K> {
+    /// The holder's token and when it took the turn (unix ms).
+    held: HashMap<K, (u64, u64)>,
+    next_token: u64,
+    lapse_ms: u64,
+}
+
+impl<K: Eq + Hash + Clone> Turns<K> {
+    /// Turns that lapse `lapse_ms` after they are taken.
+    pub fn new(lapse_ms: u64) -> Self {
+        Turns { held: HashMap::new(), next_token: 0, lapse_ms }
+    }
+
+    /// Takes the turn for `key` when nobody holds it, or its holder's turn
+    /// lapsed: the token to give it back with. `None` while another holds it.
+    pub fn take(&mut self, key: K, now_ms: u64) -> Option<u64> {
+        if self.is_held(&key, now_ms) {
+            return None;
+        }
+        if self.held.len() >= MAX_ENTRIES {
+            let lapse = self.lapse_ms;
+            self.held.retain(|_, (_, at)| now_ms < at.saturating_add(lapse));
+        }
+        self.next_token = self.next_token.wrapping_add(1);
+        self.held.insert(key, (self.next_token, now_ms));
+        Some(self.next_token)
+    }
+
+    /// Whether someone holds the turn for `key` at `now_ms`.
+    pub fn is_held(&self, key: &K, now_ms: u64) -> bool {
+        self.held.get(key).is_some_and(|(_, at)| now_ms < at.saturating_add(self.lapse_ms))
+    }
+
+    /// Gives the turn back, unless it lapsed and another holder took it.
+    pub fn give_back(&mut self, key: &K, token: u64) {
+        if self.held.get(key).is_some_and(|(t, _)| *t == token) {
+            self.held.remove(key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_is_one_holders_until_given_back_or_lapsed() {
+        let mut t = Turns::new(8_000);
+        let first = t.take("cred", 1_000).expect("free");
+        assert_eq!(t.take("cred", 1_001), None, "held");
+        assert!(t.is_held(&"cred", 8_999));
+        assert!(t.take("other", 1_001).is_some(), "turns are per key");
+        t.give_back(&"cred", first);
+        assert!(!t.is_held(&"cred", 1_002));
+        assert!(t.take("cred", 1_002).is_some(), "given back: free again");
+    }
+
+    #[test]
+    fn a_turn_whose_holder_never_gives_it_back_lapses() {
+        // The holder's request was cancelled: its code never runs again.
+        let mut t = Turns::new(8_000);
+        let lost = t.take("cred", 1_000).unwrap();
+        assert_eq!(t.take("cred", 8_999), None);
+        assert!(!t.is_held(&"cred", 9_000), "lapsed at the deadline");
+        let next = t.take("cred", 9_000).expect("taken over");
+        t.give_back(&"cred", lost);
+        assert!(t.is_held(&"cred", 9_001), "the lost holder cannot give back the new holder's turn");
+        t.give_back(&"cred", next);
+        assert!(!t.is_held(&"cred", 9_001));
+    }
 
     #[test]
     fn values_live_for_their_ttl_only() {

@@ -42,7 +42,7 @@ pub async fn require_session(cx: &Cx<'_>, req: &Request) -> Result<IdentityId, A
         return Ok(identity);
     }
     // Held until this function returns, after the answer is cached.
-    let _asking = match caches::whoami_turn(key) {
+    let _asking = match caches::whoami_turn(key, cx.now_ms()) {
         Some(asking) => Some(asking),
         None => {
             if let Some(identity) = answer_of_the_asking_request(cx, &key).await {
@@ -69,7 +69,7 @@ const WAIT_STEP: Duration = Duration::from_millis(10);
 /// request's answer cannot wake it), so the wait is on a timer of its own.
 async fn answer_of_the_asking_request(cx: &Cx<'_>, key: &[u8; 32]) -> Option<IdentityId> {
     let give_up = cx.now_ms() + UPSTREAM_TIMEOUT.as_millis() as u64;
-    while caches::being_asked(key) && cx.now_ms() < give_up {
+    while caches::being_asked(key, cx.now_ms()) && cx.now_ms() < give_up {
         sleep(WAIT_STEP).await;
     }
     caches::session(key, cx.now_ms())

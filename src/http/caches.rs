@@ -6,17 +6,18 @@
 //! wait for that answer ([`whoami_turn`]).
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::rc::Rc;
 
-use crate::cache::TtlCache;
+use super::upstream::UPSTREAM_TIMEOUT;
+use crate::cache::{TtlCache, Turns};
 use crate::entitlements::record::Entitlement;
 use crate::identity::IdentityId;
 
 thread_local! {
     static SESSIONS: RefCell<TtlCache<[u8; 32], IdentityId>> = RefCell::new(TtlCache::default());
-    /// Credentials whose whoami a request is asking now.
-    static ASKING: RefCell<HashSet<[u8; 32]>> = RefCell::new(HashSet::new());
+    /// Credentials whose whoami a request is asking now; a turn lapses at
+    /// the upstream deadline, even if its request never gives it back.
+    static ASKING: RefCell<Turns<[u8; 32]>> = RefCell::new(Turns::new(UPSTREAM_TIMEOUT.as_millis() as u64));
     static ENTITLEMENTS: RefCell<TtlCache<IdentityId, Rc<Entitlement>>> = RefCell::new(TtlCache::default());
 }
 
@@ -32,29 +33,29 @@ pub fn put_session(key: [u8; 32], identity: IdentityId, now_ms: u64, ttl_secs: u
 
 /// Takes the turn to ask Kratos about a credential the cache does not know;
 /// `None` while another request has it (see `auth::require_session`, which
-/// then waits for that answer). Without turns, every request arriving while
-/// a session's cache entry had expired asked Kratos at once (about 30 at 32
-/// connections).
-pub fn whoami_turn(key: [u8; 32]) -> Option<Asking> {
-    // `then`, not `then_some`: an `Asking` made and dropped here would give the turn back.
-    let taken = ASKING.with(|asking| asking.borrow_mut().insert(key));
-    taken.then(|| Asking { key })
+/// then waits for that answer), so that requests arriving while a
+/// session's cache entry expired ask Kratos once, not each.
+pub fn whoami_turn(key: [u8; 32], now_ms: u64) -> Option<Asking> {
+    let token = ASKING.with(|asking| asking.borrow_mut().take(key, now_ms))?;
+    Some(Asking { key, token })
 }
 
 /// Whether a request is asking Kratos about `key` now.
-pub fn being_asked(key: &[u8; 32]) -> bool {
-    ASKING.with(|asking| asking.borrow().contains(key))
+pub fn being_asked(key: &[u8; 32], now_ms: u64) -> bool {
+    ASKING.with(|asking| asking.borrow().is_held(key, now_ms))
 }
 
 /// The turn to ask Kratos about one credential, given back when dropped:
-/// after the answer was cached, or when asking failed or the request went away.
+/// after the answer was cached, or when asking failed. A request the
+/// runtime cancels is never dropped: its turn lapses instead.
 pub struct Asking {
     key: [u8; 32],
+    token: u64,
 }
 
 impl Drop for Asking {
     fn drop(&mut self) {
-        ASKING.with(|asking| asking.borrow_mut().remove(&self.key));
+        ASKING.with(|asking| asking.borrow_mut().give_back(&self.key, self.token));
     }
 }
 
