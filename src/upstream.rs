@@ -26,6 +26,18 @@ impl Method {
 
 use crate::error::{redact_emails, ApiError, UpstreamDetail};
 
+/// What an upstream answered, as the shell hands it to the request that
+/// reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// When Stripe replayed a result saved under the Idempotency-Key
+    /// (`Idempotent-Replayed: true`): the request that first got it
+    /// (`Original-Request`, else `Request-Id`).
+    pub replay_of: Option<String>,
+}
+
 /// Why a call got no answer. Both are worth retrying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
@@ -85,6 +97,9 @@ pub struct CallError<K> {
     pub call: Option<String>,
     /// What the error body said (boxed: errors stay small to pass around).
     pub said: Box<Said>,
+    /// The request whose saved answer this is, when it is an idempotent
+    /// replay (see [`Answer::replay_of`]).
+    pub replay_of: Option<String>,
 }
 
 /// The fields of an upstream's error body. Its `message` may echo request
@@ -106,7 +121,7 @@ pub struct Said {
 impl<K: ErrorKind> CallError<K> {
     /// An error answer the service classified as `kind`.
     pub fn answered(kind: K, status: u16, said: Said) -> Self {
-        Self { kind, status: Some(status), call: None, said: Box::new(said) }
+        Self { kind, status: Some(status), call: None, said: Box::new(said), replay_of: None }
     }
 
     /// An answer the call cannot read (`why` names the parser's error).
@@ -121,7 +136,7 @@ impl<K: ErrorKind> CallError<K> {
             Transport::Timeout(secs) => (K::TIMEOUT, format!("no answer within {secs} s")),
         };
         let said = Said { message: Some(why), ..Said::default() };
-        Self { kind, status: None, call: None, said: Box::new(said) }
+        Self { kind, status: None, call: None, said: Box::new(said), replay_of: None }
     }
 
     /// The same error, naming the call (`METHOD /path`, query dropped).

@@ -96,6 +96,32 @@ async fn concurrent_duplicates_and_retries_end_with_one_customer_and_other_metad
     );
 }
 
+/// Stripe saves a 500 raised while executing under the Idempotency-Key and
+/// replays it for 24 h to every retry with that key. The customer's key is
+/// fixed per identity, so the hook looks for the customer the failed call
+/// may have made and creates it under a fresh key only when there is none:
+/// Kratos' retries end with exactly one customer, whether or not the failed
+/// call made one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_500_saved_under_the_customers_key_does_not_block_the_identity() {
+    let stack = Stack::start().await;
+    for (email, executed) in [("saved-none@example.com", false), ("saved-made@example.com", true)] {
+        let fault =
+            json!({"count": 1, "kind": "500", "saved": true, "executed": executed, "path_prefix": "/v1/customers"});
+        stack.stripe_control("/_emulator/faults", fault).await;
+        let flow = stack.register(email, "Saved", "Failure").await;
+        let attempts = flow["hook"]["attempts"].as_array().cloned().unwrap_or_default();
+        assert_eq!(flow["hook"]["ok"], true, "{email}: a retry recovers: {flow}");
+        assert!(attempts.len() >= 2, "{email}: the first attempt met the 500: {flow}");
+        let id = flow["identity"]["id"].as_str().unwrap().to_string();
+        let cus = assert_linked_once(&stack, &id, email).await;
+        assert_eq!(stack.entitlement(&id).await.stripe_customer_id.as_deref(), Some(cus.as_str()), "{email}");
+        let state = stack.stripe_state().await;
+        let with_email = state["customers"].as_array().unwrap().iter().filter(|c| c["email"] == email).count();
+        assert_eq!(with_email, 1, "{email}: never a second customer");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stripe_outage_during_registration_is_repaired_by_kratos_retries() {
     let stack = Stack::start().await;

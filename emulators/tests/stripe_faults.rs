@@ -22,6 +22,39 @@ async fn the_next_calls_fail_with_500_then_the_api_recovers() {
     assert_eq!(api.post("/v1/customers", "email=f%40example.com").await.status, 200);
 }
 
+/// Stripe saves a result under an Idempotency-Key once the endpoint started
+/// executing, a 500 included, and replays it to every retry with that key;
+/// the endpoint may or may not have done its work.
+#[tokio::test]
+async fn a_500_raised_while_executing_is_saved_under_the_key_and_replayed() {
+    let (_stripe, api) = started().await;
+    let armed = api.control("/_emulator/faults", json!({"kind": "500", "saved": true, "executed": true})).await;
+    assert_eq!(armed.status, 200, "{:?}", armed.body);
+    let first = api.post_idem("/v1/customers", "email=saved%40example.com", "key-1").await;
+    assert_eq!((first.status, first.body["error"]["type"].as_str()), (500, Some("api_error")));
+    assert_eq!(api.state().await["customers"].as_array().map(Vec::len), Some(1), "the endpoint did run");
+    let original = first.headers["request-id"].to_str().unwrap().to_string();
+    for _ in 0..2 {
+        let again = api.post_idem("/v1/customers", "email=saved%40example.com", "key-1").await;
+        assert_eq!(again.status, 500, "replayed, not executed again");
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(again.headers["original-request"].to_str().unwrap(), original);
+    }
+    assert_eq!(api.state().await["customers"].as_array().map(Vec::len), Some(1));
+    let other = api.post_idem("/v1/customers", "email=saved%40example.com", "key-2").await;
+    assert_eq!(other.status, 200, "another key executes");
+
+    // Without `executed`, nothing was made, and the 500 is still replayed.
+    api.control("/_emulator/faults", json!({"kind": "500", "saved": true})).await;
+    assert_eq!(api.post_idem("/v1/customers", "email=none%40example.com", "key-3").await.status, 500);
+    let again = api.post_idem("/v1/customers", "email=none%40example.com", "key-3").await;
+    assert_eq!((again.status, again.headers.contains_key("idempotent-replayed")), (500, true));
+    assert_eq!(api.state().await["customers"].as_array().map(Vec::len), Some(2));
+    for bad in [json!({"kind": "429", "saved": true}), json!({"kind": "500", "executed": true})] {
+        assert_eq!(api.control("/_emulator/faults", bad.clone()).await.status, 400, "{bad}");
+    }
+}
+
 #[tokio::test]
 async fn rate_limits_hit_only_the_matching_prefix() {
     let (_stripe, api) = started().await;

@@ -58,7 +58,7 @@ impl<'a> Kratos<'a> {
     async fn send_to<T>(&self, base: &str, token: Option<&Secret>, r: &KratosRequest<T>) -> Result<T, KratosError> {
         let headers = self.headers(r, token).map_err(|t| r.no_answer(t))?;
         match upstream::send(r.method, &r.url(base), headers, r.json.clone()).await {
-            Ok((status, body)) => r.read(status, &body),
+            Ok(answer) => r.read(answer.status, &answer.body),
             Err(t) => Err(r.no_answer(t)),
         }
     }

@@ -50,7 +50,7 @@ impl<'a> Stripe<'a> {
     async fn send_once<T>(&self, r: &StripeRequest<T>) -> Result<T, StripeError> {
         let headers = self.headers(r).map_err(|t| r.no_answer(t))?;
         match upstream::send(r.method, &r.url(self.base), headers, r.body()).await {
-            Ok((status, body)) => r.read(status, &body),
+            Ok(answer) => r.read(&answer),
             Err(t) => Err(r.no_answer(t)),
         }
     }

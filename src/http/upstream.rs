@@ -12,7 +12,7 @@ use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 use super::timer::Deadline;
 
-use crate::upstream::{self as core, Transport};
+use crate::upstream::{self as core, Answer, Transport};
 
 /// How long one upstream call may take. Kratos waits 30 s for a hook and
 /// Stripe about 20 s for a webhook answer, so this leaves room for a few.
@@ -43,13 +43,9 @@ fn method(m: core::Method) -> Method {
     }
 }
 
-/// Sends one request: its answer's status and body, or why none came.
-pub async fn send(
-    m: core::Method,
-    url: &str,
-    headers: Headers,
-    body: Option<String>,
-) -> Result<(u16, Vec<u8>), Transport> {
+/// Sends one request: its answer (status, body, and whether it replays a
+/// result saved under its Idempotency-Key), or why none came.
+pub async fn send(m: core::Method, url: &str, headers: Headers, body: Option<String>) -> Result<Answer, Transport> {
     let mut init = RequestInit::new();
     init.with_method(method(m)).with_headers(headers);
     if let Some(body) = body {
@@ -59,8 +55,13 @@ pub async fn send(
         .map_err(|e| Transport::Unreachable(format!("cannot build a request for {}: {e}", core::path_only(url))))?;
     let call = async {
         let mut response = Fetch::Request(request).send().await?;
+        let header = |name: &str| response.headers().get(name).ok().flatten();
+        let replay_of = match header("idempotent-replayed").as_deref() {
+            Some("true") => header("original-request").or_else(|| header("request-id")).or_else(|| Some(String::new())),
+            _ => None,
+        };
         let body = response.bytes().await?;
-        Ok::<_, worker::Error>((response.status_code(), body))
+        Ok::<_, worker::Error>(Answer { status: response.status_code(), body, replay_of })
     };
     match with_timeout(UPSTREAM_TIMEOUT, call).await {
         Some(Ok(answer)) => Ok(answer),

@@ -162,6 +162,21 @@ pub fn create_customer_idempotency_key(identity_id: &str) -> String {
     }
 }
 
+/// A fresh `Idempotency-Key` for a call whose key `first` Stripe answers
+/// with a saved failure, or refuses for other parameters: `first` and what
+/// went wrong (`after`: the failed request's id, a digest of the new
+/// parameters), so retries that saw the same failure share the new key
+/// (<= 255 chars).
+pub fn fresh_idempotency_key(first: &str, after: &str) -> String {
+    const MAX: usize = 255;
+    let key = format!("{first}-after-{after}");
+    if key.len() <= MAX {
+        key
+    } else {
+        format!("ksb-fresh-sha256-{}", hex::encode(Sha256::digest(key.as_bytes())))
+    }
+}
+
 /// The body of `POST /v1/customers/{id}` that brings the customer in line
 /// with the identity, or `None` when nothing differs. Only changed fields are
 /// sent. A name missing from the identity never clears the customer's name

@@ -12,13 +12,14 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::checkout::{
     checkout_idempotency_key, checkout_session_form, portal_session_form, CheckoutOrder, CheckoutSession,
     PortalSession, Price, PriceList,
 };
 use super::customer::{
-    create_customer_form, create_customer_idempotency_key, parse_customer, parse_customer_list,
+    create_customer_form, create_customer_idempotency_key, fresh_idempotency_key, parse_customer, parse_customer_list,
     search_by_identity_query, Customer, CustomerList, CustomerProfile,
 };
 use super::form::{percent_encode, Form};
@@ -26,7 +27,7 @@ use super::subscription::{parse_subscription_list, SubscriptionPage};
 use crate::error::ApiError;
 use crate::identity::{IdentityId, STRIPE_IDENTITY_KEY};
 pub use crate::upstream::Method;
-use crate::upstream::{CallError, ErrorKind, Said, Transport};
+use crate::upstream::{Answer, CallError, ErrorKind, Said, Transport};
 
 /// One Stripe API call whose successful answer reads as a `T`. The shell
 /// sends `Authorization: Bearer <key>`, the pinned `Stripe-Version`,
@@ -119,13 +120,40 @@ impl<T> StripeRequest<T> {
     }
 
     /// What this call's answer means: the parsed `T` for a 2xx, otherwise
-    /// Stripe's error classified (see [`classify_stripe_error`]).
-    pub fn read(&self, status: u16, body: &[u8]) -> Result<T, StripeError> {
+    /// Stripe's error classified (see [`classify_stripe_error`]); a server
+    /// error Stripe replays from the idempotency key is
+    /// [`StripeErrorKind::ReplayedFailure`].
+    pub fn read(&self, answer: &Answer) -> Result<T, StripeError> {
+        let (status, body) = (answer.status, answer.body.as_slice());
         let result = match (200..300).contains(&status) {
             true => (self.parse)(body).map_err(|why| StripeError::bad_answer(status, why)),
-            false => Err(classify_stripe_error(status, body)),
+            false => {
+                let mut e = classify_stripe_error(status, body);
+                if e.kind == StripeErrorKind::Server && answer.replay_of.is_some() {
+                    e.kind = StripeErrorKind::ReplayedFailure;
+                    e.replay_of.clone_from(&answer.replay_of);
+                }
+                Err(e)
+            }
         };
         result.map_err(|e| e.during(self.method, &self.path))
+    }
+
+    /// The same call under a fresh `Idempotency-Key`, derived from the one
+    /// it had and `after` (what went wrong with it), so that every retry
+    /// that saw the same failure sends the same new key. Only for a call
+    /// whose first key Stripe answers with a saved failure or refuses, and
+    /// only once the caller made sure the first attempt did nothing.
+    pub fn with_fresh_key(self, after: &str) -> Self {
+        let first = self.idempotency_key.clone().unwrap_or_default();
+        self.idempotent(fresh_idempotency_key(&first, after))
+    }
+
+    /// What tells this call's parameters apart (a hash of its form), for a
+    /// fresh key after the first was used with other parameters.
+    pub fn parameters_digest(&self) -> String {
+        let body = self.body().unwrap_or_default();
+        format!("params-{}", &hex::encode(Sha256::digest(body.as_bytes()))[..16])
     }
 
     /// The error for a call that got no answer.
@@ -173,6 +201,13 @@ impl StripeRequest<CustomerList> {
     /// after `starting_after`: the reconciliation walk's pages.
     pub fn list_customers(starting_after: Option<&str>) -> Self {
         let query = Form::new().field("limit", MAX_LIMIT.to_string()).field_opt("starting_after", starting_after);
+        Self::get(with_query("/v1/customers", query), customers)
+    }
+
+    /// `GET /v1/customers?email=`: the customers with exactly this email
+    /// (a list, so strongly consistent, unlike search), at most 100.
+    pub fn customers_with_email(email: &str) -> Self {
+        let query = Form::new().field("email", email).field("limit", MAX_LIMIT.to_string());
         Self::get(with_query("/v1/customers", query), customers)
     }
 
@@ -281,6 +316,10 @@ pub enum StripeErrorKind {
     Auth,
     /// 5xx: Stripe failed; retryable.
     Server,
+    /// A 5xx Stripe replays from a result saved under the Idempotency-Key
+    /// (it started executing, then failed): every retry with that key gets
+    /// it again for 24 h, so only another key can succeed.
+    ReplayedFailure,
     /// A 2xx whose body is not what the call answers; retryable.
     BadAnswer,
     /// No connection; retryable.
@@ -380,6 +419,10 @@ pub fn classify_stripe_error(status: u16, body: &[u8]) -> StripeError {
 mod tests {
     use super::*;
 
+    fn answered(status: u16, body: &[u8]) -> Answer {
+        Answer { status, body: body.to_vec(), replay_of: None }
+    }
+
     const ID: &str = "9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
 
     fn profile() -> CustomerProfile {
@@ -410,6 +453,45 @@ mod tests {
         assert_eq!((r.method, r.path.as_str(), r.body()), (first.method, first.path.as_str(), first.body()));
         let r2 = StripeRequest::replace_customer(&profile(), "cus_old");
         assert_eq!(r.idempotency_key, r2.idempotency_key, "retries of the replacement share a key");
+    }
+
+    #[test]
+    fn a_server_error_replayed_from_the_key_is_told_apart_with_its_first_request() {
+        let r = StripeRequest::create_customer(&profile());
+        let body = br#"{"error":{"type":"api_error","message":"An unknown error occurred"}}"#;
+        let fresh = r.read(&answered(500, body)).unwrap_err();
+        assert_eq!(
+            (fresh.kind, fresh.replay_of.as_deref()),
+            (StripeErrorKind::Server, None),
+            "retry with the same key"
+        );
+        let replayed = Answer { replay_of: Some("req_first".into()), ..answered(500, body) };
+        let e = r.read(&replayed).unwrap_err();
+        assert_eq!((e.kind, e.replay_of.as_deref()), (StripeErrorKind::ReplayedFailure, Some("req_first")));
+        assert!(!e.kind.retryable(), "the same key answers it again for a day");
+        let not_found = Answer { replay_of: Some("req_first".into()), ..answered(404, b"{}") };
+        assert_eq!(r.read(&not_found).unwrap_err().kind, StripeErrorKind::NotFound, "a replayed 4xx is what it says");
+    }
+
+    #[test]
+    fn fresh_keys_are_the_same_for_the_same_failure_and_stay_short() {
+        let r = StripeRequest::create_customer(&profile());
+        let a = r.clone().with_fresh_key("req_first");
+        assert_eq!(a.idempotency_key, Some(format!("ksb-customer-create-{ID}-after-req_first")));
+        assert_eq!(a.idempotency_key, r.clone().with_fresh_key("req_first").idempotency_key, "retries share it");
+        assert_ne!(a.idempotency_key, r.clone().with_fresh_key("req_other").idempotency_key);
+        assert_eq!(
+            (a.method, a.path.as_str(), a.body()),
+            (r.method, r.path.as_str(), r.body()),
+            "only the key differs"
+        );
+        let long = r.clone().with_fresh_key(&"x".repeat(300)).idempotency_key.unwrap();
+        assert!(long.len() <= 255 && long.starts_with("ksb-fresh-sha256-"), "{long}");
+        let other_email = CustomerProfile { email: "ada@example.com".into(), ..profile() };
+        assert_ne!(r.parameters_digest(), StripeRequest::create_customer(&other_email).parameters_digest());
+        assert_eq!(r.parameters_digest(), StripeRequest::create_customer(&profile()).parameters_digest());
+        let listed = StripeRequest::customers_with_email("ada+x@example.com");
+        assert_eq!(listed.path, "/v1/customers?email=ada%2Bx%40example.com&limit=100");
     }
 
     #[test]
@@ -456,8 +538,8 @@ mod tests {
         assert_eq!(StripeRequest::retrieve_price("price_1").path, "/v1/prices/price_1");
         let s = StripeRequest::retrieve_checkout_session("cs_1");
         let body = br#"{"id":"cs_1","object":"checkout.session","url":"https://c/1","status":"open","expires_at":9}"#;
-        assert_eq!(s.read(200, body).unwrap().url.as_deref(), Some("https://c/1"));
-        assert_eq!(s.read(200, b"{}").unwrap_err().kind, StripeErrorKind::BadAnswer);
+        assert_eq!(s.read(&answered(200, body)).unwrap().url.as_deref(), Some("https://c/1"));
+        assert_eq!(s.read(&answered(200, b"{}")).unwrap_err().kind, StripeErrorKind::BadAnswer);
     }
 
     #[test]
@@ -512,17 +594,19 @@ mod tests {
     #[test]
     fn a_request_reads_its_own_answer() {
         let r = StripeRequest::retrieve_customer("cus_1");
-        let c = r.read(200, br#"{"id":"cus_1","object":"customer","metadata":{}}"#).unwrap();
+        let c = r.read(&answered(200, br#"{"id":"cus_1","object":"customer","metadata":{}}"#)).unwrap();
         assert_eq!(c.id, "cus_1");
-        let e = r.read(200, br#"{"id":"sub_1","object":"subscription"}"#).unwrap_err();
+        let e = r.read(&answered(200, br#"{"id":"sub_1","object":"subscription"}"#)).unwrap_err();
         assert_eq!((e.kind, e.status), (StripeErrorKind::BadAnswer, Some(200)));
-        let e = r.read(404, br#"{"error":{"type":"invalid_request_error","code":"resource_missing"}}"#).unwrap_err();
+        let e = r
+            .read(&answered(404, br#"{"error":{"type":"invalid_request_error","code":"resource_missing"}}"#))
+            .unwrap_err();
         assert!(e.is_not_found());
         assert_eq!(e.call.as_deref(), Some("GET /v1/customers/cus_1"));
         let page = StripeRequest::list_subscriptions("cus_1", None)
-            .read(200, br#"{"object":"list","data":[],"has_more":false}"#);
+            .read(&answered(200, br#"{"object":"list","data":[],"has_more":false}"#));
         assert!(page.unwrap().data.is_empty());
-        assert_eq!(StripeRequest::cancel_subscription("sub_1").read(200, b"{}").unwrap(), Done);
+        assert_eq!(StripeRequest::cancel_subscription("sub_1").read(&answered(200, b"{}")).unwrap(), Done);
     }
 
     #[test]
@@ -576,7 +660,7 @@ mod tests {
     fn a_permanent_refusal_keeps_what_stripe_said_with_emails_redacted() {
         let body = br#"{"error":{"type":"invalid_request_error","code":"parameter_unknown","param":"expand[0]",
             "message":"This property cannot be expanded (data.items.data.price)."}}"#;
-        let e = StripeRequest::list_subscriptions("cus_1", None).read(400, body).unwrap_err();
+        let e = StripeRequest::list_subscriptions("cus_1", None).read(&answered(400, body)).unwrap_err();
         let api = ApiError::from(e);
         assert_eq!((api.status, api.code), (502, "stripe_error"));
         assert_eq!(api.message, "Stripe answered GET /v1/subscriptions with 400 (parameter_unknown)");

@@ -124,6 +124,13 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorType::Api, None, msg).validation()
     }
 
+    /// 500 `api_error` raised once the endpoint started executing: saved
+    /// under the request's `Idempotency-Key` and replayed to every retry with
+    /// it, as Stripe does.
+    pub(crate) fn server_error_while_executing() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorType::Api, None, "An unknown error occurred".to_string())
+    }
+
     /// 429 `rate_limit_error`, as an injected fault.
     pub(crate) fn rate_limited() -> Self {
         let msg = "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."

@@ -11,6 +11,10 @@ use super::ids::splitmix;
 pub(crate) enum FaultKind {
     /// 500 `api_error`.
     ServerError,
+    /// 500 `api_error` once the endpoint started executing (after running
+    /// it, when `executed`): the answer is saved under the Idempotency-Key
+    /// and replayed to every retry with that key for 24 hours.
+    SavedServerError { executed: bool },
     /// 429 `rate_limit_error`.
     RateLimit,
     /// No answer for the duration, then 500.
@@ -25,7 +29,7 @@ impl FaultKind {
     /// The name the control uses (`"500"`, `"429"`, `"hang"`, `"slow"`).
     pub(crate) fn name(self) -> &'static str {
         match self {
-            FaultKind::ServerError => "500",
+            FaultKind::ServerError | FaultKind::SavedServerError { .. } => "500",
             FaultKind::RateLimit => "429",
             FaultKind::Hang(_) => "hang",
             FaultKind::Slow(_) => "slow",

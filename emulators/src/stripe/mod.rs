@@ -10,6 +10,10 @@
 //!   a retry with the same key then executes. Errors raised by an endpoint
 //!   that started executing (e.g. `resource_missing`) are saved and replayed;
 //!   validation errors (`parameter_missing`, `parameter_unknown`, ...) are not.
+//!   A `500` fault armed with `"saved": true` is one raised while executing
+//!   (after running the endpoint, with `"executed": true`): saved under the
+//!   key and replayed to every retry with it (`Idempotent-Replayed: true`),
+//!   as Stripe does for 24 hours.
 //! - A `slow` fault serves the call when it arrives but sends the answer
 //!   only after `hang_ms`: an old read that arrives after a newer one.
 //! - Besides the next `count` calls, faults can hit a share of every call:

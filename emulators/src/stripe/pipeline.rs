@@ -102,6 +102,17 @@ async fn run(app: &App, request_id: &str, request: Request, next: Next) -> Respo
     let fault = app.lock().faults.take(&path);
     let delay = match fault {
         Some(FaultKind::Slow(delay)) => Some(delay),
+        Some(FaultKind::SavedServerError { executed }) => {
+            if executed {
+                parts.extensions.insert(params);
+                let _ = next.run(Request::from_parts(parts, Body::empty())).await;
+            }
+            let response = ApiError::server_error_while_executing().into_response();
+            return match guard {
+                None => response,
+                Some(guard) => guard.finish(response, request_id).await,
+            };
+        }
         Some(kind) => return fault_response(kind).await,
         None => None,
     };
@@ -229,7 +240,7 @@ async fn fault_response(kind: FaultKind) -> Response {
             ApiError::server_error()
         }
         // Served normally by the caller; never answered from here.
-        FaultKind::Slow(_) => ApiError::server_error(),
+        FaultKind::Slow(_) | FaultKind::SavedServerError { .. } => ApiError::server_error(),
     };
     let mut response = err.into_response();
     insert(response.headers_mut(), "stripe-should-retry", "true");

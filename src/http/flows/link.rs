@@ -30,25 +30,66 @@ pub struct Linked {
     pub created: bool,
 }
 
-async fn create(stripe: &Stripe<'_>, profile: &CustomerProfile, replacing: Option<&str>) -> Result<Customer, ApiError> {
-    let request = match replacing {
+/// How many times a create whose key Stripe answers with a saved failure
+/// is tried again under a fresh key (each failure saved under the last).
+const FRESH_KEYS: usize = 2;
+
+/// Creates the identity's customer under the key derived from the identity.
+/// When Stripe answers that key with a failure it saved while executing
+/// (a 500 it replays for 24 h), or refuses it because an earlier attempt
+/// used other parameters (the email changed between retries), whether
+/// that earlier attempt made the customer is unknown: it is looked for (the
+/// KV link, then Stripe), and only when there is none is it created under
+/// a fresh key, so a Stripe incident never leaves the identity without a
+/// customer for a day, nor with two.
+async fn create(
+    stripe: &Stripe<'_>,
+    store: &Store,
+    profile: &CustomerProfile,
+    replacing: Option<&str>,
+) -> Result<Customer, ApiError> {
+    let mut request = match replacing {
         Some(old) => StripeRequest::replace_customer(profile, old),
         None => StripeRequest::create_customer(profile),
     };
-    match stripe.send(&request).await {
-        Ok(customer) => Ok(customer),
-        // The key was first used with other parameters (the email changed
-        // between two attempts): that first attempt did create the customer.
-        Err(e) if e.kind == StripeErrorKind::IdempotencyMismatch => find_by_metadata(stripe, profile).await,
-        Err(e) => Err(e.into()),
+    for _ in 0..=FRESH_KEYS {
+        let after = match stripe.send(&request).await {
+            Ok(customer) => return Ok(customer),
+            Err(e) if e.kind == StripeErrorKind::ReplayedFailure => e.replay_of.clone().unwrap_or_default(),
+            Err(e) if e.kind == StripeErrorKind::IdempotencyMismatch => request.parameters_digest(),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(customer) = existing_customer(stripe, store, profile, replacing).await? {
+            return Ok(customer);
+        }
+        request = request.with_fresh_key(&after);
     }
+    Err(ApiError::unavailable("stripe_unavailable", "Stripe keeps failing to create the customer; retry later"))
 }
 
-async fn find_by_metadata(stripe: &Stripe<'_>, profile: &CustomerProfile) -> Result<Customer, ApiError> {
-    let list = stripe.send(&StripeRequest::search_customers_by_identity(&profile.identity_id)).await?;
-    list.data.into_iter().find(|c| !c.deleted && c.identity_id().as_ref() == Some(&profile.identity_id)).ok_or_else(
-        || ApiError::unavailable("stripe_search_lag", "the customer is not searchable yet; retry in a minute"),
-    )
+/// The identity's customer if one exists after all (made by an attempt
+/// whose answer was lost): the KV link, then Stripe's customers with its
+/// metadata (search, which lags) or with its email (a list, which does not).
+/// `replacing` is the deleted customer a new one replaces, never an answer.
+async fn existing_customer(
+    stripe: &Stripe<'_>,
+    store: &Store,
+    profile: &CustomerProfile,
+    replacing: Option<&str>,
+) -> Result<Option<Customer>, ApiError> {
+    let id = &profile.identity_id;
+    let ours = |c: &Customer| !c.deleted && Some(c.id.as_str()) != replacing && c.identity_id().as_ref() == Some(id);
+    if let Some(linked) = store.customer_of(id).await?.filter(|c| Some(c.as_str()) != replacing) {
+        if let Some(c) = stripe.send(&StripeRequest::retrieve_customer(&linked)).await.found()?.filter(ours) {
+            return Ok(Some(c));
+        }
+    }
+    let searched = stripe.send(&StripeRequest::search_customers_by_identity(id)).await?;
+    if let Some(c) = searched.data.into_iter().find(ours) {
+        return Ok(Some(c));
+    }
+    let listed = stripe.send(&StripeRequest::customers_with_email(&profile.email)).await?;
+    Ok(listed.data.into_iter().find(ours))
 }
 
 /// Makes `metadata_admin.stripe_customer_id` say `customer_id`, keeping the
@@ -141,7 +182,7 @@ async fn ensure_customer_of(
     let (customer, created) = match existing {
         Some(c) => (c, false),
         // No customer yet, or the linked one was deleted in Stripe.
-        None => (create(&stripe, profile, known.as_deref()).await?, true),
+        None => (create(&stripe, store, profile, known.as_deref()).await?, true),
     };
     if kv_link.as_deref() != Some(customer.id.as_str()) {
         store.link(id, &customer.id).await?;

@@ -28,6 +28,11 @@ struct FaultBody {
     seed: Option<u64>,
     path_prefix: Option<String>,
     hang_ms: Option<u64>,
+    /// With `"kind": "500"`: the 500 comes once the endpoint started
+    /// executing, so it is saved under the Idempotency-Key and replayed.
+    saved: Option<bool>,
+    /// With `saved`: the endpoint ran (a customer was made, say) before the 500.
+    executed: Option<bool>,
 }
 
 const KIND_ERROR: &str = "`kind` must be \"500\", \"429\", \"hang\" or \"slow\".";
@@ -49,7 +54,9 @@ fn kind_of(value: &Value, hang: Duration) -> Option<FaultKind> {
 }
 
 /// `POST /_emulator/faults`, either `{"count", "kind": "500"|"429"|"hang"|"slow",
-/// "path_prefix", "hang_ms"}` (the next `count` matching calls fail) or
+/// "path_prefix", "hang_ms"}` (the next `count` matching calls fail; a
+/// `"500"` with `"saved": true` is raised while executing and saved under
+/// the Idempotency-Key, after running the endpoint with `"executed": true`) or
 /// `{"rate", "kinds", "seed", "path_prefix", "hang_ms"}` (each matching call
 /// fails with probability `rate`, as one of `kinds`, default `["500", "429",
 /// "hang"]`, drawn from a generator seeded with `seed`; replaces the share
@@ -63,13 +70,21 @@ pub(crate) async fn arm(State(app): State<App>, body: Bytes) -> ApiResult {
             return bad("`kinds` and `seed` go with `rate`.");
         }
         let kind = body.kind.as_ref().and_then(|k| kind_of(k, hang));
-        let Some(kind) = kind else { return bad(KIND_ERROR) };
+        let Some(mut kind) = kind else { return bad(KIND_ERROR) };
+        match (kind, body.saved.unwrap_or(false)) {
+            (FaultKind::ServerError, true) => {
+                kind = FaultKind::SavedServerError { executed: body.executed.unwrap_or(false) }
+            }
+            (_, true) => return bad("`saved` goes with \"kind\": \"500\" only."),
+            (_, false) if body.executed.is_some() => return bad("`executed` goes with `saved`."),
+            _ => {}
+        }
         let mut state = app.lock();
         state.faults.add(FaultRule { remaining: body.count.unwrap_or(1), kind, path_prefix: body.path_prefix });
         return Ok(Json(figures(&state.faults)));
     };
-    if body.count.is_some() || body.kind.is_some() {
-        return bad("`rate` cannot go with `count` or `kind`: arm them in two calls.");
+    if body.count.is_some() || body.kind.is_some() || body.saved.is_some() || body.executed.is_some() {
+        return bad("`rate` cannot go with `count`, `kind`, `saved` or `executed`: arm them in two calls.");
     }
     if !(0.0..=1.0).contains(&rate) {
         return bad("`rate` must be a number from 0 to 1.");
