@@ -367,3 +367,86 @@ async fn a_click_that_read_the_record_before_another_clicks_session_resumes_it()
     let pending = stack.entitlement(&id).await.pending_checkout.expect("still pending");
     assert!(first.1["url"].as_str().unwrap().ends_with(&pending.session_id), "{first:?} {pending:?}");
 }
+
+/// Arms a `slow` Stripe fault on the next call under `path_prefix`: served
+/// when it arrives (its answer shows Stripe then), answered `ms` later.
+async fn slow_next(stack: &Stack, path_prefix: &str, ms: u64) {
+    let fault = json!({"count": 1, "kind": "slow", "hang_ms": ms, "path_prefix": path_prefix});
+    stack.stripe_control("/_emulator/faults", fault).await;
+}
+
+/// A checkout reads the subscriptions (slowly); meanwhile the user subscribes
+/// elsewhere and a sync stores it. The checkout acts on the newer record a
+/// sync stored, not on its own older read: the subscriber goes to the
+/// portal, and no Checkout Session (no second subscription) is made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkout_acts_on_a_newer_record_a_sync_stored_meanwhile() {
+    let stack = Stack::start().await;
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let (id, cus, token) = user(&stack, "meanwhile@example.com").await;
+    slow_next(&stack, "/v1/subscriptions", 2500).await;
+    let (clicked, synced) = tokio::join!(checkout(&stack, &token, &[("plan", "pro")]), async {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let form = [("customer", cus.as_str()), ("items[0][price]", "price_pro_monthly")];
+        stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await;
+        stack.sync(&id).await
+    });
+    assert_eq!(synced.plan, "pro", "the sync read the subscription first: {synced:?}");
+    assert_eq!((clicked.0, clicked.1["kind"].as_str()), (200, Some("portal")), "{clicked:?}");
+    assert_eq!(sessions(&stack.stripe_state().await).len(), 0, "no Checkout Session: never a second subscription");
+    assert_eq!(stack.entitlement(&id).await.plan, "pro");
+}
+
+/// Starting the trial rewrites the record: it keeps the record's Stripe-read
+/// mark, so a sync that read Stripe before the record the trial was added
+/// to (and lands after it) never replaces it with its older read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trial_start_keeps_an_older_stripe_read_from_landing_over_it() {
+    let stack = Stack::start().await;
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let (id, cus, _) = user(&stack, "trial-mark@example.com").await;
+    let form = [("customer", cus.as_str()), ("items[0][price]", "price_enterprise_monthly")];
+    let sub = stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await["id"].as_str().unwrap().to_string();
+    assert_eq!(stack.sync(&id).await.plan, "enterprise");
+    // Sync A reads the active subscription, but its answer comes 3 s later...
+    slow_next(&stack, "/v1/subscriptions", 3000).await;
+    let (slow_a, trial) = tokio::join!(stack.sync(&id), async {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        // ...while the subscription stops granting, sync B stores that, and the trial starts.
+        stack.stripe_control(&format!("/_emulator/subscriptions/{sub}/status"), json!({"status": "unpaid"})).await;
+        let b = stack.sync(&id).await;
+        let (status, trial) = stack.api(Method::POST, &format!("/v1/identities/{id}/trial")).await;
+        (b, status, trial)
+    });
+    let (b, status, trial) = trial;
+    assert_eq!((b.plan.as_str(), status), ("free", 201), "{b:?} {trial}");
+    assert_eq!((trial["plan"].as_str(), trial["status"].as_str()), (Some("pro"), Some("trialing")), "{trial}");
+    // A landed last with the older read: it must not have replaced the record.
+    assert_eq!(slow_a.status.as_str(), "trialing", "A answers the newer record: {slow_a:?}");
+    let e = stack.entitlement(&id).await;
+    assert_eq!((e.plan.as_str(), e.status.as_str()), ("pro", "trialing"), "the active enterprise read is older: {e:?}");
+}
+
+/// Two clicks for different prices at once (two tabs): both read "no last
+/// session" and each makes its session, yet the identity is left with one
+/// open Checkout Session, and both clicks answer it.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_clicks_for_different_prices_leave_one_open_session() {
+    let stack = Stack::start().await;
+    let (id, _, token) = user(&stack, "two-tabs@example.com").await;
+    // Click A's session is made at once but its answer comes 1.5 s later,
+    // so B makes its own while A has not yet recorded anything.
+    slow_next(&stack, "/v1/checkout/sessions", 1500).await;
+    let (a, b) = tokio::join!(checkout(&stack, &token, &[("plan", "pro")]), async {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        checkout(&stack, &token, &[("plan", "enterprise")]).await
+    });
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+    let all = sessions(&stack.stripe_state().await);
+    assert_eq!(all.len(), 2, "each click made its own session: {all:?}");
+    let open: Vec<&Value> = all.iter().filter(|s| s["status"] == "open").collect();
+    assert_eq!(open.len(), 1, "one open session: {all:?}");
+    assert_eq!((a.1["url"].as_str(), b.1["url"].as_str()), (open[0]["url"].as_str(), open[0]["url"].as_str()));
+    let pending = stack.entitlement(&id).await.pending_checkout.expect("pending on it");
+    assert_eq!(Some(pending.session_id.as_str()), open[0]["id"].as_str());
+}

@@ -326,3 +326,31 @@ async fn expires_at_must_be_30_minutes_to_24_hours_ahead() {
     assert_eq!((not_a_number.status, &not_a_number.body["error"]["param"]), (400, &json!("expires_at")));
     assert_eq!(api.state().await["checkout_sessions"].as_array().unwrap().len(), 2, "refused sessions are not created");
 }
+
+/// `GET /v1/checkout/sessions`: newest first, by customer and status, as
+/// Stripe lists them.
+#[tokio::test]
+async fn sessions_are_listed_by_customer_and_status() {
+    let (_stripe, api) = started().await;
+    let cus = api.create_customer("email=lister%40example.com").await["id"].as_str().unwrap().to_string();
+    let form = |price: &str| {
+        format!("mode=subscription&customer={cus}&line_items[0][price]={price}&success_url=http%3A%2F%2Fapp%2Fok")
+    };
+    let a = api.post("/v1/checkout/sessions", &form("price_pro_monthly")).await.body;
+    let b = api.post("/v1/checkout/sessions", &form("price_pro_yearly")).await.body;
+    open_session(&api, "").await;
+    api.post(&format!("/v1/checkout/sessions/{}/expire", a["id"].as_str().unwrap()), "").await;
+
+    let all = api.get(&format!("/v1/checkout/sessions?customer={cus}")).await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["object"], "list");
+    let ids: Vec<&str> = all.body["data"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [b["id"].as_str().unwrap(), a["id"].as_str().unwrap()], "the customer's, newest first");
+    let open = api.get(&format!("/v1/checkout/sessions?customer={cus}&status=open")).await;
+    let open: Vec<&Value> = open.body["data"].as_array().unwrap().iter().collect();
+    assert_eq!((open.len(), open[0]["id"].as_str()), (1, b["id"].as_str()));
+    let bad = api.get("/v1/checkout/sessions?status=paid").await;
+    assert_eq!((bad.status, bad.body["error"]["param"].as_str()), (400, Some("status")));
+    let unknown = api.get("/v1/checkout/sessions?colour=red").await;
+    assert_eq!(unknown.status, 400, "unknown parameters are refused");
+}

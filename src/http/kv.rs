@@ -11,8 +11,8 @@ use worker::{kv::KvStore, Date, Env};
 use super::caches;
 
 use crate::billing::next::LastCheckout;
-use crate::entitlements::pending::{carried, with_checkout};
-use crate::entitlements::record::{Entitlement, PendingCheckout};
+use crate::entitlements::pending::{pending_checkout, with_checkout};
+use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
 use crate::identity::IdentityId;
 use crate::reconcile::walk::{Lease, WalkState, LEASE_SECS};
@@ -84,52 +84,26 @@ impl Store {
         Ok(read)
     }
 
-    /// Stores a record that was not derived from a Stripe read (the first
-    /// record at registration, a trial start).
+    /// Stores the first record of an identity (nothing stored yet).
     pub async fn put_entitlement(&self, e: &Entitlement) -> Result<(), ApiError> {
         self.put(&store::entitlement(&e.identity_id), to_json(e)?, None).await?;
         caches::put_entitlement(Rc::new(e.clone()), Date::now().as_millis(), self.cache_ttl);
         Ok(())
     }
 
-    /// Stores a record derived from a Stripe read at `read_ms`, unless the
-    /// stored one comes from a later read (see `store::SyncMark`). A pending
-    /// Checkout of the stored record is carried over while it may still
-    /// complete (`entitlements::pending::carried`; `ended_checkout` is the
-    /// session an event said is over). Answers the record as written.
-    pub async fn put_synced_entitlement(
+    /// Rewrites the identity's record as `change` makes it from the stored
+    /// one (`None`: nothing stored), keeping the stored record's Stripe-read
+    /// mark, so that a sync that read Stripe before the record it changed
+    /// still never replaces it (a trial start must not open the door to an
+    /// older read). Answers the record as written.
+    pub async fn change_entitlement(
         &self,
-        e: Entitlement,
-        read_ms: u64,
-        ended_checkout: Option<&str>,
-        now: i64,
+        identity: &IdentityId,
+        change: impl FnOnce(Option<Entitlement>) -> Entitlement,
     ) -> Result<Entitlement, ApiError> {
-        let key = store::entitlement(&e.identity_id);
+        let key = store::entitlement(identity);
         let (stored, mark) = self.kv()?.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
-        let checkout = carried(stored.as_ref().and_then(|s| s.pending_checkout.as_ref()), &e, ended_checkout, now);
-        let e = with_checkout(e, checkout, now);
-        if !store::supersedes(read_ms, mark.map(|m| m.read_ms)) {
-            // A later read wrote KV; let the next check read it there.
-            caches::forget_entitlement(&e.identity_id);
-            return Ok(e);
-        }
-        self.kv()?.put(&key, to_json(&e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
-        caches::put_entitlement(Rc::new(e.clone()), Date::now().as_millis(), self.cache_ttl);
-        Ok(e)
-    }
-
-    /// Marks the identity's record pending on a new Checkout Session,
-    /// keeping the stored record's Stripe-read mark so that the order guard
-    /// of later syncs still holds. `base` is used when nothing is stored.
-    pub async fn put_pending_checkout(
-        &self,
-        base: Entitlement,
-        checkout: PendingCheckout,
-        now: i64,
-    ) -> Result<Entitlement, ApiError> {
-        let key = store::entitlement(&base.identity_id);
-        let (stored, mark) = self.kv()?.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
-        let e = with_checkout(stored.unwrap_or(base), Some(checkout), now);
+        let e = change(stored);
         let mut put = self.kv()?.put(&key, to_json(&e)?)?;
         if let Some(mark) = mark {
             put = put.metadata(mark)?;
@@ -137,6 +111,40 @@ impl Store {
         put.execute().await?;
         caches::put_entitlement(Rc::new(e.clone()), Date::now().as_millis(), self.cache_ttl);
         Ok(e)
+    }
+
+    /// Stores a record derived from a Stripe read at `read_ms`, unless the
+    /// stored one comes from a later read (see `store::SyncMark`). Answers
+    /// the newer of the two: what the identity's record says now, never a
+    /// read older than one already stored.
+    pub async fn put_synced_entitlement(&self, e: Entitlement, read_ms: u64) -> Result<Entitlement, ApiError> {
+        let key = store::entitlement(&e.identity_id);
+        let (stored, mark) = self.kv()?.get(&key).json_with_metadata::<Entitlement, SyncMark>().await?;
+        if !store::supersedes(read_ms, mark.map(|m| m.read_ms)) {
+            // A later read wrote KV: that is the record.
+            let newer = stored.unwrap_or(e);
+            caches::put_entitlement(Rc::new(newer.clone()), Date::now().as_millis(), self.cache_ttl);
+            return Ok(newer);
+        }
+        self.kv()?.put(&key, to_json(&e)?)?.metadata(SyncMark { read_ms })?.execute().await?;
+        caches::put_entitlement(Rc::new(e.clone()), Date::now().as_millis(), self.cache_ttl);
+        Ok(e)
+    }
+
+    /// `e` as answered: with the Checkout it is pending on at `now`, from the
+    /// last session the identity started (`entitlements::pending`).
+    pub async fn with_pending(&self, e: Entitlement, now: i64) -> Result<Entitlement, ApiError> {
+        let last = self.last_checkout(&e.identity_id).await?.map(|v| LastCheckout::decode(&v));
+        let Some(last) = last.filter(|l| now < l.expires_at) else { return Ok(with_checkout(e, None, now)) };
+        let ended = self.text(&store::checkout_ended(&last.session_id)).await?.is_some();
+        let pending = pending_checkout(&e, Some(last.as_pending()), last.started_at, ended, now);
+        Ok(with_checkout(e, pending, now))
+    }
+
+    /// Notes that an event said a Checkout Session is over (it may still
+    /// be the last one the identity started: it is no longer pending).
+    pub async fn put_checkout_ended(&self, session_id: &str, now: i64) -> Result<(), ApiError> {
+        self.put(&store::checkout_ended(session_id), now.to_string(), Some(store::LAST_CHECKOUT_TTL_SECS)).await
     }
 
     /// The Stripe customer linked to an identity.

@@ -9,7 +9,8 @@
 //! | `evt:{event}` | processed marker | webhook deduplication |
 //! | `trial:{identity}` | start time of the app trial | "once per identity" |
 //! | `gone:{identity}` | deletion time | a deleted account is never written back by a late event |
-//! | `chk:{identity}` | the last Checkout Session started and its price (JSON) | resume it or key the next one |
+//! | `chk:{identity}` | the last Checkout Session started, its price and expiry (JSON) | resume it, key the next one, `pending` |
+//! | `cse:{session}` | when an event said the Checkout Session is over | it no longer makes the record `pending` |
 //! | `rec:state` | the reconciliation walk's state (JSON) | the cursor, the last step's figures, reports |
 //! | `rec:lease` | the step holding the walk (JSON) | overlapping steps never both advance the cursor |
 //!
@@ -71,6 +72,11 @@ pub fn last_checkout(identity_id: &IdentityId) -> String {
     format!("chk:{identity_id}")
 }
 
+/// Key of a Checkout Session an event said is over (completed or expired).
+pub fn checkout_ended(session_id: &str) -> String {
+    format!("cse:{session_id}")
+}
+
 /// Key of the reconciliation walk's state.
 pub const RECONCILE_STATE: &str = "rec:state";
 
@@ -112,6 +118,7 @@ mod tests {
             trial(id),
             tombstone(id),
             last_checkout(id),
+            checkout_ended(raw),
             customer_link(raw),
             processed_event(raw),
             RECONCILE_STATE.to_owned(),

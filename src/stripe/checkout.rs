@@ -19,6 +19,15 @@ pub enum CheckoutStatus {
     Expired,
 }
 
+/// The metadata key of a Checkout Session that names the price it sells
+/// (so a list of sessions says what each sells without expanding its items).
+pub const STRIPE_PRICE_KEY: &str = "olympus_price_id";
+
+/// The metadata key of a Checkout Session that names the state it was made
+/// from (`billing::next`'s basis: `after-<the last session>`, or `none`), so
+/// that a list of sessions says which came after which.
+pub const STRIPE_BASIS_KEY: &str = "olympus_checkout_basis";
+
 /// The parts of a Checkout Session the bridge reads.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CheckoutSession {
@@ -30,6 +39,36 @@ pub struct CheckoutSession {
     pub status: CheckoutStatus,
     /// When Stripe expires the session (unix seconds).
     pub expires_at: i64,
+    /// When it was made (unix seconds).
+    #[serde(default)]
+    pub created: i64,
+    /// The identity the bridge made it for.
+    #[serde(default)]
+    pub client_reference_id: Option<String>,
+    #[serde(default, deserialize_with = "metadata")]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+fn metadata<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    Ok(Option::<std::collections::BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl CheckoutSession {
+    /// The price it sells, as the bridge noted it in its metadata.
+    pub fn price(&self) -> Option<&str> {
+        self.metadata.get(STRIPE_PRICE_KEY).map(String::as_str)
+    }
+
+    /// The session it was made after, as the bridge noted it.
+    pub fn made_after(&self) -> Option<&str> {
+        self.metadata.get(STRIPE_BASIS_KEY).and_then(|b| b.strip_prefix("after-"))
+    }
+}
+
+/// A page of Checkout Sessions (`GET /v1/checkout/sessions`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckoutSessionList {
+    pub data: Vec<CheckoutSession>,
 }
 
 /// The parts of a Billing Portal session the bridge reads.
@@ -73,7 +112,7 @@ pub struct CheckoutOrder<'a> {
 /// `client_reference_id` and by the subscription's metadata (which every
 /// later subscription event carries). No `expires_at`: a replayed
 /// idempotency key must see the same parameters.
-pub fn checkout_session_form(order: &CheckoutOrder<'_>) -> Form {
+pub fn checkout_session_form(order: &CheckoutOrder<'_>, basis: &str) -> Form {
     Form::new()
         .field("mode", "subscription")
         .field("customer", order.customer_id)
@@ -82,6 +121,8 @@ pub fn checkout_session_form(order: &CheckoutOrder<'_>) -> Form {
         .field("line_items[0][quantity]", "1")
         .field(format!("subscription_data[metadata][{STRIPE_IDENTITY_KEY}]"), order.identity_id.as_str())
         .metadata(STRIPE_IDENTITY_KEY, order.identity_id.as_str())
+        .metadata(STRIPE_PRICE_KEY, order.price_id)
+        .metadata(STRIPE_BASIS_KEY, basis)
         .field("success_url", order.success_url)
         .field("cancel_url", order.cancel_url)
 }
@@ -130,7 +171,7 @@ mod tests {
     #[test]
     fn a_checkout_is_for_the_identitys_customer_and_names_the_identity_twice() {
         let id = IdentityId::parse(ID).unwrap();
-        let form = checkout_session_form(&order(&id));
+        let form = checkout_session_form(&order(&id), "none");
         let get = |k: &str| form.fields().iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         assert_eq!(get("mode"), Some("subscription"));
         assert_eq!(get("customer"), Some("cus_1"));
@@ -139,6 +180,8 @@ mod tests {
         assert_eq!(get("subscription_data[metadata][olympus_identity_id]"), Some(ID));
         assert_eq!(get("line_items[0][price]"), Some("price_pro"));
         assert_eq!(get("expires_at"), None);
+        assert_eq!(get("metadata[olympus_price_id]"), Some("price_pro"), "what it sells, for lists");
+        assert_eq!(get("metadata[olympus_checkout_basis]"), Some("none"), "what it came after, for lists");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::checkout::{
     checkout_idempotency_key, checkout_session_form, portal_session_form, CheckoutOrder, CheckoutSession,
-    PortalSession, Price, PriceList,
+    CheckoutSessionList, PortalSession, Price, PriceList,
 };
 use super::customer::{
     create_customer_form, create_customer_idempotency_key, fresh_idempotency_key, parse_customer, parse_customer_list,
@@ -237,7 +237,7 @@ impl StripeRequest<CheckoutSession> {
     /// `POST /v1/checkout/sessions` for `order`, keyed by the state it was
     /// made from (see [`checkout_idempotency_key`]).
     pub fn create_checkout_session(order: &CheckoutOrder<'_>, basis: &str) -> Self {
-        Self::post("/v1/checkout/sessions".into(), checkout_session_form(order), object)
+        Self::post("/v1/checkout/sessions".into(), checkout_session_form(order, basis), object)
             .idempotent(checkout_idempotency_key(order, basis))
     }
 
@@ -250,6 +250,16 @@ impl StripeRequest<CheckoutSession> {
     /// longer be paid (another plan was chosen meanwhile).
     pub fn expire_checkout_session(id: &str) -> Self {
         Self::post(format!("/v1/checkout/sessions/{}/expire", seg(id)), Form::new(), object)
+    }
+}
+
+impl StripeRequest<CheckoutSessionList> {
+    /// `GET /v1/checkout/sessions?customer=&status=open`: the customer's
+    /// open sessions (a list, so it sees one made a moment ago), at most 100.
+    pub fn open_checkout_sessions(customer_id: &str) -> Self {
+        let query =
+            Form::new().field("customer", customer_id).field("status", "open").field("limit", MAX_LIMIT.to_string());
+        Self::get(with_query("/v1/checkout/sessions", query), object)
     }
 }
 
@@ -523,6 +533,9 @@ mod tests {
         assert_eq!((r.method, r.path.as_str()), (Method::Post, "/v1/checkout/sessions"));
         assert_eq!(r.idempotency_key, Some(checkout_idempotency_key(&order, "synced-1")));
         assert!(r.body().unwrap().contains("subscription_data%5Bmetadata%5D%5Bolympus_identity_id%5D="));
+        assert!(r.body().unwrap().contains("metadata%5Bolympus_price_id%5D="), "the price it sells, for lists");
+        let r = StripeRequest::open_checkout_sessions("cus_1");
+        assert_eq!(r.path, "/v1/checkout/sessions?customer=cus_1&status=open&limit=100");
         let r = StripeRequest::expire_checkout_session("cs/1");
         assert_eq!((r.method, r.path.as_str()), (Method::Post, "/v1/checkout/sessions/cs%2F1/expire"));
         assert_eq!(StripeRequest::retrieve_checkout_session("cs_1").path, "/v1/checkout/sessions/cs_1");

@@ -41,6 +41,7 @@ pub(crate) enum Shape {
     PortalSession,
     Event,
     CustomerList,
+    CheckoutSessionList,
     CustomerSearch,
     SubscriptionList,
     SubscriptionSearch,
@@ -70,6 +71,7 @@ fn field(shape: Shape, name: &str) -> Option<Field> {
     use Shape::*;
     let found = match (shape, name) {
         (CustomerList, "data") | (CustomerSearch, "data") => Embedded(Customer),
+        (CheckoutSessionList, "data") => Embedded(CheckoutSession),
         (SubscriptionList, "data") | (SubscriptionSearch, "data") => Embedded(Subscription),
         (PriceList, "data") => Embedded(Price),
         (EventList, "data") => Embedded(Event),
@@ -218,6 +220,7 @@ pub(crate) fn answer_shape(method: &Method, route: &str) -> Option<Shape> {
         ("GET", "/v1/subscriptions/search") => SubscriptionSearch,
         ("GET" | "POST" | "DELETE", "/v1/subscriptions/{id}") => Subscription,
         ("POST", "/v1/checkout/sessions") => CheckoutSession,
+        ("GET", "/v1/checkout/sessions") => CheckoutSessionList,
         ("GET", "/v1/checkout/sessions/{id}") => CheckoutSession,
         ("POST", "/v1/checkout/sessions/{id}/expire") => CheckoutSession,
         ("POST", "/v1/billing_portal/sessions") => PortalSession,

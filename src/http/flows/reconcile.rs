@@ -135,7 +135,7 @@ async fn handle(
                         store.link(&id, &customer.id).await?;
                         figures.linked += 1;
                     }
-                    sync_identity(cx, store, &id, &customer.id, None).await?;
+                    sync_identity(cx, store, &id, &customer.id).await?;
                     figures.refreshed += 1;
                     Ok(())
                 }
@@ -178,7 +178,7 @@ async fn link_by_email(
 ) -> Result<(), ApiError> {
     link_existing_customer(cx, store, id, &customer.id).await?;
     figures.linked += 1;
-    sync_identity(cx, store, id, &customer.id, None).await?;
+    sync_identity(cx, store, id, &customer.id).await?;
     figures.refreshed += 1;
     Ok(())
 }

@@ -38,14 +38,13 @@ pub async fn list_subscriptions(stripe: &Stripe<'_>, customer_id: &str) -> Resul
 }
 
 /// Derives the identity's entitlement from Stripe's current subscriptions
-/// (plus a running app trial) and stores it. `ended_checkout` is the
-/// Checkout Session an event said is over, if any.
+/// (plus a running app trial) and stores it. Answers the identity's record
+/// as it stands: this read's, or a later one an overlapping sync stored.
 pub async fn sync_identity(
     cx: &Cx<'_>,
     store: &Store,
     identity: &IdentityId,
     customer_id: &str,
-    ended_checkout: Option<&str>,
 ) -> Result<Entitlement, ApiError> {
     let stripe = cx.stripe()?;
     let read_ms = cx.now_ms();
@@ -59,7 +58,7 @@ pub async fn sync_identity(
     let paid = derive(identity, Some(customer_id), &subs, plans, cx.now);
     let entitlement = with_trial(cx, store, paid).await?;
     // Not written when an overlapping sync read Stripe later and already wrote.
-    let entitlement = store.put_synced_entitlement(entitlement, read_ms, ended_checkout, cx.now).await?;
+    let entitlement = store.put_synced_entitlement(entitlement, read_ms).await?;
     if cx.config.plan_mirror == PlanMirror::MetadataPublic {
         write_plan_to_kratos(cx, identity, &entitlement.plan).await?;
     }

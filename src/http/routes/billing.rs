@@ -7,16 +7,19 @@
 //! own customer (the registration hook's get-or-create when there is none
 //! yet), re-reads the customer's subscriptions so that a subscriber is sent
 //! to the portal even when a webhook was lost, resumes the last session it
-//! made while Stripe has it open for the same price, and marks the record
-//! pending on the session it sends the user to.
+//! made while Stripe has it open for the same price, leaves the identity at
+//! most one open session, and remembers the session it sends the user to
+//! (`chk:`, which makes the record pending; the record itself is never
+//! written here).
 
 use serde_json::json;
 use worker::Request;
 
 use super::identities::deleted;
 use crate::billing::input::{choose_price, parse_checkout_body, InputError, PriceChoice, PriceRef};
-use crate::billing::next::{checkout_step, has_granting_subscription, CheckoutStep, LastCheckout};
-use crate::entitlements::record::PendingCheckout;
+use crate::billing::next::{
+    checkout_step, has_granting_subscription, is_open_for, session_to_keep, CheckoutStep, LastCheckout,
+};
 use crate::error::ApiError;
 use crate::gate::wants_html;
 use crate::http::body::read_bounded;
@@ -29,8 +32,8 @@ use crate::http::respond::Reply;
 use crate::http::stripe_api::{Found, Stripe};
 use crate::http::{log, respond};
 use crate::identity::IdentityId;
-use crate::stripe::checkout::{with_query, CheckoutOrder, CheckoutStatus};
-use crate::stripe::request::{StripeErrorKind, StripeRequest};
+use crate::stripe::checkout::{with_query, CheckoutOrder, CheckoutSession, CheckoutStatus};
+use crate::stripe::request::{StripeError, StripeErrorKind, StripeRequest};
 
 /// Which Stripe page an answer sends the user to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +67,9 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
     let stripe = cx.stripe()?;
     let price_id = price_id(&stripe, &choice, cx).await?;
     let customer = customer_for_checkout(cx, &store, id).await?;
-    // What Stripe says now, not what the last webhook said.
-    let record = sync_identity(cx, &store, id, &customer, None).await?;
+    // What Stripe says now, not what the last webhook said (or, when an
+    // overlapping sync read Stripe later still, what that one stored).
+    let record = sync_identity(cx, &store, id, &customer).await?;
     if has_granting_subscription(&record, &cx.config.plans, cx.now) {
         return portal_for(&stripe, &req, &customer, app_url).await;
     }
@@ -74,17 +78,9 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
         Some(l) => open_session(&stripe, &l.session_id).await?,
         None => None,
     };
-    let (basis, replaces) = match checkout_step(last.as_ref(), open, &price_id) {
-        CheckoutStep::Resume { session_id, open: (url, expires_at) } => {
-            // A sync that read the record before this session's pending
-            // write may have written it away; write it back.
-            if record.pending_checkout.as_ref().is_none_or(|p| p.session_id != session_id) {
-                let pending = PendingCheckout { session_id: session_id.to_owned(), price: price_id, expires_at };
-                store.put_pending_checkout(record, pending, cx.now).await?;
-            }
-            return send_to(&req, &url, Page::Checkout);
-        }
-        CheckoutStep::New { basis, replaces } => (basis, replaces.map(str::to_owned)),
+    let basis = match checkout_step(last.as_ref(), open, &price_id) {
+        CheckoutStep::Resume { open: (url, _), .. } => return send_to(&req, &url, Page::Checkout),
+        CheckoutStep::New { basis } => basis,
     };
     let order = CheckoutOrder {
         identity_id: id,
@@ -93,18 +89,43 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
         success_url: &with_query(app_url, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
         cancel_url: &with_query(app_url, "checkout=canceled"),
     };
-    let session = stripe.send(&StripeRequest::create_checkout_session(&order, &basis)).await?;
+    let made = stripe.send(&StripeRequest::create_checkout_session(&order, &basis)).await?;
+    let session = keep_one_open_session(&stripe, id, &customer, made).await;
     let url = session.url.clone().ok_or_else(|| {
-        ApiError::upstream("stripe_bad_answer", "Stripe answered a new Checkout Session without a url")
+        ApiError::upstream("stripe_bad_answer", "Stripe answered an open Checkout Session without a url")
     })?;
-    let last = LastCheckout { session_id: session.id.clone(), price: price_id.clone() };
-    let pending = PendingCheckout { session_id: session.id.clone(), price: price_id, expires_at: session.expires_at };
-    store.put_pending_checkout(record, pending, cx.now).await?;
+    let price = session.price().unwrap_or(&price_id).to_owned();
+    let last =
+        LastCheckout { session_id: session.id.clone(), price, expires_at: session.expires_at, started_at: cx.now };
     store.put_last_checkout(id, &last).await?;
-    if let Some(old) = replaces {
-        expire(&stripe, &old).await;
-    }
     send_to(&req, &url, Page::Checkout)
+}
+
+/// Leaves the identity at most one open Checkout Session: of its open
+/// sessions (the one just `made`, the last one for another price, a
+/// concurrent click's), the newest is kept and the others expired, so that
+/// only one can be paid; concurrent clicks agree on which. Answers the
+/// session kept. A failure to list or expire is logged, not answered: the
+/// session made is recorded, and one left open still expires at its
+/// `expires_at`.
+async fn keep_one_open_session(
+    stripe: &Stripe<'_>,
+    id: &IdentityId,
+    customer: &str,
+    made: CheckoutSession,
+) -> CheckoutSession {
+    let open = match stripe.send(&StripeRequest::open_checkout_sessions(customer)).await {
+        Ok(list) => list.data,
+        Err(e) => {
+            log_failure("checkout_list_failed", None, e);
+            return made;
+        }
+    };
+    let keep = session_to_keep(&open, id).cloned().unwrap_or(made);
+    for other in open.iter().filter(|s| s.id != keep.id && is_open_for(s, id)) {
+        expire(stripe, &other.id).await;
+    }
+    keep
 }
 
 /// The page and expiry of a session Stripe still has open, if it does.
@@ -136,20 +157,19 @@ async fn price_id(stripe: &Stripe<'_>, choice: &PriceChoice, cx: &Cx<'_>) -> Res
     }
 }
 
-/// Expires the open session a new one replaces. A session that is no
-/// longer open (paid, expired) has nothing to expire. Any other failure is
-/// logged, not answered: the new session exists and is recorded, and the
-/// old one still expires at its `expires_at`.
+/// Expires an open session another replaces. A session that is no longer
+/// open (paid, expired) has nothing to expire; any other failure is logged.
 async fn expire(stripe: &Stripe<'_>, session_id: &str) {
     match stripe.send(&StripeRequest::expire_checkout_session(session_id)).await {
         Ok(_) => {}
         Err(e) if matches!(e.kind, StripeErrorKind::InvalidRequest | StripeErrorKind::NotFound) => {}
-        Err(e) => {
-            let e = ApiError::from(e);
-            let fields = [("session", json!(session_id)), ("error", json!(e.code)), ("upstream", json!(e.upstream))];
-            log::line("checkout_expire_failed", &fields);
-        }
+        Err(e) => log_failure("checkout_expire_failed", Some(session_id), e),
     }
+}
+
+fn log_failure(what: &str, session: Option<&str>, e: StripeError) {
+    let e = ApiError::from(e);
+    log::line(what, &[("session", json!(session)), ("error", json!(e.code)), ("upstream", json!(e.upstream))]);
 }
 
 async fn portal_for(stripe: &Stripe<'_>, req: &Request, customer: &str, app_url: &str) -> Result<Reply, ApiError> {

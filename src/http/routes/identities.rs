@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use crate::entitlements::derive::default_entitlement;
+use crate::entitlements::derive::{app_trial, default_entitlement, with_app_trial};
 use crate::entitlements::feature::{check, effective};
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
@@ -33,10 +33,17 @@ pub fn deleted() -> ApiError {
 }
 
 /// `GET .../entitlements`: the record as it applies now (expired periods
-/// and trials fall back to the default plan).
+/// and trials fall back to the default plan), with its pending Checkout.
 pub async fn entitlements(cx: &Cx<'_>, id: &IdentityId) -> Result<Reply, ApiError> {
-    let e = stored(cx, &cx.store(), id).await?;
-    respond::json(200, &effective(&e, &cx.config.plans, cx.now))
+    let store = cx.store();
+    let e = stored(cx, &store, id).await?;
+    answer(cx, &store, 200, effective(&e, &cx.config.plans, cx.now)).await
+}
+
+/// A record as the entitlements routes answer it: with the Checkout it is
+/// pending on (decided at read time, `entitlements::pending`).
+async fn answer(cx: &Cx<'_>, store: &Store, status: u16, e: Entitlement) -> Result<Reply, ApiError> {
+    respond::json(status, &store.with_pending(e, cx.now).await?)
 }
 
 /// `GET .../features/{feature}`: decided on the stored record, so an
@@ -55,14 +62,13 @@ pub async fn sync(cx: &Cx<'_>, id: &IdentityId) -> Result<Reply, ApiError> {
     }
     let customer = linked_customer(cx, &store, id).await?;
     let e = match customer {
-        Some(customer) => sync_identity(cx, &store, id, &customer, None).await?,
+        Some(customer) => sync_identity(cx, &store, id, &customer).await?,
         None => {
             let e = with_trial(cx, &store, default_entitlement(id, None, &cx.config.plans, cx.now)).await?;
-            store.put_entitlement(&e).await?;
-            e
+            store.change_entitlement(id, |_| e).await?
         }
     };
-    respond::json(200, &effective(&e, &cx.config.plans, cx.now))
+    answer(cx, &store, 200, effective(&e, &cx.config.plans, cx.now)).await
 }
 
 /// `POST .../trial`: starts the app trial (`PLANS.trial`), once per identity.
@@ -78,13 +84,22 @@ pub async fn trial(cx: &Cx<'_>, id: &IdentityId) -> Result<Reply, ApiError> {
         return Err(ApiError::conflict("trial_already_used", "this identity has already had its trial"));
     }
     store.put_trial_started(id, cx.now).await?;
-    let base = match store.entitlement(id).await? {
-        Some(r) => effective(&r, &cx.config.plans, cx.now),
-        None => default_entitlement(id, store.customer_of(id).await?.as_deref(), &cx.config.plans, cx.now),
-    };
-    let e = with_trial(cx, &store, base).await?;
-    store.put_entitlement(&e).await?;
-    respond::json(201, &e)
+    let plans = &cx.config.plans;
+    let customer = store.customer_of(id).await?;
+    let trial = app_trial(id, customer.as_deref(), plans, cx.now, cx.now);
+    // The trial is added to the record as stored when it is written, under
+    // its Stripe-read mark: a sync that read Stripe before that record was
+    // stored still never replaces it.
+    let e = store
+        .change_entitlement(id, |stored| {
+            let base = match stored {
+                Some(r) => effective(&r, plans, cx.now),
+                None => default_entitlement(id, customer.as_deref(), plans, cx.now),
+            };
+            with_app_trial(base, trial, plans)
+        })
+        .await?;
+    answer(cx, &store, 201, e).await
 }
 
 /// `DELETE /v1/identities/{id}` and `DELETE /me`.

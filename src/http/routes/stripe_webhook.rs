@@ -126,8 +126,11 @@ async fn apply(cx: &Cx<'_>, store: &Store, event: &EventSignal) -> Result<(Outco
         None => (None, false),
     };
     let action = decide(customer_id, subject, IdentityState { customer: current.as_deref(), deleted });
-    let ended_checkout = event.object_id.as_deref().filter(|_| event.kind.ends_checkout());
-    carry_out(cx, store, customer_id, action, ended_checkout).await
+    if let Some(session) = event.object_id.as_deref().filter(|_| event.kind.ends_checkout()) {
+        // Completed or expired: it no longer makes the record pending.
+        store.put_checkout_ended(session, cx.now).await?;
+    }
+    carry_out(cx, store, customer_id, action).await
 }
 
 async fn carry_out(
@@ -135,7 +138,6 @@ async fn carry_out(
     store: &Store,
     customer_id: &str,
     action: Action,
-    ended_checkout: Option<&str>,
 ) -> Result<(Outcome, Option<IdentityId>), ApiError> {
     match action {
         Action::Skip { identity, reason } => Ok((Outcome::Skipped(reason), identity)),
@@ -145,14 +147,14 @@ async fn carry_out(
             }
             let record = with_trial(cx, store, default_entitlement(&identity, None, &cx.config.plans, cx.now)).await?;
             // What Stripe says now (the customer is gone) orders like any read.
-            store.put_synced_entitlement(record, cx.now_ms(), None, cx.now).await?;
+            store.put_synced_entitlement(record, cx.now_ms()).await?;
             Ok((Outcome::CustomerDeleted, Some(identity)))
         }
         Action::Sync { identity, link } => {
             if link == LinkWrite::Record {
                 store.link(&identity, customer_id).await?;
             }
-            sync_identity(cx, store, &identity, customer_id, ended_checkout).await?;
+            sync_identity(cx, store, &identity, customer_id).await?;
             Ok((Outcome::Synced, Some(identity)))
         }
     }

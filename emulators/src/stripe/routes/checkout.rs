@@ -1,4 +1,4 @@
-//! `/v1/checkout/sessions`: create (subscription mode), retrieve and expire.
+//! `/v1/checkout/sessions`: create (subscription mode), list, retrieve and expire.
 
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -7,6 +7,7 @@ use crate::stripe::app::{App, Ctx};
 use crate::stripe::errors::{ApiError, ApiResult};
 use crate::stripe::expand::expand;
 use crate::stripe::ids;
+use crate::stripe::list::paginate;
 use crate::stripe::ops::checkout as ops;
 use crate::stripe::ops::subscriptions::unknown_price;
 use crate::stripe::params::Params;
@@ -135,6 +136,52 @@ pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<
     state.checkout_sessions.insert(id, session);
     expand(&state, &mut json, &params.expand());
     Ok(Json(json))
+}
+
+/// `GET /v1/checkout/sessions?customer=&status=&limit=&starting_after=`:
+/// newest first, as Stripe lists them (a list, so it sees every session at
+/// once, unlike search).
+pub(crate) async fn list(State(app): State<App>, Extension(params): Extension<Params>) -> ApiResult {
+    params.only(&[
+        "customer",
+        "status",
+        "limit",
+        "starting_after",
+        "ending_before",
+        "created",
+        "customer_details",
+        "payment_intent",
+        "payment_link",
+        "subscription",
+    ])?;
+    let customer = params.str("customer")?;
+    let status = match params.str("status")? {
+        None => None,
+        Some("open") => Some(CheckoutStatus::Open),
+        Some("complete") => Some(CheckoutStatus::Complete),
+        Some("expired") => Some(CheckoutStatus::Expired),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "status",
+                "parameter_invalid_string",
+                format!("Invalid status: must be one of open, complete, or expired (got `{other}`)."),
+            ))
+        }
+    };
+    let subscription = params.str("subscription")?;
+    let state = app.lock();
+    let mut found: Vec<_> = state
+        .checkout_sessions
+        .values()
+        .filter(|s| customer.is_none_or(|c| s.customer.as_deref() == Some(c)))
+        .filter(|s| status.is_none_or(|st| s.status == st))
+        .filter(|s| subscription.is_none_or(|sub| s.subscription.as_deref() == Some(sub)))
+        .collect();
+    found.sort_by_key(|s| std::cmp::Reverse(s.seq));
+    let items = found.into_iter().map(|s| (s.id.clone(), s.to_json(state.livemode))).collect();
+    let mut page = paginate(items, &params, "/v1/checkout/sessions", "checkout.session")?;
+    expand(&state, &mut page, &params.expand());
+    Ok(Json(page))
 }
 
 /// `GET /v1/checkout/sessions/{id}`

@@ -38,7 +38,7 @@ pub(crate) fn api_router(app: App) -> Router<App> {
                 .delete(subscriptions::cancel)
                 .fallback(unrecognized),
         )
-        .route("/v1/checkout/sessions", post(checkout::create).fallback(unrecognized))
+        .route("/v1/checkout/sessions", get(checkout::list).post(checkout::create).fallback(unrecognized))
         .route("/v1/checkout/sessions/{id}", get(checkout::retrieve).fallback(unrecognized))
         .route("/v1/checkout/sessions/{id}/expire", post(checkout::expire).fallback(unrecognized))
         .route("/v1/billing_portal/sessions", post(portal::create).fallback(unrecognized))
