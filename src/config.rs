@@ -151,6 +151,9 @@ pub struct Config {
     /// `BRIDGE_PATH_PREFIX`: the bridge's own routes live below it (e.g.
     /// `/_bridge`); `None` for the root.
     pub bridge_path_prefix: Option<String>,
+    /// `TEST_PANIC_ROUTE`: `GET /__test/panic` panics, so that the tests can
+    /// show what a panic answers; refused with `ENVIRONMENT=production`.
+    pub test_panic_route: bool,
 }
 
 /// Edge gate mode's settings.
@@ -225,6 +228,7 @@ pub const SETTINGS: &[&str] = &[
     "GATE_ROUTES",
     "LOGIN_URL",
     "BRIDGE_PATH_PREFIX",
+    "TEST_PANIC_ROUTE",
 ];
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
@@ -339,7 +343,13 @@ impl Config {
         let reconcile_stale_after =
             seconds("RECONCILE_STALE_AFTER", get("RECONCILE_STALE_AFTER"), DEFAULT_RECONCILE_STALE_AFTER_SECS)?;
         let edge = edge_config(&get, &plans)?;
+        let test_panic_route = flag("TEST_PANIC_ROUTE", get("TEST_PANIC_ROUTE"))?;
+        if test_panic_route && environment == Environment::Production {
+            let message = "is a test hook and must not be set with ENVIRONMENT=production".into();
+            return Err(ConfigProblem { name: "TEST_PANIC_ROUTE", message });
+        }
         Ok(Config {
+            test_panic_route,
             edge,
             bridge_path_prefix: path_prefix(get("BRIDGE_PATH_PREFIX"))?,
             reconcile_stale_after: i64::try_from(reconcile_stale_after).unwrap_or(i64::MAX),
@@ -526,6 +536,17 @@ mod tests {
         m.insert("BRIDGE_PATH_PREFIX", "/_bridge".into());
         m.insert("ORIGIN_URL", "app.example.com".into());
         assert_eq!(load(&m).unwrap_err().name, "ORIGIN_URL");
+    }
+
+    #[test]
+    fn the_test_panic_route_is_off_and_never_in_production() {
+        assert!(!load(&full()).unwrap().test_panic_route);
+        let mut m = full();
+        m.insert("TEST_PANIC_ROUTE", "true".into());
+        assert!(load(&m).unwrap().test_panic_route);
+        m.insert("ENVIRONMENT", "production".into());
+        m.insert("STRIPE_SECRET_KEY", "sk_live_abc".into());
+        assert_eq!(load(&m).unwrap_err().name, "TEST_PANIC_ROUTE");
     }
 
     #[test]

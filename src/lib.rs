@@ -12,8 +12,8 @@
 //! `kratos`, `link` (where the two meet), `entitlements` (plan decisions),
 //! `gate` (the signed-in user's answers, cross-site rules), `cache`,
 //! `store` (the KV layout), `route` (the route table), `config`, `error`,
-//! `upstream` (what both API clients share), `secret`, and `first_poll`
-//! (answering a request in the runtime's call when nothing is away).
+//! `upstream` (what both API clients share), `secret`, and `runtime` (the one
+//! room that calls the JavaScript runtime directly; its `first_poll` is pure).
 
 pub mod billing;
 pub mod cache;
@@ -22,13 +22,13 @@ pub mod cors;
 pub mod edge;
 pub mod entitlements;
 pub mod error;
-pub mod first_poll;
 pub mod gate;
 pub mod identity;
 pub mod kratos;
 pub mod link;
 pub mod reconcile;
 pub mod route;
+pub mod runtime;
 pub mod secret;
 pub mod store;
 pub mod stripe;

@@ -44,6 +44,8 @@ pub enum Route {
     /// `OPTIONS` on a signed-in user's route: a browser's CORS preflight,
     /// answered for the methods the route takes.
     Preflight(Vec<&'static str>),
+    /// `GET /__test/panic`: panics, when `TEST_PANIC_ROUTE` is set (tests only).
+    TestPanic,
 }
 
 impl Route {
@@ -151,6 +153,7 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
         ("POST", ["billing", "checkout"]) => (Caller::SignedInUser, "POST /billing/checkout", Ok(Route::Checkout)),
         ("POST", ["billing", "portal"]) => (Caller::SignedInUser, "POST /billing/portal", Ok(Route::Portal)),
         ("POST", ["v1", "admin", "backfill"]) => (Caller::ApiClient, "POST /v1/admin/backfill", Ok(Route::Backfill)),
+        ("GET", ["__test", "panic"]) => (Caller::Anyone, "GET /__test/panic", Ok(Route::TestPanic)),
         ("GET", ["v1", "admin", "reconciliation"]) => {
             (Caller::ApiClient, "GET /v1/admin/reconciliation", Ok(Route::Reconciliation))
         }

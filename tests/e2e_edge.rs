@@ -172,7 +172,10 @@ async fn gated_paths_need_a_session_or_a_feature() {
     assert!((200..300).contains(&status));
     assert_eq!(call(&stack, Method::GET, "/app/home", &auth[..1]).await.0, 401);
     let edge_lines = |log: &str| {
-        log.lines().filter(|l| l.starts_with(r#"{"at":"request""#) && l.contains(r#""route":"edge""#)).count()
+        worker_lines(log)
+            .into_iter()
+            .filter(|l| l.starts_with(r#"{"at":"request""#) && l.contains(r#""route":"edge""#))
+            .count()
     };
     let log = stack.log_when(|log| edge_lines(log) >= 5).await;
     assert!(edge_lines(&log) >= 5, "one line per gated or forwarded request: {log}");
@@ -217,7 +220,7 @@ async fn an_origin_slower_than_the_deadline_is_a_504_at_the_deadline() {
     assert!(took.as_secs() >= 29 && took.as_secs() < 38, "answered after {took:?}");
     // Logged when the deadline settled it, with its duration.
     let log = stack.log_when(|l| l.contains(r#""outcome":"origin_timeout""#)).await;
-    let line = log.lines().find(|l| l.contains(r#""outcome":"origin_timeout""#)).unwrap();
+    let line = worker_lines(&log).into_iter().find(|l| l.contains(r#""outcome":"origin_timeout""#)).unwrap();
     let v: Value = serde_json::from_str(line).unwrap();
     assert_eq!((v["route"].as_str(), v["status"].as_u64()), (Some("edge"), Some(504)), "{line}");
     assert!(v["duration_ms"].as_u64().is_some_and(|ms| ms >= 29_000), "{line}");

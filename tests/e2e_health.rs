@@ -242,3 +242,25 @@ async fn every_answer_names_its_request_id_and_its_log_line_carries_it() {
     let line = log.lines().find(|l| l.contains(ray)).unwrap();
     assert!(line.contains(r#""outcome":"not_found""#), "{line}");
 }
+
+/// A panic in a handler (the test hook `TEST_PANIC_ROUTE`) answers the
+/// bridge's JSON 500, not the runtime's page, and the worker goes on
+/// serving: the module is re-instantiated at the next request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_answers_a_json_500_and_the_worker_goes_on() {
+    let stack = Stack::start_with(StackOptions::default().var("TEST_PANIC_ROUTE", "true")).await;
+    for _ in 0..2 {
+        let r = stack.http.get(stack.url("/__test/panic")).send().await.unwrap();
+        assert_eq!(r.headers().get("content-type").map(|v| v.to_str().unwrap()), Some("application/json"));
+        let (status, body) = status_json(r).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (500, Some("internal")), "{body}");
+        let (status, health) = status_json(stack.http.get(stack.url("/healthz")).send().await.unwrap()).await;
+        assert_eq!((status, health["ok"].as_bool()), (200, Some(true)), "serving again: {health}");
+    }
+    let panicked = |log: &str| log.contains("GET /__test/panic (TEST_PANIC_ROUTE)");
+    assert!(panicked(&stack.log_when(panicked).await), "the panic is logged: {}", stack.wrangler_log());
+    // Off by default: a 404 like any path the bridge does not answer.
+    let plain = Stack::start().await;
+    let (status, body) = status_json(plain.http.get(plain.url("/__test/panic")).send().await.unwrap()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+}

@@ -250,9 +250,9 @@ async fn a_permanent_stripe_refusal_names_its_cause_in_the_answer_and_the_log() 
     );
     assert!(line.contains("Invalid API Key provided"), "{line}");
     // The worker's own lines (wrangler's banner lists the test's vars).
-    let worker_lines: Vec<&str> = log.lines().filter(|l| l.starts_with(r#"{"at":"#)).collect();
-    assert!(!worker_lines.is_empty());
-    for l in worker_lines {
+    let lines = worker_lines(&log);
+    assert!(!lines.is_empty());
+    for l in lines {
         assert!(!l.contains(revoked) && !l.contains("refused@example.com"), "no key or email in the log: {l}");
     }
 }

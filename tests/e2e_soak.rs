@@ -576,7 +576,7 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
     // No 5xx but those the faults caused.
     let log = stack.log_when(|l| l.matches(r#""route":"POST /v1/identities/{id}/sync""#).count() >= users.len()).await;
     let mut caused: BTreeMap<&str, u64> = BTreeMap::new();
-    for line in log.lines().filter(|l| l.starts_with(r#"{"at":"request""#)) {
+    for line in worker_lines(&log).into_iter().filter(|l| l.starts_with(r#"{"at":"request""#)) {
         let line: Value = serde_json::from_str(line).expect("a JSON log line");
         if line["status"].as_u64().is_some_and(|s| s >= 500) {
             match fault_cause(&line) {

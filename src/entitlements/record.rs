@@ -20,6 +20,17 @@ pub enum Access {
     None,
 }
 
+impl Access {
+    /// The value as the record (and edge gate mode's `X-Access`) spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Full => "full",
+            Access::Limited => "limited",
+            Access::None => "none",
+        }
+    }
+}
+
 /// The record's `status`: the status of the subscription the record comes
 /// from, or `none` when the identity has no subscription at all. Serialises
 /// as Stripe's status string or `"none"`.

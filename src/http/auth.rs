@@ -7,7 +7,7 @@ use worker::Request;
 use super::caches;
 use super::context::Cx;
 use super::headers::header;
-use super::upstream::{sleep, UPSTREAM_TIMEOUT};
+use super::outbound::{sleep, UPSTREAM_TIMEOUT};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::gate::{is_cross_site, origin_of, RequestSite};

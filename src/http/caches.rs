@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::upstream::UPSTREAM_TIMEOUT;
+use super::outbound::UPSTREAM_TIMEOUT;
 use crate::cache::{TtlCache, Turns};
 use crate::entitlements::record::Entitlement;
 use crate::identity::IdentityId;

@@ -5,13 +5,18 @@ use worker::{Date, Env};
 
 use super::kratos_api::Kratos;
 use super::kv::Store;
+use super::log::Line;
 use super::stripe_api::Stripe;
 use crate::config::Config;
 use crate::error::ApiError;
 
+/// One unit of work (a request, a cron run): its configuration, bindings,
+/// id and start.
 pub struct Cx<'a> {
     pub config: &'a Config,
     pub env: &'a Env,
+    /// The id every log line of this unit of work carries.
+    pub request_id: &'a str,
     /// Unix seconds at the start of the request.
     pub now: i64,
     /// Milliseconds at the start of the request, for durations in logs.
@@ -19,9 +24,14 @@ pub struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
-    pub fn new(config: &'a Config, env: &'a Env) -> Self {
+    pub fn new(config: &'a Config, env: &'a Env, request_id: &'a str) -> Self {
         let ms = Date::now().as_millis();
-        Cx { config, env, now: (ms / 1000) as i64, started_ms: ms }
+        Cx { config, env, request_id, now: (ms / 1000) as i64, started_ms: ms }
+    }
+
+    /// A log line of type `what` for this unit of work.
+    pub fn line(&self, what: &str) -> Line {
+        Line::new(what, self.request_id)
     }
 
     pub fn store(&self) -> Store {

@@ -4,7 +4,7 @@
 
 use worker::Headers;
 
-use super::upstream;
+use super::outbound;
 use crate::config::{Config, Secret};
 use crate::error::ApiError;
 use crate::kratos::request::{Api, KratosError, KratosRequest};
@@ -57,7 +57,7 @@ impl<'a> Kratos<'a> {
 
     async fn send_to<T>(&self, base: &str, token: Option<&Secret>, r: &KratosRequest<T>) -> Result<T, KratosError> {
         let headers = self.headers(r, token).map_err(|t| r.no_answer(t))?;
-        match upstream::send(r.method, &r.url(base), headers, r.json.clone()).await {
+        match outbound::send(r.method, &r.url(base), headers, r.json.clone()).await {
             Ok(answer) => r.read(answer.status, &answer.body),
             Err(t) => Err(r.no_answer(t)),
         }

@@ -7,14 +7,12 @@
 //! response init built once per isolate and status: three calls, where
 //! building headers and a `worker::Response` took eleven.
 
-use std::cell::RefCell;
-
 use serde::Serialize;
 use worker::wasm_bindgen::JsValue;
-use worker::web_sys::{Headers, Response, ResponseInit};
 
 use crate::cors::{Preflight, MAX_AGE_SECS};
 use crate::error::ApiError;
+use crate::runtime::response::{self, Raw};
 
 /// An answer of the bridge's own: its status and JSON body, or a redirect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,42 +46,6 @@ pub enum Browsers {
     SessionRoute(Option<String>),
 }
 
-/// The header a reply carries its request id in.
-const REQUEST_ID: &str = "x-request-id";
-
-thread_local! {
-    /// One response init per status seen (and per `Vary: Origin` or not),
-    /// with the JSON answers' headers: the runtime copies them into each
-    /// response it builds from one.
-    static JSON_INITS: RefCell<Vec<((u16, bool), ResponseInit)>> = const { RefCell::new(Vec::new()) };
-}
-
-fn json_init(status: u16, vary_origin: bool) -> Result<ResponseInit, JsValue> {
-    JSON_INITS.with(|inits| {
-        if let Some((_, init)) = inits.borrow().iter().find(|(k, _)| *k == (status, vary_origin)) {
-            return Ok(init.clone());
-        }
-        let headers = Headers::new()?;
-        headers.set("content-type", "application/json")?;
-        headers.set("cache-control", "no-store")?;
-        if vary_origin {
-            headers.set("vary", "Origin")?;
-        }
-        let init = ResponseInit::new();
-        init.set_status(status);
-        init.set_headers(&headers);
-        inits.borrow_mut().push(((status, vary_origin), init.clone()));
-        Ok(init)
-    })
-}
-
-/// Sets the headers that grant `origin` a credentialed read.
-fn grant(headers: &Headers, origin: &str) -> Result<(), JsValue> {
-    headers.set("access-control-allow-origin", origin)?;
-    headers.set("access-control-allow-credentials", "true")?;
-    headers.set("access-control-expose-headers", "X-Request-Id")
-}
-
 impl Reply {
     fn new(status: u16, body: Body) -> Reply {
         Reply { status, body, browsers: Browsers::Nothing, headers: Vec::new() }
@@ -100,38 +62,17 @@ impl Reply {
     }
 
     /// The runtime's response for this reply, with its `X-Request-Id`.
-    pub fn into_raw(self, request_id: &str) -> Result<Response, JsValue> {
-        let vary_origin = self.browsers != Browsers::Nothing;
-        let response = match self.body {
-            Body::Json(body) => {
-                let response = Response::new_with_opt_str_and_init(Some(&body), &json_init(self.status, vary_origin)?)?;
-                response.headers().set(REQUEST_ID, request_id)?;
-                response
-            }
-            Body::Redirect(_) | Body::Empty => {
-                // Built here, not with Response.redirect(), whose headers are immutable.
-                let headers = Headers::new()?;
-                if let Body::Redirect(url) = &self.body {
-                    headers.set("location", url)?;
-                }
-                headers.set("cache-control", "no-store")?;
-                headers.set(REQUEST_ID, request_id)?;
-                if vary_origin {
-                    headers.set("vary", "Origin")?;
-                }
-                let init = ResponseInit::new();
-                init.set_status(self.status);
-                init.set_headers(&headers);
-                Response::new_with_opt_str_and_init(None, &init)?
-            }
+    pub fn into_raw(self, request_id: &str) -> Result<Raw, JsValue> {
+        let body = match &self.body {
+            Body::Json(text) => response::Body::Json(text),
+            Body::Redirect(url) => response::Body::Redirect(url),
+            Body::Empty => response::Body::Empty,
         };
-        if let Browsers::SessionRoute(Some(origin)) = &self.browsers {
-            grant(&response.headers(), origin)?;
-        }
-        for (name, value) in &self.headers {
-            response.headers().set(name, value)?;
-        }
-        Ok(response)
+        let (vary, grant) = match &self.browsers {
+            Browsers::Nothing => (false, None),
+            Browsers::SessionRoute(origin) => (true, origin.as_deref()),
+        };
+        response::build(self.status, body, request_id, vary, grant, &self.headers)
     }
 }
 

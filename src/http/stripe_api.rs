@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use worker::Headers;
 
-use super::upstream;
+use super::outbound;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::stripe::request::{StripeError, StripeErrorKind, StripeRequest};
@@ -49,7 +49,7 @@ impl<'a> Stripe<'a> {
 
     async fn send_once<T>(&self, r: &StripeRequest<T>) -> Result<T, StripeError> {
         let headers = self.headers(r).map_err(|t| r.no_answer(t))?;
-        match upstream::send(r.method, &r.url(self.base), headers, r.body()).await {
+        match outbound::send(r.method, &r.url(self.base), headers, r.body()).await {
             Ok(answer) => r.read(&answer),
             Err(t) => Err(r.no_answer(t)),
         }
@@ -63,7 +63,7 @@ impl<'a> Stripe<'a> {
             match self.send_once(r).await {
                 Err(e) if e.kind == StripeErrorKind::IdempotencyInUse && attempt < IN_USE_RETRIES => {
                     attempt += 1;
-                    upstream::sleep(IN_USE_BACKOFF).await;
+                    outbound::sleep(IN_USE_BACKOFF).await;
                 }
                 answer => return answer,
             }

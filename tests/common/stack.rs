@@ -305,12 +305,24 @@ pub fn forbidden_in(line: &str) -> Option<String> {
     None
 }
 
+/// The worker's own log lines (`{"at": ...}`), whichever console method
+/// wrote them: wrangler prints `console.warn` and `console.error` lines
+/// behind a coloured `▲ [WARNING]` or `✘ [ERROR]` mark, which is cut away.
+pub fn worker_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter_map(|l| {
+            let line = &l[l.find(r#"{"at":"#)?..];
+            Some(line.rfind('}').map_or(line, |end| &line[..=end]))
+        })
+        .collect()
+}
+
 impl Stack {
     /// Panics when a worker log line (`{"at": ...}`) holds what
     /// [`forbidden_in`] names.
     fn assert_clean_log(&self) {
         let log = self.wrangler_log();
-        for line in log.lines().filter(|l| l.starts_with(r#"{"at":"#)) {
+        for line in worker_lines(&log) {
             if let Some(what) = forbidden_in(line) {
                 panic!("a worker log line holds {what}: {line}");
             }

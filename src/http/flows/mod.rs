@@ -5,4 +5,5 @@
 pub mod deletion;
 pub mod link;
 pub mod reconcile;
+pub mod record;
 pub mod sync;

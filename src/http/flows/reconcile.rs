@@ -6,14 +6,13 @@
 //! never busy-retries; other failures of one customer are counted and the
 //! next walk sees it again.
 
-use serde_json::json;
-
 use crate::error::ApiError;
 use crate::http::context::Cx;
 use crate::http::flows::link::link_existing_customer;
 use crate::http::flows::sync::{list_subscriptions, sync_identity};
 use crate::http::kv::Store;
-use crate::http::{log, request_id};
+use crate::http::log::Level;
+use crate::http::request_id;
 use crate::identity::IdentityId;
 use crate::kratos::request::KratosRequest;
 use crate::reconcile::customer::{by_email, claim, linked, ByEmail, Candidate, Claim, Linked, OrphanReason};
@@ -63,24 +62,26 @@ async fn walk(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
                 stopped =
                     if e.kind == StripeErrorKind::RateLimited { Stopped::RateLimited } else { Stopped::ListFailed };
                 let e = ApiError::from(e);
-                log::line("reconcile_list_failed", &[("error", json!(e.code)), ("upstream", json!(e.upstream))]);
+                cx.line("reconcile_list_failed")
+                    .field("error", e.code)
+                    .field("upstream", &e.upstream)
+                    .level(Level::Error)
+                    .write();
                 break;
             }
         };
         for customer in page.data.iter().filter(|c| !c.deleted) {
-            if let Err(e) = handle(cx, store, &mut state, &mut figures, customer).await {
-                if let Some(why) = stops_the_step(&e) {
+            if let Err(e) = reconcile_customer(cx, store, &mut state, &mut figures, customer).await {
+                let stops = stops_the_step(&e);
+                let what = if stops.is_some() { "reconcile_step_stopped" } else { "reconcile_customer_failed" };
+                let line = cx.line(what).field("customer", &customer.id).field("error", e.code);
+                line.field("upstream", &e.upstream).level(Level::Error).write();
+                if let Some(why) = stops {
                     // Not past this customer: the next step starts with it.
-                    let fields =
-                        [("customer", json!(customer.id)), ("error", json!(e.code)), ("upstream", json!(e.upstream))];
-                    log::line("reconcile_step_stopped", &fields);
                     stopped = why;
                     break 'pages;
                 }
                 figures.errors += 1;
-                let fields =
-                    [("customer", json!(customer.id)), ("error", json!(e.code)), ("upstream", json!(e.upstream))];
-                log::line("reconcile_customer_failed", &fields);
             }
             figures.scanned += 1;
             state.cursor = Some(customer.id.clone());
@@ -94,77 +95,87 @@ async fn walk(cx: &Cx<'_>, store: &Store) -> Result<WalkState, ApiError> {
     }
     state.end_step(figures, stopped, cx.now);
     store.put_reconcile_state(&state).await?;
-    let run = state.last_run.as_ref();
-    log::line("reconcile_step", &[("figures", json!(run)), ("complete", json!(state.complete))]);
+    cx.line("reconcile_step").field("figures", &state.last_run).field("complete", &state.complete).write();
     Ok(state)
 }
 
 /// Handles one customer as `crate::reconcile::customer` decides.
-async fn handle(
+async fn reconcile_customer(
     cx: &Cx<'_>,
     store: &Store,
     state: &mut WalkState,
     figures: &mut RunFigures,
     customer: &Customer,
 ) -> Result<(), ApiError> {
-    match claim(customer) {
-        Claim::Identity(id) => {
-            // One KV read for a fresh customer: the record names its customer.
-            let (link, synced_at) = match store.entitlement(&id).await? {
-                Some(e) => (e.stripe_customer_id, Some(e.synced_at)),
-                None => (store.customer_of(&id).await?, None),
-            };
-            let stale_after = cx.config.reconcile_stale_after;
-            match linked(&customer.id, link.as_deref(), synced_at, cx.now, stale_after) {
-                Linked::Fresh => Ok(()),
-                Linked::Duplicate { linked } => {
-                    state.report_duplicate(&id, &linked, &customer.id);
-                    figures.reported += 1;
-                    Ok(())
-                }
-                Linked::Check { link } => {
-                    if cx.kratos().send(&KratosRequest::identity(&id)).await?.is_none() {
-                        state.report_orphan(&customer.id, OrphanReason::IdentityMissing);
-                        figures.reported += 1;
-                        if cx.config.reconcile_cancel_orphans {
-                            figures.canceled += cancel_all(cx, &customer.id).await?;
-                        }
-                        return Ok(());
-                    }
-                    if link {
-                        store.link(&id, &customer.id).await?;
-                        figures.linked += 1;
-                    }
-                    sync_identity(cx, store, &id, &customer.id).await?;
-                    figures.refreshed += 1;
-                    Ok(())
-                }
-            }
-        }
-        Claim::Email(email) => {
-            let found = cx.kratos().send(&KratosRequest::identities_with_identifier(&email)).await?;
-            let mut candidates = Vec::with_capacity(found.len());
-            for identity in &found {
-                let has_customer =
-                    identity.stripe_customer_id().is_some() || store.customer_of(&identity.id).await?.is_some();
-                let email_verified = identity.has_verified_email(&email);
-                candidates.push(Candidate { identity_id: identity.id.clone(), has_customer, email_verified });
-            }
-            match by_email(&candidates) {
-                ByEmail::Link(id) => link_by_email(cx, store, figures, &id, customer).await,
-                ByEmail::Orphan(reason) => {
-                    state.report_orphan(&customer.id, reason);
-                    figures.reported += 1;
-                    Ok(())
-                }
-            }
-        }
-        Claim::Nothing => {
-            state.report_orphan(&customer.id, OrphanReason::NoIdentityMetadata);
+    let orphan = match claim(customer) {
+        Claim::Identity(id) => return reconcile_claimed(cx, store, state, figures, &id, customer).await,
+        Claim::Email(email) => match by_email(&candidates(cx, store, &email).await?) {
+            ByEmail::Link(id) => return link_by_email(cx, store, figures, &id, customer).await,
+            ByEmail::Orphan(reason) => reason,
+        },
+        Claim::Nothing => OrphanReason::NoIdentityMetadata,
+    };
+    state.report_orphan(&customer.id, orphan);
+    figures.reported += 1;
+    Ok(())
+}
+
+/// A customer whose metadata names `id`: nothing to do while fresh, a
+/// duplicate reported, an identity gone reported (and its subscriptions
+/// canceled when configured), else linked in KV if need be and synced.
+async fn reconcile_claimed(
+    cx: &Cx<'_>,
+    store: &Store,
+    state: &mut WalkState,
+    figures: &mut RunFigures,
+    id: &IdentityId,
+    customer: &Customer,
+) -> Result<(), ApiError> {
+    // One KV read for a fresh customer: the record names its customer.
+    let (link, synced_at) = match store.entitlement(id).await? {
+        Some(e) => (e.stripe_customer_id, Some(e.synced_at)),
+        None => (store.customer_of(id).await?, None),
+    };
+    match linked(&customer.id, link.as_deref(), synced_at, cx.now, cx.config.reconcile_stale_after) {
+        Linked::Fresh => {}
+        Linked::Duplicate { linked } => {
+            state.report_duplicate(id, &linked, &customer.id);
             figures.reported += 1;
-            Ok(())
+        }
+        Linked::Check { .. } if !identity_exists(cx, id).await? => {
+            state.report_orphan(&customer.id, OrphanReason::IdentityMissing);
+            figures.reported += 1;
+            if cx.config.reconcile_cancel_orphans {
+                figures.canceled += cancel_all(cx, &customer.id).await?;
+            }
+        }
+        Linked::Check { link } => {
+            if link {
+                store.link(id, &customer.id).await?;
+                figures.linked += 1;
+            }
+            sync_identity(cx, store, id, &customer.id).await?;
+            figures.refreshed += 1;
         }
     }
+    Ok(())
+}
+
+async fn identity_exists(cx: &Cx<'_>, id: &IdentityId) -> Result<bool, ApiError> {
+    Ok(cx.kratos().send(&KratosRequest::identity(id)).await?.is_some())
+}
+
+/// The identities that have `email` (a login identifier), with whether each
+/// has a customer and has verified that address.
+async fn candidates(cx: &Cx<'_>, store: &Store, email: &str) -> Result<Vec<Candidate>, ApiError> {
+    let found = cx.kratos().send(&KratosRequest::identities_with_identifier(email)).await?;
+    let mut candidates = Vec::with_capacity(found.len());
+    for identity in &found {
+        let has_customer = identity.stripe_customer_id().is_some() || store.customer_of(&identity.id).await?.is_some();
+        let email_verified = identity.has_verified_email(email);
+        candidates.push(Candidate { identity_id: identity.id.clone(), has_customer, email_verified });
+    }
+    Ok(candidates)
 }
 
 /// Links a customer found by email as the registration hook would

@@ -3,15 +3,13 @@
 //! depends only on what Stripe says at that moment, never on the order in
 //! which events arrived.
 
-use serde_json::json;
-
 use crate::config::PlanMirror;
 use crate::entitlements::derive::{app_trial, derive, unmapped, with_app_trial};
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
 use crate::http::context::Cx;
 use crate::http::kv::Store;
-use crate::http::log;
+use crate::http::log::Level;
 use crate::http::stripe_api::Stripe;
 use crate::identity::IdentityId;
 use crate::kratos::patch::mirror_plan;
@@ -53,7 +51,7 @@ pub async fn sync_identity(
     for sub in unmapped(&subs, plans) {
         // A price PLANS does not know grants nothing: tell the operator.
         let prices: Vec<&str> = sub.prices.iter().map(|p| p.lookup_key.as_deref().unwrap_or(&p.id)).collect();
-        log::line("unmapped_price", &[("subscription", json!(sub.id)), ("prices", json!(prices))]);
+        cx.line("unmapped_price").field("subscription", &sub.id).field("prices", &prices).level(Level::Warn).write();
     }
     let paid = derive(identity, Some(customer_id), &subs, plans, cx.now);
     let entitlement = with_trial(cx, store, paid).await?;

@@ -28,9 +28,10 @@ use crate::http::flows::link::{customer_for_checkout, linked_customer};
 use crate::http::flows::sync::sync_identity;
 use crate::http::headers::header;
 use crate::http::kv::Store;
+use crate::http::log::Level;
+use crate::http::respond;
 use crate::http::respond::Reply;
 use crate::http::stripe_api::{Found, Stripe};
-use crate::http::{log, respond};
 use crate::identity::IdentityId;
 use crate::stripe::checkout::{with_query, CheckoutOrder, CheckoutSession, CheckoutStatus};
 use crate::stripe::request::{StripeError, StripeErrorKind, StripeRequest};
@@ -90,7 +91,7 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
         cancel_url: &with_query(app_url, "checkout=canceled"),
     };
     let made = stripe.send(&StripeRequest::create_checkout_session(&order, &basis)).await?;
-    let session = keep_one_open_session(&stripe, id, &customer, made).await;
+    let session = keep_one_open_session(cx, &stripe, id, &customer, made).await;
     let url = session.url.clone().ok_or_else(|| {
         ApiError::upstream("stripe_bad_answer", "Stripe answered an open Checkout Session without a url")
     })?;
@@ -109,6 +110,7 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
 /// session made is recorded, and one left open still expires at its
 /// `expires_at`.
 async fn keep_one_open_session(
+    cx: &Cx<'_>,
     stripe: &Stripe<'_>,
     id: &IdentityId,
     customer: &str,
@@ -117,13 +119,13 @@ async fn keep_one_open_session(
     let open = match stripe.send(&StripeRequest::open_checkout_sessions(customer)).await {
         Ok(list) => list.data,
         Err(e) => {
-            log_failure("checkout_list_failed", None, e);
+            log_failure(cx, "checkout_list_failed", None, e);
             return made;
         }
     };
     let keep = session_to_keep(&open, id).cloned().unwrap_or(made);
     for other in open.iter().filter(|s| s.id != keep.id && is_open_for(s, id)) {
-        expire(stripe, &other.id).await;
+        expire(cx, stripe, &other.id).await;
     }
     keep
 }
@@ -159,17 +161,22 @@ async fn price_id(stripe: &Stripe<'_>, choice: &PriceChoice, cx: &Cx<'_>) -> Res
 
 /// Expires an open session another replaces. A session that is no longer
 /// open (paid, expired) has nothing to expire; any other failure is logged.
-async fn expire(stripe: &Stripe<'_>, session_id: &str) {
+async fn expire(cx: &Cx<'_>, stripe: &Stripe<'_>, session_id: &str) {
     match stripe.send(&StripeRequest::expire_checkout_session(session_id)).await {
         Ok(_) => {}
         Err(e) if matches!(e.kind, StripeErrorKind::InvalidRequest | StripeErrorKind::NotFound) => {}
-        Err(e) => log_failure("checkout_expire_failed", Some(session_id), e),
+        Err(e) => log_failure(cx, "checkout_expire_failed", Some(session_id), e),
     }
 }
 
-fn log_failure(what: &str, session: Option<&str>, e: StripeError) {
+fn log_failure(cx: &Cx<'_>, what: &str, session: Option<&str>, e: StripeError) {
     let e = ApiError::from(e);
-    log::line(what, &[("session", json!(session)), ("error", json!(e.code)), ("upstream", json!(e.upstream))]);
+    cx.line(what)
+        .field("session", &session)
+        .field("error", e.code)
+        .field("upstream", &e.upstream)
+        .level(Level::Error)
+        .write();
 }
 
 async fn portal_for(stripe: &Stripe<'_>, req: &Request, customer: &str, app_url: &str) -> Result<Reply, ApiError> {

@@ -8,8 +8,10 @@ use crate::config::{Config, ConfigProblem};
 use crate::error::ApiError;
 use crate::http::kv::Store;
 use crate::http::respond::{self, Reply};
+use crate::runtime::forward::{self, NO_SCHEDULER_WAIT};
 
-pub async fn handle(config: &Result<Config, ConfigProblem>, env: &Env) -> Result<Reply, ApiError> {
+/// `GET /healthz`.
+pub async fn check_health(config: &Result<Config, ConfigProblem>, env: &Env) -> Result<Reply, ApiError> {
     match config {
         Err(problem) => respond::json(
             500,
@@ -24,6 +26,10 @@ pub async fn handle(config: &Result<Config, ConfigProblem>, env: &Env) -> Result
             plans.sort_unstable();
             let mut problems: Vec<_> =
                 c.problems().iter().map(|p| json!({"setting": p.name, "message": p.message})).collect();
+            if c.edge.is_some() && !forward::available() {
+                // Edge gate mode could not forward a single request.
+                problems.push(json!({"setting": "ORIGIN_URL", "message": NO_SCHEDULER_WAIT}));
+            }
             // One read: the namespace is bound and answers.
             let kv = Store::open(env, 0, 0).ping().await;
             if let Err(e) = &kv {

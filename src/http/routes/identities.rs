@@ -3,8 +3,6 @@
 //! for the identity in the path (`/v1/identities/{id}/...`) and to signed-in
 //! users for their own identity (`/me/...`); the router checks the caller.
 
-use std::rc::Rc;
-
 use crate::entitlements::derive::{app_trial, default_entitlement, with_app_trial};
 use crate::entitlements::feature::{check, effective};
 use crate::entitlements::record::Entitlement;
@@ -12,20 +10,11 @@ use crate::error::ApiError;
 use crate::http::context::Cx;
 use crate::http::flows::deletion::delete_account;
 use crate::http::flows::link::linked_customer;
+use crate::http::flows::record::stored;
 use crate::http::flows::sync::{sync_identity, with_trial};
 use crate::http::kv::Store;
 use crate::http::respond::{self, Reply};
 use crate::identity::IdentityId;
-
-/// The identity's record as stored (read-time expiry not applied yet: the
-/// decisions apply it and say why), from the isolate's cache when fresh;
-/// the default plan when none is stored.
-pub async fn stored(cx: &Cx<'_>, store: &Store, id: &IdentityId) -> Result<Rc<Entitlement>, ApiError> {
-    match store.entitlement_cached(id).await? {
-        Some(r) => Ok(r),
-        None => Ok(Rc::new(with_trial(cx, store, default_entitlement(id, None, &cx.config.plans, cx.now)).await?)),
-    }
-}
 
 /// The answer for an identity deleted through the bridge.
 pub fn deleted() -> ApiError {

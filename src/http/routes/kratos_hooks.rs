@@ -14,32 +14,32 @@ use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::link::{ensure_customer, Linked};
 use crate::http::flows::sync::with_trial;
+use crate::http::log::Level;
+use crate::http::respond;
 use crate::http::respond::Reply;
-use crate::http::{log, respond};
 use crate::kratos::hook::parse_hook;
 use crate::link::{customer_profile, HookOutcome};
 use crate::route::HookFlow;
 use crate::stripe::customer::{update_customer_form, CustomerProfile};
 use crate::stripe::request::StripeRequest;
 
-pub async fn handle(cx: &Cx<'_>, mut req: Request, flow: HookFlow) -> Result<Reply, ApiError> {
+/// `POST /hooks/kratos/{registration,settings}`.
+pub async fn receive_kratos_hook(cx: &Cx<'_>, mut req: Request, flow: HookFlow) -> Result<Reply, ApiError> {
     require_bearer(&req, cx.config.kratos_webhook_secret.get()?)?;
     let hook = parse_hook(&read_bounded(&mut req).await?)?;
     let profile = customer_profile(&hook);
     let result = run(cx, &profile, flow).await;
-    let outcome = match &result {
-        Ok((_, outcome)) => outcome.as_str(),
-        Err(e) => e.code,
+    let (outcome, level) = match &result {
+        Ok((_, outcome)) => (outcome.as_str(), Level::Info),
+        Err(e) => (e.code, Level::of_status(e.status)),
     };
-    log::line(
-        "kratos_hook",
-        &[
-            ("flow", json!(flow.as_str())),
-            ("identity_id", json!(hook.id)),
-            ("outcome", json!(outcome)),
-            ("duration_ms", json!(cx.elapsed_ms())),
-        ],
-    );
+    cx.line("kratos_hook")
+        .field("flow", flow.as_str())
+        .field("identity_id", &hook.id)
+        .field("outcome", outcome)
+        .field("duration_ms", &cx.elapsed_ms())
+        .level(level)
+        .write();
     let (linked, outcome) = result?;
     respond::json(
         200,

@@ -8,7 +8,7 @@
 //! same state. The event is marked processed only after everything else
 //! succeeded; any failure answers 5xx and Stripe's redelivery redoes it all.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::Request;
 
 use crate::entitlements::derive::default_entitlement;
@@ -18,9 +18,10 @@ use crate::http::context::Cx;
 use crate::http::flows::sync::{sync_identity, with_trial};
 use crate::http::headers::header;
 use crate::http::kv::Store;
+use crate::http::log::Level;
+use crate::http::respond;
 use crate::http::respond::Reply;
 use crate::http::stripe_api::Found;
-use crate::http::{log, respond};
 use crate::identity::IdentityId;
 use crate::stripe::attribution::{decide, needs_customer, subject, Action, IdentityState, LinkWrite, Skip};
 use crate::stripe::event::{parse_event, EventSignal};
@@ -56,12 +57,13 @@ impl Outcome {
     }
 }
 
-pub async fn handle(cx: &Cx<'_>, mut req: Request) -> Result<Reply, ApiError> {
+/// `POST /webhooks/stripe`.
+pub async fn receive_stripe_event(cx: &Cx<'_>, mut req: Request) -> Result<Reply, ApiError> {
     let secrets = cx.config.stripe_webhook_secrets.get()?;
     let signature = header(&req, "stripe-signature");
     let body = read_bounded(&mut req).await?;
     if let Err(e) = verify(signature.as_deref(), &body, secrets, cx.now, DEFAULT_TOLERANCE_SECS) {
-        log::line("stripe_webhook", &[("outcome", json!("rejected")), ("error", json!(e.code()))]);
+        cx.line("stripe_webhook").field("outcome", "rejected").field("error", e.code()).level(Level::Warn).write();
         return Err(e.into());
     }
     let event = parse_event(&body)?;
@@ -75,21 +77,19 @@ pub async fn handle(cx: &Cx<'_>, mut req: Request) -> Result<Reply, ApiError> {
     }
 
     let result = process(cx, &event).await;
-    let (outcome, error) = match &result {
-        Ok((o, _)) => (json!(o.as_str()), Value::Null),
-        Err(e) => (json!("failed"), json!(e.code)),
+    let (outcome, error, level) = match &result {
+        Ok((o, _)) => (o.as_str(), None, Level::Info),
+        Err(e) => ("failed", Some(e.code), Level::of_status(e.status)),
     };
-    log::line(
-        "stripe_webhook",
-        &[
-            ("event_id", json!(event.id)),
-            ("type", json!(event.kind.as_str())),
-            ("customer", json!(event.customer_id)),
-            ("outcome", outcome),
-            ("error", error),
-            ("duration_ms", json!(cx.elapsed_ms())),
-        ],
-    );
+    cx.line("stripe_webhook")
+        .field("event_id", &event.id)
+        .field("type", event.kind.as_str())
+        .field("customer", &event.customer_id)
+        .field("outcome", outcome)
+        .field("error", &error)
+        .field("duration_ms", &cx.elapsed_ms())
+        .level(level)
+        .write();
     let (outcome, identity) = result?;
     respond::json(
         200,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
-use super::timer::Deadline;
+use crate::runtime::timer::Deadline;
 
 use crate::upstream::{self as core, Answer, Transport};
 

@@ -1,7 +1,7 @@
-//! Polling a future once at once, then handing it on: the pure half of the
-//! shell's `http/eager.rs`, which answers a request inside the runtime's call
-//! when nothing it needs is away, and otherwise hands the request's future to
-//! a task.
+//! Polling a future once at once, then handing it on: the pure half of
+//! `export.rs`, which answers a request inside the runtime's call when
+//! nothing it needs is away, and otherwise hands the request's future to a
+//! task.
 //!
 //! A future first polled here is polled later by the task with another
 //! waker. The `Future` contract says only the latest waker must be woken,

@@ -1,0 +1,61 @@
+//! A request's body and headers read from the runtime's own objects:
+//! the body as its stream with a running count (a body over the cap is
+//! refused while it is still arriving, and never copied whole into wasm
+//! memory, which never shrinks), the headers by iterating them (so every
+//! spelling of a name is seen).
+
+use worker::js_sys::{self, Array, Reflect, Uint8Array};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{self, ReadableStreamDefaultReader};
+use worker::Request;
+
+/// Why a body was not read whole.
+pub enum Unread {
+    /// More than the cap arrived (nothing more is read).
+    TooLarge,
+    /// The runtime could not read it.
+    Failed,
+}
+
+/// The request's body, at most `cap` bytes of it: refused once more
+/// arrived. The rest of an upload is dropped with the request.
+pub async fn read_capped(req: &Request, cap: usize, expected: usize) -> Result<Vec<u8>, Unread> {
+    let Some(stream) = req.inner().body() else { return Ok(Vec::new()) };
+    let failed = |_: JsValue| Unread::Failed;
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::with_capacity(expected.min(cap));
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(failed)?;
+        if Reflect::get(&chunk, &JsValue::from_str("done")).map_err(failed)?.is_truthy() {
+            return Ok(body);
+        }
+        let bytes: Uint8Array = Reflect::get(&chunk, &JsValue::from_str("value")).map_err(failed)?.unchecked_into();
+        let start = body.len();
+        let end = start + bytes.length() as usize;
+        if end > cap {
+            return Err(Unread::TooLarge);
+        }
+        body.resize(end, 0);
+        bytes.copy_to(&mut body[start..]);
+    }
+}
+
+/// A copy of the request's headers (to forward), and every `(name, value)`
+/// for which `keep` says so, by iterating the runtime's headers once.
+pub fn headers_with(
+    req: &Request,
+    mut keep: impl FnMut(&str) -> bool,
+) -> Result<(web_sys::Headers, Vec<(String, String)>), JsValue> {
+    let headers = web_sys::Headers::new_with_headers(&req.inner().headers())?;
+    let mut kept = Vec::new();
+    let entries = js_sys::try_iter(&headers.entries())?.ok_or_else(|| JsValue::from_str("headers are not iterable"))?;
+    for entry in entries {
+        let entry: Array = entry?.unchecked_into();
+        let name = entry.get(0).as_string().unwrap_or_default();
+        if keep(&name) {
+            kept.push((name, entry.get(1).as_string().unwrap_or_default()));
+        }
+    }
+    Ok((headers, kept))
+}
