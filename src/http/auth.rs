@@ -10,10 +10,10 @@ use super::headers::header;
 use super::outbound::{sleep, UPSTREAM_TIMEOUT};
 use crate::config::Secret;
 use crate::error::ApiError;
-use crate::gate::{is_cross_site, origin_of, RequestSite};
 use crate::identity::IdentityId;
 use crate::kratos::request::KratosRequest;
 use crate::kratos::session::session_credentials;
+use crate::web::site::{is_cross_site, origin_of, RequestSite};
 
 /// Checks `Authorization: Bearer <secret>`; 401 otherwise.
 pub fn require_bearer(req: &Request, secret: &Secret) -> Result<(), ApiError> {
@@ -76,7 +76,7 @@ async fn answer_of_the_asking_request(cx: &Cx<'_>, key: &[u8; 32]) -> Option<Ide
 }
 
 /// Refuses (403) a cookie-authenticated change sent by a page of another
-/// site: see `crate::gate::is_cross_site`. The worker's own origin and
+/// site: see `crate::web::site::is_cross_site`. The worker's own origin and
 /// `APP_URL`'s are trusted.
 pub fn refuse_cross_site(cx: &Cx<'_>, req: &Request) -> Result<(), ApiError> {
     let own = origin_of(&req.inner().url()).unwrap_or_default();

@@ -9,9 +9,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::outbound::UPSTREAM_TIMEOUT;
-use crate::cache::{TtlCache, Turns};
 use crate::entitlements::record::Entitlement;
 use crate::identity::IdentityId;
+use crate::store::ttl::{TtlCache, Turns};
 
 thread_local! {
     static SESSIONS: RefCell<TtlCache<[u8; 32], IdentityId>> = RefCell::new(TtlCache::default());

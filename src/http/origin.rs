@@ -101,7 +101,7 @@ async fn gate(
 /// A browser without a session goes to `LOGIN_URL` with `return_to`, when
 /// one is set; anyone else gets the 401.
 fn to_login(req: &Request, edge: &EdgeConfig, accept: Option<&str>) -> Option<Reply> {
-    let login = edge.login_url.as_ref().filter(|_| crate::gate::wants_html(accept))?;
+    let login = edge.login_url.as_ref().filter(|_| crate::web::gate::wants_html(accept))?;
     let sep = if login.contains('?') { '&' } else { '?' };
     Some(respond::see_other(&format!("{login}{sep}return_to={}", percent_encode(&req.inner().url()))))
 }

@@ -10,9 +10,9 @@
 use serde::Serialize;
 use worker::wasm_bindgen::JsValue;
 
-use crate::cors::{Preflight, MAX_AGE_SECS};
 use crate::error::ApiError;
 use crate::runtime::response::{self, Raw};
+use crate::web::cors::{Preflight, MAX_AGE_SECS};
 
 /// An answer of the bridge's own: its status and JSON body, or a redirect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ enum Body {
     Empty,
 }
 
-/// What an answer tells browsers about cross-origin reads (`crate::cors`).
+/// What an answer tells browsers about cross-origin reads (`crate::web::cors`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Browsers {
     /// Not a signed-in user's route: nothing.
@@ -99,7 +99,7 @@ pub fn error(e: &ApiError) -> Reply {
     Reply::new(e.status, Body::Json(e.to_json()))
 }
 
-/// The answer to a CORS preflight (`crate::cors::preflight`): 204 with the
+/// The answer to a CORS preflight (`crate::web::cors::preflight`): 204 with the
 /// grants, or 403 for an origin that is not `APP_URL`'s. Either way the
 /// answer varies with the origin and what was asked.
 pub fn preflight(decision: Preflight) -> Reply {

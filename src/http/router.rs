@@ -1,5 +1,5 @@
 //! Dispatches a request to its handler (the table itself is the core's
-//! `crate::route`), checks the caller first, and is the one place where an
+//! `crate::web::route`), checks the caller first, and is the one place where an
 //! error becomes its JSON answer and where every request is logged.
 
 use worker::wasm_bindgen::JsValue;
@@ -15,10 +15,10 @@ use super::request_id;
 use super::respond::{self, Browsers, Reply};
 use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
 use crate::config::{Config, ConfigProblem};
-use crate::cors::{self, granted_origin};
 use crate::error::ApiError;
 use crate::identity::IdentityId;
-use crate::route::{no_route_message, route, Caller, Matched, Route, Who};
+use crate::web::cors::{self, granted_origin};
+use crate::web::route::{no_route_message, route, Caller, Matched, Route, Who};
 
 /// The OpenAPI 3.1 document of every route (`docs/openapi.json`), served at
 /// `/openapi.json`; the end-to-end tests check answers against it.

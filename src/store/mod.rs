@@ -1,5 +1,6 @@
-//! The KV layout: which key holds what. Pure names and TTLs; the shell's
-//! `http::kv` reads and writes them.
+//! What the worker keeps: the KV layout (which key holds what; pure names
+//! and TTLs, which the shell's `http::kv` reads and writes), and the
+//! isolate's short-lived caches and turns (`ttl`).
 //!
 //! | key | value | why |
 //! | --- | --- | --- |
@@ -18,6 +19,8 @@
 //! Stripe was read. Two syncs of one customer can overlap (Stripe delivers
 //! events concurrently); the one that read Stripe later must win even when
 //! it finishes first, so a write never replaces a record read later.
+
+pub mod ttl;
 
 use serde::{Deserialize, Serialize};
 

@@ -21,7 +21,6 @@ use crate::billing::next::{
     checkout_step, has_granting_subscription, is_open_for, session_to_keep, CheckoutStep, LastCheckout,
 };
 use crate::error::ApiError;
-use crate::gate::wants_html;
 use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::link::{customer_for_checkout, linked_customer};
@@ -35,6 +34,7 @@ use crate::http::stripe_api::{Found, Stripe};
 use crate::identity::IdentityId;
 use crate::stripe::checkout::{with_query, CheckoutOrder, CheckoutSession, CheckoutStatus};
 use crate::stripe::request::{StripeError, StripeErrorKind, StripeRequest};
+use crate::web::gate::wants_html;
 
 /// Which Stripe page an answer sends the user to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,12 +10,12 @@ use worker::Request;
 use crate::entitlements::feature::{check, FeatureDecision};
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
-use crate::gate::{gate_answer, GateAnswer};
 use crate::http::context::Cx;
 use crate::http::flows::record::stored;
 use crate::http::headers::header;
 use crate::http::respond::{self, Reply};
 use crate::identity::IdentityId;
+use crate::web::gate::{gate_answer, GateAnswer};
 
 /// A feature decided for a caller: allowed, or the answer that refuses it.
 pub enum Decided {

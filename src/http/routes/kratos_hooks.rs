@@ -19,9 +19,9 @@ use crate::http::respond;
 use crate::http::respond::Reply;
 use crate::kratos::hook::parse_hook;
 use crate::link::{customer_profile, HookOutcome};
-use crate::route::HookFlow;
 use crate::stripe::customer::{update_customer_form, CustomerProfile};
 use crate::stripe::request::StripeRequest;
+use crate::web::route::HookFlow;
 
 /// `POST /hooks/kratos/{registration,settings}`.
 pub async fn receive_kratos_hook(cx: &Cx<'_>, mut req: Request, flow: HookFlow) -> Result<Reply, ApiError> {

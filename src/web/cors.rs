@@ -5,7 +5,7 @@
 //! granted nothing. Pure: the shell passes the request's headers and the
 //! configured `APP_URL`.
 
-use crate::gate::origin_of;
+use crate::web::site::origin_of;
 
 /// The request headers a page may send to a session route: the session
 /// token and the body's type (the others a page sends are safelisted).
