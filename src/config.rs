@@ -306,48 +306,52 @@ fn stripe_key(v: Option<String>, env: Environment) -> Result<Secret, ConfigProbl
     Err(ConfigProblem { name, message })
 }
 
+/// `PLANS`, parsed and validated.
+fn plans(v: Option<String>) -> Result<Plans, ConfigProblem> {
+    let json = required("PLANS", v)?;
+    Plans::parse(&json).map_err(|e| ConfigProblem { name: "PLANS", message: e.to_string() })
+}
+
+/// `STRIPE_WEBHOOK_SECRET`: one or more `whsec_...`, comma-separated.
+fn webhook_secrets(v: Option<String>) -> Result<WebhookSecrets, ConfigProblem> {
+    let name = "STRIPE_WEBHOOK_SECRET";
+    WebhookSecrets::parse(&required(name, v)?).map_err(|e| ConfigProblem { name, message: e.to_string() })
+}
+
+/// `DELETION_CANCEL`: `now` (the default) or `period_end`.
+fn deletion_cancel(v: Option<String>) -> Result<CancelMode, ConfigProblem> {
+    match non_empty(v).as_deref() {
+        None | Some("now") => Ok(CancelMode::Now),
+        Some("period_end") => Ok(CancelMode::PeriodEnd),
+        Some(_) => Err(ConfigProblem { name: "DELETION_CANCEL", message: "must be now or period_end".into() }),
+    }
+}
+
+/// `TEST_PANIC_ROUTE`: a test hook, never in production.
+fn test_panic_route(v: Option<String>, environment: Environment) -> Result<bool, ConfigProblem> {
+    let on = flag("TEST_PANIC_ROUTE", v)?;
+    if on && environment == Environment::Production {
+        let message = "is a test hook and must not be set with ENVIRONMENT=production".into();
+        return Err(ConfigProblem { name: "TEST_PANIC_ROUTE", message });
+    }
+    Ok(on)
+}
+
 impl Config {
     /// Reads every setting through `get` (a var or secret by name, `None`
     /// when unset). Fails on what makes behaviour wrong everywhere: `PLANS`,
     /// `STRIPE_API_BASE` and the behaviour switches.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigProblem> {
-        let plans_json = required("PLANS", get("PLANS"))?;
-        let plans = Plans::parse(&plans_json).map_err(|e| ConfigProblem { name: "PLANS", message: e.to_string() })?;
+        let plans = plans(get("PLANS"))?;
         let environment = Environment::from_var(get("ENVIRONMENT").as_deref());
         let stripe_api_base = match non_empty(get("STRIPE_API_BASE")) {
             None => DEFAULT_STRIPE_API_BASE.to_string(),
             some => url("STRIPE_API_BASE", some)?,
         };
-        let stripe_webhook_secrets = required("STRIPE_WEBHOOK_SECRET", get("STRIPE_WEBHOOK_SECRET")).and_then(|v| {
-            WebhookSecrets::parse(&v)
-                .map_err(|e| ConfigProblem { name: "STRIPE_WEBHOOK_SECRET", message: e.to_string() })
-        });
-        let deletion_cancel = match non_empty(get("DELETION_CANCEL")).as_deref() {
-            None | Some("now") => CancelMode::Now,
-            Some("period_end") => CancelMode::PeriodEnd,
-            Some(_) => {
-                return Err(ConfigProblem { name: "DELETION_CANCEL", message: "must be now or period_end".into() })
-            }
-        };
-        let customer_on_deletion = match flag("DELETE_STRIPE_CUSTOMER", get("DELETE_STRIPE_CUSTOMER"))? {
-            true => CustomerOnDeletion::Delete,
-            false => CustomerOnDeletion::Keep,
-        };
-        let plan_mirror = match flag("KRATOS_SYNC_PLAN", get("KRATOS_SYNC_PLAN"))? {
-            true => PlanMirror::MetadataPublic,
-            false => PlanMirror::Off,
-        };
-        let session_cache_ttl = seconds("SESSION_CACHE_TTL", get("SESSION_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?;
-        let entitlement_cache_ttl =
-            seconds("ENTITLEMENT_CACHE_TTL", get("ENTITLEMENT_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?;
         let reconcile_stale_after =
             seconds("RECONCILE_STALE_AFTER", get("RECONCILE_STALE_AFTER"), DEFAULT_RECONCILE_STALE_AFTER_SECS)?;
         let edge = edge_config(&get, &plans)?;
-        let test_panic_route = flag("TEST_PANIC_ROUTE", get("TEST_PANIC_ROUTE"))?;
-        if test_panic_route && environment == Environment::Production {
-            let message = "is a test hook and must not be set with ENVIRONMENT=production".into();
-            return Err(ConfigProblem { name: "TEST_PANIC_ROUTE", message });
-        }
+        let test_panic_route = test_panic_route(get("TEST_PANIC_ROUTE"), environment)?;
         Ok(Config {
             test_panic_route,
             edge,
@@ -355,18 +359,28 @@ impl Config {
             reconcile_stale_after: i64::try_from(reconcile_stale_after).unwrap_or(i64::MAX),
             reconcile_pages_per_run: pages(get("RECONCILE_PAGES_PER_RUN"))?,
             reconcile_cancel_orphans: flag("RECONCILE_CANCEL_ORPHANS", get("RECONCILE_CANCEL_ORPHANS"))?,
-            session_cache_ttl,
-            entitlement_cache_ttl,
+            session_cache_ttl: seconds("SESSION_CACHE_TTL", get("SESSION_CACHE_TTL"), DEFAULT_CACHE_TTL_SECS)?,
+            entitlement_cache_ttl: seconds(
+                "ENTITLEMENT_CACHE_TTL",
+                get("ENTITLEMENT_CACHE_TTL"),
+                DEFAULT_CACHE_TTL_SECS,
+            )?,
             pricing_url: url("PRICING_URL", get("PRICING_URL")).into(),
             app_url: url("APP_URL", get("APP_URL")).into(),
-            deletion_cancel,
-            customer_on_deletion,
-            plan_mirror,
+            deletion_cancel: deletion_cancel(get("DELETION_CANCEL"))?,
+            customer_on_deletion: match flag("DELETE_STRIPE_CUSTOMER", get("DELETE_STRIPE_CUSTOMER"))? {
+                true => CustomerOnDeletion::Delete,
+                false => CustomerOnDeletion::Keep,
+            },
+            plan_mirror: match flag("KRATOS_SYNC_PLAN", get("KRATOS_SYNC_PLAN"))? {
+                true => PlanMirror::MetadataPublic,
+                false => PlanMirror::Off,
+            },
             environment,
             plans,
             stripe_api_base,
             stripe_secret_key: stripe_key(get("STRIPE_SECRET_KEY"), environment).into(),
-            stripe_webhook_secrets: stripe_webhook_secrets.into(),
+            stripe_webhook_secrets: webhook_secrets(get("STRIPE_WEBHOOK_SECRET")).into(),
             kratos_webhook_secret: required("KRATOS_WEBHOOK_SECRET", get("KRATOS_WEBHOOK_SECRET"))
                 .map(Secret::new)
                 .into(),

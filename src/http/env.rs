@@ -1,6 +1,6 @@
 //! Configuration from the Worker's environment, parsed once per isolate.
 //! Vars and secrets cannot change inside an isolate (a new deployment or
-//! `wrangler dev` reload starts new isolates), so reading the ~16 settings
+//! `wrangler dev` reload starts new isolates), so reading every setting
 //! through the runtime again on every request would only cost time.
 
 use std::rc::Rc;

@@ -19,8 +19,9 @@ use crate::reconcile::walk::{Lease, WalkState, LEASE_SECS};
 use crate::store::{self, SyncMark};
 
 /// The worker's KV namespace, with the isolate's entitlement cache in front
-/// of the reads that may use it. The binding is opened on first use (six
-/// runtime calls), so a check answered from the cache never opens it.
+/// of the reads that may use it. The binding is opened on first use (it
+/// takes several runtime calls), so a check answered from the cache never
+/// opens it.
 pub struct Store {
     env: Env,
     kv: OnceCell<KvStore>,

@@ -1,13 +1,10 @@
 //! Deadlines on the runtime's `setTimeout`, for the upstream and origin
-//! calls (`upstream::with_timeout`).
+//! calls (`http::outbound::with_timeout`).
 //!
 //! `worker::Delay` makes a new JS closure for every timer, clears it with
 //! `clearTimeout` when dropped, and keeps the first waker it is polled
-//! with. Every upstream call arms a deadline, and in the CPU profile of a
-//! forwarded request (which then armed one too) the closure, its release
-//! and `clearTimeout` were among the costliest runtime calls. Here one
-//! callback, made once per isolate, serves every
-//! timer: each timer passes it the number of its entry in a table of the
+//! with. Here one callback, made once per isolate, serves every timer:
+//! each timer passes it the number of its entry in a table of the
 //! isolate's pending timers, and the entry holds the waker of the latest
 //! poll. A timer no longer needed is not cleared, only its entry removed:
 //! the runtime drops a request's timers when the request ends, and one that

@@ -74,15 +74,6 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
     if has_granting_subscription(&record, &cx.config.plans, cx.now) {
         return portal_for(&stripe, &req, &customer, app_url).await;
     }
-    let last = store.last_checkout(id).await?.map(|v| LastCheckout::decode(&v));
-    let open = match &last {
-        Some(l) => open_session(&stripe, &l.session_id).await?,
-        None => None,
-    };
-    let basis = match checkout_step(last.as_ref(), open, &price_id) {
-        CheckoutStep::Resume { open: (url, _), .. } => return send_to(&req, &url, Page::Checkout),
-        CheckoutStep::New { basis } => basis,
-    };
     let order = CheckoutOrder {
         identity_id: id,
         customer_id: &customer,
@@ -90,16 +81,39 @@ pub async fn checkout(cx: &Cx<'_>, mut req: Request, id: &IdentityId) -> Result<
         success_url: &with_query(app_url, "checkout=success&session_id={CHECKOUT_SESSION_ID}"),
         cancel_url: &with_query(app_url, "checkout=canceled"),
     };
-    let made = stripe.send(&StripeRequest::create_checkout_session(&order, &basis)).await?;
-    let session = keep_one_open_session(cx, &stripe, id, &customer, made).await;
+    let url = session_to_send_to(cx, &stripe, &store, &order).await?;
+    send_to(&req, &url, Page::Checkout)
+}
+
+/// The page of the Checkout Session `order` is sent to: the last one the
+/// identity started while Stripe has it open for the same price, else a
+/// new one (and then the one open session left, remembered in `chk:`).
+async fn session_to_send_to(
+    cx: &Cx<'_>,
+    stripe: &Stripe<'_>,
+    store: &Store,
+    order: &CheckoutOrder<'_>,
+) -> Result<String, ApiError> {
+    let id = order.identity_id;
+    let last = store.last_checkout(id).await?.map(|v| LastCheckout::decode(&v));
+    let open = match &last {
+        Some(l) => open_session(stripe, &l.session_id).await?,
+        None => None,
+    };
+    let basis = match checkout_step(last.as_ref(), open, order.price_id) {
+        CheckoutStep::Resume { open: (url, _), .. } => return Ok(url),
+        CheckoutStep::New { basis } => basis,
+    };
+    let made = stripe.send(&StripeRequest::create_checkout_session(order, &basis)).await?;
+    let session = keep_one_open_session(cx, stripe, id, order.customer_id, made).await;
     let url = session.url.clone().ok_or_else(|| {
         ApiError::upstream("stripe_bad_answer", "Stripe answered an open Checkout Session without a url")
     })?;
-    let price = session.price().unwrap_or(&price_id).to_owned();
+    let price = session.price().unwrap_or(order.price_id).to_owned();
     let last =
         LastCheckout { session_id: session.id.clone(), price, expires_at: session.expires_at, started_at: cx.now };
     store.put_last_checkout(id, &last).await?;
-    send_to(&req, &url, Page::Checkout)
+    Ok(url)
 }
 
 /// Leaves the identity at most one open Checkout Session: of its open
