@@ -11,3 +11,4 @@ build_env
 cd "$KSB_ROOT"
 log "building the worker ($KSB_TOOLCHAIN toolchain)"
 worker-build --release "$@"
+strip_names "$KSB_ROOT/build"

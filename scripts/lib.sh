@@ -213,6 +213,19 @@ build_env() {
   if [ "${KSB_TOOLCHAIN:-}" = debian ]; then export PATH="/usr/bin:$PATH"; fi
 }
 
+# Strips the name section (function names, a sixth of the upload) from the
+# wasm worker-build wrote to $1/index_bg.wasm: worker-build's own wasm-opt
+# step always keeps it (--debuginfo), and a deployed worker needs no names (a
+# panic's message and place are logged without them). Only this pass runs,
+# with the features worker-build enables, so the code is as optimised.
+strip_names() {
+  local wasm="$1/index_bg.wasm"
+  "$KSB_ROOT/node_modules/.bin/wasm-opt" "$wasm" -o "$wasm.stripped" --strip-debug \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+    --enable-multivalue --enable-reference-types --enable-exception-handling \
+    && mv "$wasm.stripped" "$wasm" || die "wasm-opt --strip-debug failed on $wasm"
+}
+
 # The bridge build the benchmarks serve: build/ as it is with KSB_BUILT=1,
 # else a fresh scripts/build.sh.
 ensure_bridge_build() {
@@ -229,8 +242,10 @@ ensure_bridge_build() {
 # wasm-bindgen, wasm-opt, esbuild; call build_env first) into
 # target/bench-<name>/build, so it never invalidates the bridge's builds.
 build_baseline_worker() {
-  local name="$1" crate="$KSB_ROOT/benches/gate/$1" want_wb have_wb
-  export CARGO_TARGET_DIR="$KSB_ROOT/target/bench-$name"
+  # $1: the crate (benches/gate/<name>); $2: the build's name (default $1);
+  # $3: cargo features to build it with (default none).
+  local name="$1" out="${2:-$1}" features="${3:-}" crate="$KSB_ROOT/benches/gate/$1" want_wb have_wb
+  export CARGO_TARGET_DIR="$KSB_ROOT/target/bench-$out"
   want_wb="$(wasm_bindgen_version)"
   have_wb="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$crate/Cargo.lock")"
   [ "$have_wb" = "$want_wb" ] \
@@ -238,14 +253,17 @@ build_baseline_worker() {
   # worker-build does not pass --locked on to cargo: check the lock first.
   (cd "$crate" && cargo metadata --locked --format-version 1 >/dev/null) \
     || die "benches/gate/$name/Cargo.lock is out of date"
-  log "building the $name baseline (benches/gate/$name -> target/bench-$name/build)"
-  (cd "$crate" && worker-build --release --out-dir "$CARGO_TARGET_DIR/build")
+  log "building the $out baseline (benches/gate/$name${features:+ with $features} -> target/bench-$out/build)"
+  (cd "$crate" && worker-build --release --out-dir "$CARGO_TARGET_DIR/build" ${features:+-- --features "$features"})
+  strip_names "$CARGO_TARGET_DIR/build"
   unset CARGO_TARGET_DIR
 }
 
-# The empty workers-rs worker: what any request costs (benches/gate/empty-worker).
+# The empty workers-rs worker: what any request costs (benches/gate/empty-worker),
+# as is and writing one log line per request as the bridge does.
 build_empty_worker() {
   build_baseline_worker empty-worker
+  build_baseline_worker empty-worker empty-logging-worker log-line
 }
 
 # The workers-rs pass-through worker: what forwarding costs (benches/gate/pass-through-worker).

@@ -15,6 +15,10 @@
 //   bridge /healthz       build/index.js: GET /healthz (a KV read)
 //   empty worker          target/bench-empty-worker/build: a workers-rs worker
 //                         that answers 200 {"ok":true} (the workers-rs floor)
+//   empty worker, one log line
+//                         target/bench-empty-logging-worker/build: the same,
+//                         writing one JSON line per request with console.log
+//                         as the bridge does (the like-for-like floor)
 //   seed worker           benches/gate/seed-worker.js: the recipe's naive JS
 //                         gate (KV get + JSON parse on every check)
 // With BENCH_EDGE=1 also, all forwarding to one local origin:
@@ -59,6 +63,7 @@ import os from "node:os";
 import {
   ROOT,
   EMPTY_DIR,
+  EMPTY_LOGGING_DIR,
   require,
   CONNECTIONS,
   VIA,
@@ -101,7 +106,11 @@ async function main() {
       `${WARMUP} s warm-up, via ${VIA} sockets; ${os.cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
   // Served from copies, so that a rebuild during the run changes nothing.
-  const builds = { bridge: snapshotBridge(), empty_worker: snapshotBuild(EMPTY_DIR, "bench-gate-empty-worker") };
+  const builds = {
+    bridge: snapshotBridge(),
+    empty_worker: snapshotBuild(EMPTY_DIR, "bench-gate-empty-worker"),
+    empty_logging_worker: snapshotBuild(EMPTY_LOGGING_DIR, "bench-gate-empty-logging-worker"),
+  };
   // /gate resolves the session with Kratos' whoami once per
   // SESSION_CACHE_TTL (default 5 s); a local stub stands in for Kratos.
   const whoami = await startWhoami();
@@ -110,6 +119,7 @@ async function main() {
   // that every check reads KV, as the seed worker does.
   const bridgeNoCache = await startBridge({}, { name: "bridge-nocache", dir: builds.bridge.dir, bindings: { ENTITLEMENT_CACHE_TTL: "0" } });
   const empty = await startEmpty({}, builds.empty_worker.dir);
+  const emptyLogging = await startEmpty({}, builds.empty_logging_worker.dir, "empty-logging");
   const seed = await startSeed();
 
   const targets = [
@@ -125,6 +135,7 @@ async function main() {
     { key: "bridge_gate", name: "bridge /gate, cached session", server: bridge, path: GATE_PATH, headers: SESSION, expectAllowed: true },
     { key: "bridge_healthz", name: "bridge /healthz", server: bridge, path: "/healthz", headers: {} },
     { key: "empty_worker", name: "empty worker (workers-rs)", server: empty, path: "/", headers: {} },
+    { key: "empty_logging_worker", name: "empty worker, one log line per request", server: emptyLogging, path: "/", headers: {} },
     { key: "seed_worker", name: "seed worker feature check (JS)", server: seed, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
   ];
   // BENCH_BRIDGE_B=<dir of another build>: that build beside this one, for
@@ -173,10 +184,18 @@ async function main() {
   }
 
   const { by, ratio } = await measure(targets, { seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP });
+  // Targets (the house issue): like for like, each beside the empty worker
+  // that writes the same one log line per request.
+  const goals = [
+    ["bridge feature check / empty worker, one log line", ratio("bridge_feature", "empty_logging_worker"), 1.0],
+    ["bridge feature check / seed worker", ratio("bridge_feature", "seed_worker"), 3.0],
+    ["bridge /gate, cached session / empty worker, one log line", ratio("bridge_gate", "empty_logging_worker"), 0.9],
+  ];
   const ratios = [
-    ["bridge feature check / empty worker", ratio("bridge_feature", "empty_worker")],
-    ["bridge feature check / seed worker", ratio("bridge_feature", "seed_worker")],
-    ["bridge /gate, cached session / empty worker", ratio("bridge_gate", "empty_worker")],
+    ...goals.map(([name, r]) => [name, r]),
+    ["bridge feature check / empty worker (no log)", ratio("bridge_feature", "empty_worker")],
+    ["bridge /gate, cached session / empty worker (no log)", ratio("bridge_gate", "empty_worker")],
+    ["empty worker, one log line / empty worker (no log)", ratio("empty_logging_worker", "empty_worker")],
     ["bridge /healthz / empty worker", ratio("bridge_healthz", "empty_worker")],
     ["bridge feature check, cache off / seed worker", ratio("bridge_feature_nocache", "seed_worker")],
     ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
@@ -203,6 +222,10 @@ async function main() {
   const gateAnswers = by.bridge_gate.total.answers;
 
   printMeasured(targets, ratios);
+  console.log("");
+  for (const [name, r, want] of goals) {
+    console.log(`target: ${name} >= ${want}: ${r.value.toFixed(2)} (per round ${r.min.toFixed(2)}..${r.max.toFixed(2)}): ${r.value >= want ? "met" : "not met"}`);
+  }
   console.log(`\n/gate: ${whoami.calls} whoami calls for ${gateAnswers} answers (the session cache, SESSION_CACHE_TTL)`);
   console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
 
@@ -231,6 +254,7 @@ async function main() {
       rounds: t.runs.map(({ latencies, ...r }) => r),
     })),
     ratios: Object.fromEntries(ratios.map(([name, r]) => [name, r])),
+    targets_met: Object.fromEntries(goals.map(([name, r, want]) => [name, { want, value: r.value, met: r.value >= want }])),
     whoami_calls: whoami.calls,
     ok: failed.length === 0,
   };
@@ -239,5 +263,5 @@ async function main() {
 
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus
 // two minutes for starting and stopping the servers.
-const targetCount = (DIAG ? 8 : 6) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
+const targetCount = (DIAG ? 9 : 7) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
 await runBench("gate benchmark", (targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, main);

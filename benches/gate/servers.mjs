@@ -24,6 +24,8 @@ export function numEnv(name, def, min, max) {
 export const CONNECTIONS = numEnv("BENCH_CONNECTIONS", 32, 1, 1024);
 export const BRIDGE_DIR = resolve(ROOT, process.env.KSB_BRIDGE_BUILD ?? "build");
 export const EMPTY_DIR = resolve(ROOT, process.env.KSB_EMPTY_WORKER_BUILD ?? "target/bench-empty-worker/build");
+// The same worker writing one log line per request, as the bridge does.
+export const EMPTY_LOGGING_DIR = resolve(ROOT, process.env.KSB_EMPTY_LOGGING_WORKER_BUILD ?? "target/bench-empty-logging-worker/build");
 export const PASS_THROUGH_DIR = resolve(ROOT, process.env.KSB_PASS_THROUGH_WORKER_BUILD ?? "target/bench-pass-through-worker/build");
 // direct: each worker on its own workerd socket (unsafeDirectSockets), as an
 // edge request reaches it; entry: through Miniflare's entry worker, one more
@@ -61,6 +63,7 @@ export function checkBuilds() {
     ["the bridge build (scripts/build.sh)", join(BRIDGE_DIR, "index.js")],
     ["the bridge wasm (scripts/build.sh)", join(BRIDGE_DIR, "index_bg.wasm")],
     ["the empty worker build (scripts/bench-gate.sh)", join(EMPTY_DIR, "index.js")],
+    ["the logging empty worker build (scripts/bench-gate.sh)", join(EMPTY_LOGGING_DIR, "index.js")],
   ]) {
     if (!existsSync(p)) throw new Error(`${what} is missing: ${p}`);
   }
@@ -266,8 +269,8 @@ export async function startWhoami() {
 }
 
 /** The empty workers-rs worker (target/bench-empty-worker/build, or `dir`). */
-export function startEmpty(shared = {}, dir = EMPTY_DIR) {
-  return serve("empty", wasmWorker(dir, wranglerToml().compatibilityDate), shared);
+export function startEmpty(shared = {}, dir = EMPTY_DIR, name = "empty") {
+  return serve(name, wasmWorker(dir, wranglerToml().compatibilityDate), shared);
 }
 
 /** The recipe's JS gate (seed-worker.js), its KV seeded. */
