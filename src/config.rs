@@ -11,6 +11,7 @@ use std::fmt;
 use crate::edge::rules::GateRoutes;
 use crate::entitlements::plans::Plans;
 use crate::error::ApiError;
+use crate::gateway::assertion::{parse_previous_keys, SigningKey, DEFAULT_TTL_SECS, MAX_TTL_SECS};
 pub use crate::secret::Secret;
 pub use crate::stripe::cancel::CancelMode;
 use crate::stripe::signature::WebhookSecrets;
@@ -145,9 +146,13 @@ pub struct Config {
     /// `RECONCILE_CANCEL_ORPHANS`: cancel the subscriptions of customers
     /// whose identity no longer exists.
     pub reconcile_cancel_orphans: bool,
-    /// Edge gate mode: `ORIGIN_URL`, `GATE_ROUTES`, `LOGIN_URL`; `None`
-    /// when `ORIGIN_URL` is unset.
-    pub edge: Option<EdgeConfig>,
+    /// `GATE_ROUTES`, `LOGIN_URL` and `ORIGIN_URL`: what edge gate mode and
+    /// `/auth/forward` decide with.
+    pub gate: GateConfig,
+    /// `ASSERTION_*`: the signed assertion of who is asking.
+    pub assertion: AssertionConfig,
+    /// `HYDRA_HOOK_SECRET`: Hydra's token hook is served only with it.
+    pub hydra_hook_secret: Option<Secret>,
     /// `BRIDGE_PATH_PREFIX`: the bridge's own routes live below it (e.g.
     /// `/_bridge`); `None` for the root.
     pub bridge_path_prefix: Option<String>,
@@ -156,37 +161,75 @@ pub struct Config {
     pub test_panic_route: bool,
 }
 
-/// Edge gate mode's settings.
-#[derive(Debug, Clone)]
-pub struct EdgeConfig {
-    /// `ORIGIN_URL`, without a trailing slash.
-    pub origin_url: String,
-    /// `GATE_ROUTES` (no rule when unset: everything is forwarded as is).
+/// The gate's settings, shared by edge gate mode and `/auth/forward`.
+#[derive(Debug, Clone, Default)]
+pub struct GateConfig {
+    /// `ORIGIN_URL`, without a trailing slash: edge gate mode is on when set.
+    pub origin_url: Option<String>,
+    /// `GATE_ROUTES` (no rule when unset: everything passes as is).
     pub gate_routes: GateRoutes,
     /// `LOGIN_URL`: where a browser without a session is sent.
     pub login_url: Option<String>,
 }
 
-fn edge_config(get: &impl Fn(&str) -> Option<String>, plans: &Plans) -> Result<Option<EdgeConfig>, ConfigProblem> {
-    let routes = non_empty(get("GATE_ROUTES"));
-    let login = non_empty(get("LOGIN_URL"));
-    let Some(origin) = non_empty(get("ORIGIN_URL")) else {
-        return match routes {
-            Some(_) => Err(ConfigProblem { name: "GATE_ROUTES", message: "needs ORIGIN_URL (edge gate mode)".into() }),
-            None => Ok(None),
-        };
-    };
-    let gate_routes = match routes {
+fn gate_config(get: &impl Fn(&str) -> Option<String>, plans: &Plans) -> Result<GateConfig, ConfigProblem> {
+    let gate_routes = match non_empty(get("GATE_ROUTES")) {
         Some(json) => {
             GateRoutes::parse(&json, plans).map_err(|message| ConfigProblem { name: "GATE_ROUTES", message })?
         }
         None => GateRoutes::default(),
     };
-    let login_url = match login {
-        Some(v) => Some(url("LOGIN_URL", Some(v))?),
+    let optional_url = |name: &'static str| match non_empty(get(name)) {
+        Some(v) => url(name, Some(v)).map(Some),
+        None => Ok(None),
+    };
+    Ok(GateConfig { origin_url: optional_url("ORIGIN_URL")?, gate_routes, login_url: optional_url("LOGIN_URL")? })
+}
+
+/// The signed assertion's settings.
+#[derive(Debug, Clone, Default)]
+pub struct AssertionConfig {
+    /// `ASSERTION_SIGNING_KEY`: assertions are made only with it.
+    pub key: Option<SigningKey>,
+    /// `ASSERTION_PREVIOUS_KEYS`: served beside it during a rotation.
+    pub previous: Vec<serde_json::Value>,
+    /// `ASSERTION_ISSUER` (default: the worker's origin).
+    pub issuer: Option<String>,
+    /// `ASSERTION_AUDIENCE` (default: `ORIGIN_URL`'s origin, else the
+    /// origin the proxy names).
+    pub audience: Option<String>,
+    /// `ASSERTION_TTL`: seconds, 1 to 300, default 60.
+    pub ttl: u64,
+}
+
+fn assertion_config(get: &impl Fn(&str) -> Option<String>) -> Result<AssertionConfig, ConfigProblem> {
+    let key = match non_empty(get("ASSERTION_SIGNING_KEY")) {
+        Some(v) => {
+            Some(SigningKey::parse(&v).map_err(|message| ConfigProblem { name: "ASSERTION_SIGNING_KEY", message })?)
+        }
         None => None,
     };
-    Ok(Some(EdgeConfig { origin_url: url("ORIGIN_URL", Some(origin))?, gate_routes, login_url }))
+    let previous = match non_empty(get("ASSERTION_PREVIOUS_KEYS")) {
+        Some(v) => {
+            parse_previous_keys(&v).map_err(|message| ConfigProblem { name: "ASSERTION_PREVIOUS_KEYS", message })?
+        }
+        None => Vec::new(),
+    };
+    let ttl = seconds("ASSERTION_TTL", get("ASSERTION_TTL"), DEFAULT_TTL_SECS)?;
+    if !(1..=MAX_TTL_SECS).contains(&ttl) {
+        return Err(ConfigProblem { name: "ASSERTION_TTL", message: format!("must be 1 to {MAX_TTL_SECS} seconds") });
+    }
+    let optional_url = |name: &'static str| match non_empty(get(name)) {
+        Some(v) => url(name, Some(v)).map(Some),
+        None => Ok(None),
+    };
+    Ok(AssertionConfig {
+        key,
+        previous,
+        issuer: optional_url("ASSERTION_ISSUER")?,
+        audience: optional_url("ASSERTION_AUDIENCE")?,
+        ttl,
+    })
 }
 
 fn path_prefix(v: Option<String>) -> Result<Option<String>, ConfigProblem> {
@@ -228,6 +271,12 @@ pub const SETTINGS: &[&str] = &[
     "GATE_ROUTES",
     "LOGIN_URL",
     "BRIDGE_PATH_PREFIX",
+    "ASSERTION_SIGNING_KEY",
+    "ASSERTION_PREVIOUS_KEYS",
+    "ASSERTION_ISSUER",
+    "ASSERTION_AUDIENCE",
+    "ASSERTION_TTL",
+    "HYDRA_HOOK_SECRET",
     "TEST_PANIC_ROUTE",
 ];
 
@@ -350,11 +399,13 @@ impl Config {
         };
         let reconcile_stale_after =
             seconds("RECONCILE_STALE_AFTER", get("RECONCILE_STALE_AFTER"), DEFAULT_RECONCILE_STALE_AFTER_SECS)?;
-        let edge = edge_config(&get, &plans)?;
+        let gate = gate_config(&get, &plans)?;
         let test_panic_route = test_panic_route(get("TEST_PANIC_ROUTE"), environment)?;
         Ok(Config {
             test_panic_route,
-            edge,
+            gate,
+            assertion: assertion_config(&get)?,
+            hydra_hook_secret: non_empty(get("HYDRA_HOOK_SECRET")).map(Secret::new),
             bridge_path_prefix: path_prefix(get("BRIDGE_PATH_PREFIX"))?,
             reconcile_stale_after: i64::try_from(reconcile_stale_after).unwrap_or(i64::MAX),
             reconcile_pages_per_run: pages(get("RECONCILE_PAGES_PER_RUN"))?,
@@ -524,18 +575,18 @@ mod tests {
     #[test]
     fn edge_gate_mode_needs_an_origin_and_valid_rules() {
         let c = load(&full()).unwrap();
-        assert!(c.edge.is_none() && c.bridge_path_prefix.is_none(), "off by default");
+        assert!(c.gate.origin_url.is_none() && c.bridge_path_prefix.is_none(), "off by default");
         let mut m = full();
         m.insert("GATE_ROUTES", r#"[{"path": "/app/*", "session": "required"}]"#.into());
-        assert_eq!(load(&m).unwrap_err().name, "GATE_ROUTES", "rules without an origin");
+        assert!(!load(&m).unwrap().gate.gate_routes.is_empty(), "rules without an origin: for /auth/forward");
         m.insert("ORIGIN_URL", "https://app.example.com/".into());
         m.insert("LOGIN_URL", "https://app.example.com/login".into());
         m.insert("BRIDGE_PATH_PREFIX", "/_bridge".into());
         let c = load(&m).unwrap();
-        let edge = c.edge.unwrap();
+        let edge = c.gate;
         assert_eq!(
-            (edge.origin_url.as_str(), edge.login_url.as_deref()),
-            ("https://app.example.com", Some("https://app.example.com/login"))
+            (edge.origin_url.as_deref(), edge.login_url.as_deref()),
+            (Some("https://app.example.com"), Some("https://app.example.com/login"))
         );
         assert!(!edge.gate_routes.is_empty());
         assert_eq!(c.bridge_path_prefix.as_deref(), Some("/_bridge"));
@@ -550,6 +601,29 @@ mod tests {
         m.insert("BRIDGE_PATH_PREFIX", "/_bridge".into());
         m.insert("ORIGIN_URL", "app.example.com".into());
         assert_eq!(load(&m).unwrap_err().name, "ORIGIN_URL");
+    }
+
+    #[test]
+    fn assertions_are_off_by_default_and_their_settings_checked() {
+        let c = load(&full()).unwrap();
+        assert!(c.assertion.key.is_none() && c.assertion.previous.is_empty() && c.hydra_hook_secret.is_none());
+        assert_eq!(c.assertion.ttl, 60);
+        let mut m = full();
+        m.insert("ASSERTION_SIGNING_KEY", r#"{"kty":"OKP","crv":"Ed25519","kid":"e1","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#.into());
+        m.insert("ASSERTION_TTL", "120".into());
+        let c = load(&m).unwrap();
+        assert_eq!((c.assertion.key.unwrap().kid.as_str(), c.assertion.ttl), ("e1", 120));
+        assert!(!format!("{:?}", load(&m).unwrap()).contains("nWGxne"), "the private key never shows");
+        for (name, bad) in [
+            ("ASSERTION_TTL", "301"),
+            ("ASSERTION_TTL", "0"),
+            ("ASSERTION_SIGNING_KEY", "{}"),
+            ("ASSERTION_AUDIENCE", "app"),
+        ] {
+            let mut m = m.clone();
+            m.insert(name, bad.into());
+            assert_eq!(load(&m).unwrap_err().name, name, "{bad}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod config;
 pub mod edge;
 pub mod entitlements;
 pub mod error;
+pub mod gateway;
 pub mod identity;
 pub mod kratos;
 pub mod link;

@@ -6,7 +6,7 @@
 /// may never set them, under any spelling: they are removed from every
 /// forwarded request, gated or not, before the bridge sets them for a
 /// signed-in user.
-pub const IDENTITY_HEADERS: [&str; 3] = ["x-identity-id", "x-plan", "x-access"];
+pub const IDENTITY_HEADERS: [&str; 4] = ["x-identity-id", "x-plan", "x-access", "x-bridge-assertion"];
 
 /// The headers through which Rails, Laravel, Symfony, Express and ASP.NET
 /// Core let a request name another method than its own.

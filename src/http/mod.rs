@@ -4,6 +4,7 @@
 //! time. Compiled only for wasm32; tested end to end through `wrangler dev`.
 
 mod answer;
+mod assertion;
 mod auth;
 mod body;
 mod caches;

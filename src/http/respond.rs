@@ -53,6 +53,12 @@ impl Reply {
         self.status
     }
 
+    /// The same reply with `headers` besides its own.
+    pub fn with_headers(mut self, headers: Vec<(&'static str, String)>) -> Reply {
+        self.headers.extend(headers);
+        self
+    }
+
     /// The same reply, telling browsers `browsers`.
     pub fn for_browsers(self, browsers: Browsers) -> Reply {
         Reply { browsers, ..self }
@@ -88,6 +94,16 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
 /// configuration is parsed) or one Stripe answered.
 pub fn see_other(url: &str) -> Reply {
     Reply::new(303, Body::Redirect(url.to_owned()))
+}
+
+/// `204 No Content`.
+pub fn no_content() -> Reply {
+    Reply::new(204, Body::Empty)
+}
+
+/// A `302 Found` to `url` (what proxies pass on from `/auth/forward`).
+pub fn found(url: &str) -> Reply {
+    Reply::new(302, Body::Redirect(url.to_owned()))
 }
 
 /// The spec's error answer: `{"error": {"code", "message", "upstream"?}}`.

@@ -13,7 +13,7 @@ use super::headers::header;
 use super::origin::{gate_and_forward, ForOrigin};
 use super::request_id;
 use super::respond::{self, Browsers, Reply};
-use super::routes::{admin, billing, gate, healthz, identities, kratos_hooks, stripe_webhook};
+use super::routes::{admin, billing, gate, gateway, healthz, identities, kratos_hooks, stripe_webhook};
 use crate::config::{Config, ConfigProblem};
 use crate::error::ApiError;
 use crate::identity::IdentityId;
@@ -78,12 +78,12 @@ async fn not_the_bridges(
         Ok(c) => c,
         Err(problem) => return answer("no_route", id, Err(problem.clone().into()), 0, Browsers::Nothing),
     };
-    let Some(edge) = config.edge.as_ref() else {
+    let Some(origin_url) = config.gate.origin_url.as_deref() else {
         let e = ApiError::not_found("not_found", no_route_message(req.method().as_ref(), &req.path()));
         return answer("no_route", id, Err(e), 0, Browsers::Nothing);
     };
     let cx = Cx::new(config, env, id);
-    match gate_and_forward(&cx, req, edge, id).await {
+    match gate_and_forward(&cx, req, origin_url, id).await {
         // Logged when it settles.
         Ok(ForOrigin::Forwarded(promise)) => Ok(promise),
         Ok(ForOrigin::Refused(r)) => answer(EDGE_ROUTE, id, Ok(r), cx.elapsed_ms(), Browsers::Nothing),
@@ -139,6 +139,9 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> Result<Rep
             panic!("GET /__test/panic (TEST_PANIC_ROUTE)")
         }
         Route::TestPanic => Err(ApiError::not_found("not_found", no_route_message("GET", "/__test/panic"))),
+        Route::AuthForward => gateway::decide_for_proxy(cx, &req).await,
+        Route::Jwks => gateway::signing_keys(cx),
+        Route::HydraTokenHook => gateway::hydra_token_claims(cx, req).await,
     }
 }
 

@@ -27,7 +27,7 @@ pub struct Outbound<'a> {
     pub url: &'a str,
     pub method: &'a str,
     /// The headers to send (`stream::headers_with`'s copy of the client's).
-    pub headers: web_sys::Headers,
+    pub headers: super::stream::RawHeaders,
     /// Header names removed from them first (exactly as the client spelt them).
     pub remove: &'a [String],
     /// Headers then set.

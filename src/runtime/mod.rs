@@ -10,6 +10,7 @@
 //! | `timer.rs` | one `setTimeout` callback per isolate for every deadline, instead of `worker::Delay` | `Delay` makes a closure and a `clearTimeout` per timer and keeps the first waker | `e2e_gate::kratos_hanging_past_the_deadline_is_a_504_at_the_deadline`, `e2e_edge::an_origin_slower_than_the_deadline_is_a_504_at_the_deadline` |
 //! | `response.rs` | the runtime's `Response` built from a response init made once per isolate and status | each runtime call crosses from wasm to JS, and `worker::Response` makes several per header | every e2e answer (the OpenAPI check, `X-Request-Id`) |
 //! | `forward.rs` | edge gate mode hands the origin's answer back as the runtime's own promise, raced against `scheduler.wait`, settled by two callbacks made once per isolate | the body streams natively and no Rust task waits on the origin | `e2e_edge` (forwarding, the 502, the 504 at 30 s) |
+//! | `crypto.rs` | signing with Web Crypto's `crypto.subtle`, called by name | workers-rs wraps no SubtleCrypto; Web Crypto adds nothing to the wasm | `e2e_gateway` (every assertion verified with a JWT library) |
 //! | `stream.rs` | a request body read as the runtime's stream with a running count; a request's headers read by iterating the runtime's `Headers` | a body over the cap is refused before the upload ends; every spelling of a header name is seen | `e2e_health::a_chunked_upload_is_refused_as_soon_as_it_passes_the_cap`, `e2e_edge::identity_headers_are_removed_under_every_spelling` |
 //!
 //! Outside this folder only `http/log.rs` (the console) names `js_sys` or
@@ -17,6 +18,8 @@
 
 pub mod first_poll;
 
+#[cfg(target_arch = "wasm32")]
+pub mod crypto;
 #[cfg(target_arch = "wasm32")]
 pub mod export;
 #[cfg(target_arch = "wasm32")]

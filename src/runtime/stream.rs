@@ -10,6 +10,9 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{self, ReadableStreamDefaultReader};
 use worker::Request;
 
+/// The runtime's own headers object (a copy to forward).
+pub type RawHeaders = web_sys::Headers;
+
 /// Why a body was not read whole.
 pub enum Unread {
     /// More than the cap arrived (nothing more is read).
@@ -46,7 +49,7 @@ pub async fn read_capped(req: &Request, cap: usize, expected: usize) -> Result<V
 pub fn headers_with(
     req: &Request,
     mut keep: impl FnMut(&str) -> bool,
-) -> Result<(web_sys::Headers, Vec<(String, String)>), JsValue> {
+) -> Result<(RawHeaders, Vec<(String, String)>), JsValue> {
     let headers = web_sys::Headers::new_with_headers(&req.inner().headers())?;
     let mut kept = Vec::new();
     let entries = js_sys::try_iter(&headers.entries())?.ok_or_else(|| JsValue::from_str("headers are not iterable"))?;

@@ -46,6 +46,12 @@ pub enum Route {
     Preflight(Vec<&'static str>),
     /// `GET /__test/panic`: panics, when `TEST_PANIC_ROUTE` is set (tests only).
     TestPanic,
+    /// `/auth/forward`, any method: a proxy asks whether a request may pass.
+    AuthForward,
+    /// `GET /.well-known/jwks.json`: the keys assertions are signed with.
+    Jwks,
+    /// `POST /hooks/hydra/token`: Ory Hydra's token hook.
+    HydraTokenHook,
 }
 
 impl Route {
@@ -53,7 +59,7 @@ impl Route {
     /// other routes the shell still reads any body sent, with the same
     /// bound, so an oversized one is refused (413) before anything changes.
     pub fn reads_its_body(&self) -> bool {
-        matches!(self, Route::StripeWebhook | Route::KratosHook(_) | Route::Checkout)
+        matches!(self, Route::StripeWebhook | Route::KratosHook(_) | Route::Checkout | Route::HydraTokenHook)
     }
 }
 
@@ -110,9 +116,15 @@ pub struct Matched {
 /// route of the bridge.
 pub fn route(method: &str, path: &str) -> Option<Matched> {
     if method == "OPTIONS" {
-        return preflight(path);
+        if let Some(preflight) = preflight(path) {
+            return Some(preflight);
+        }
     }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if segments == ["auth", "forward"] {
+        // Proxies ask with GET, or with the original request's own method.
+        return Some(Matched { caller: Caller::Anyone, name: "/auth/forward", route: Ok(Route::AuthForward) });
+    }
     let id = |raw: &str| IdentityId::parse(raw);
     let (caller, name, route) = match (method, segments.as_slice()) {
         ("GET", ["healthz"]) => (Caller::Anyone, "GET /healthz", Ok(Route::Healthz)),
@@ -154,6 +166,8 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
         ("POST", ["billing", "portal"]) => (Caller::SignedInUser, "POST /billing/portal", Ok(Route::Portal)),
         ("POST", ["v1", "admin", "backfill"]) => (Caller::ApiClient, "POST /v1/admin/backfill", Ok(Route::Backfill)),
         ("GET", ["__test", "panic"]) => (Caller::Anyone, "GET /__test/panic", Ok(Route::TestPanic)),
+        ("GET", [".well-known", "jwks.json"]) => (Caller::Anyone, "GET /.well-known/jwks.json", Ok(Route::Jwks)),
+        ("POST", ["hooks", "hydra", "token"]) => (Caller::Anyone, "POST /hooks/hydra/token", Ok(Route::HydraTokenHook)),
         ("GET", ["v1", "admin", "reconciliation"]) => {
             (Caller::ApiClient, "GET /v1/admin/reconciliation", Ok(Route::Reconciliation))
         }
@@ -232,6 +246,11 @@ mod tests {
         assert_eq!(ok("POST", "/billing/portal"), (Caller::SignedInUser, Route::Portal));
         assert_eq!(ok("POST", "/v1/admin/backfill"), (Caller::ApiClient, Route::Backfill));
         assert_eq!(ok("GET", "/v1/admin/reconciliation"), (Caller::ApiClient, Route::Reconciliation));
+        for method in ["GET", "HEAD", "POST", "DELETE", "OPTIONS", "PROPFIND"] {
+            assert_eq!(ok(method, "/auth/forward"), (Caller::Anyone, Route::AuthForward), "{method}");
+        }
+        assert_eq!(ok("GET", "/.well-known/jwks.json"), (Caller::Anyone, Route::Jwks));
+        assert_eq!(ok("POST", "/hooks/hydra/token"), (Caller::Anyone, Route::HydraTokenHook));
     }
 
     #[test]

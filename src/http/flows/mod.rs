@@ -6,4 +6,5 @@ pub mod deletion;
 pub mod link;
 pub mod reconcile;
 pub mod record;
+pub mod rules;
 pub mod sync;

@@ -26,7 +26,7 @@ pub async fn check_health(config: &Result<Config, ConfigProblem>, env: &Env) -> 
             plans.sort_unstable();
             let mut problems: Vec<_> =
                 c.problems().iter().map(|p| json!({"setting": p.name, "message": p.message})).collect();
-            if c.edge.is_some() && !forward::available() {
+            if c.gate.origin_url.is_some() && !forward::available() {
                 // Edge gate mode could not forward a single request.
                 problems.push(json!({"setting": "ORIGIN_URL", "message": NO_SCHEDULER_WAIT}));
             }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod billing;
 pub mod gate;
+pub mod gateway;
 pub mod healthz;
 pub mod identities;
 pub mod kratos_hooks;
