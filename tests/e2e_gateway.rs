@@ -125,15 +125,29 @@ async fn a_proxy_asks_and_the_rules_of_edge_gate_mode_answer() {
         let (status, _, body) = ask(&stack, &traefik(uri)).await;
         assert_eq!(status, 401, "{uri}: {body}");
     }
-    // A session: 200 with who it is, whatever the client claimed.
+    // A session: 200 with who it is.
     let (token, id) = user(&stack, "proxied@example.com").await;
     let mut signed_in = traefik("/app/home");
-    signed_in.extend([
-        ("X-Session-Token", token.as_str()),
-        ("X-Identity-Id", "0e000000-0000-4000-8000-000000000000"),
-        ("X_Plan", "enterprise"),
-        ("X-Bridge-Assertion", "forged"),
-    ]);
+    signed_in.push(("X-Session-Token", token.as_str()));
+    // A client's own identity headers, in any spelling, on any path: the
+    // proxy replaces only those it copies, by their own name (a client's
+    // `X_Plan` would reach an app that reads it as `X-Plan`): refused.
+    for (path, forged) in [
+        ("/app/home", ("X-Identity-Id", "0e000000-0000-4000-8000-000000000000")),
+        ("/app/home", ("X_Plan", "enterprise")),
+        ("/public/page", ("x_access", "full")),
+        ("/public/page", ("X-BRIDGE-ASSERTION", "forged")),
+    ] {
+        let mut with = traefik(path);
+        with.extend([("X-Session-Token", token.as_str()), forged]);
+        let (status, h, body) = ask(&stack, &with).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("identity_headers_sent")),
+            "{forged:?}: {body}"
+        );
+        assert_eq!(value(&h, "x-identity-id"), None);
+    }
     let (status, h, body) = ask(&stack, &signed_in).await;
     assert_eq!((status, body["identity_id"].as_str()), (200, Some(id.as_str())), "{body}");
     assert_eq!(
@@ -155,6 +169,15 @@ async fn a_proxy_asks_and_the_rules_of_edge_gate_mode_answer() {
     assert_eq!(status, 403, "HEAD is judged as GET too: {body}");
     let (status, _, body) = ask(&stack, &[("X-Forwarded-Method", "GET")]).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("forwarded_uri_missing")), "{body}");
+    // nginx passes the client's own X-Forwarded-* beside the X-Original-*
+    // it sets: two readings of the request, so it is refused, never
+    // decided on the client's.
+    let smuggled = [("X-Forwarded-Uri", "/public"), ("X-Original-URI", "/app/reports/q3"), ("X-Session-Token", &token)];
+    let (status, _, body) = ask(&stack, &smuggled).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("forwarded_headers_conflict")), "{body}");
+    let methods = [("X-Forwarded-Method", "GET"), ("X-Original-Method", "DELETE"), ("X-Original-URI", "/app/home")];
+    let (status, _, body) = ask(&stack, &methods).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("forwarded_headers_conflict")), "{body}");
     // Any method the proxy uses (Envoy, Traefik's preserveRequestMethod).
     let r = no_redirects().post(stack.url("/auth/forward")).header("X-Forwarded-Uri", "/public").send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -318,4 +341,54 @@ async fn hydras_token_hook_puts_the_plan_into_tokens() {
     assert_eq!(claims["session"]["id_token"]["plan"], "pro");
     let (status, body) = status_json(post(json!({"nope": 1}), "e2e-hydra-hook-secret").await.unwrap()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_token_hook_body")));
+}
+
+/// `kratos/plan-claims.jsonnet` evaluated as Kratos' session tokenizer does:
+/// `std.extVar('session')` is the session, the answer's `claims` go into
+/// the JWT.
+fn tokenizer_claims(session: &Value) -> Value {
+    let mapper = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/kratos/plan-claims.jsonnet")).unwrap();
+    let arena = rsjsonnet_lang::arena::Arena::new();
+    let mut jsonnet = rsjsonnet_front::Session::new(&arena);
+    let session_thunk =
+        jsonnet.load_virt_file("<session>", session.to_string().into_bytes()).expect("the session is JSON");
+    let name = jsonnet.program().intern_str("session");
+    jsonnet.program_mut().add_ext_var(name, &session_thunk);
+    let thunk = jsonnet.load_virt_file("plan-claims.jsonnet", mapper).expect("the mapper parses");
+    let value = jsonnet.eval_value(&thunk).expect("the mapper evaluates");
+    let out = jsonnet.manifest_json(&value, false).expect("the mapper's answer is JSON");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kratos_claims_mapper_puts_the_mirrored_plan_into_session_jwts() {
+    let stack = Stack::start_with(StackOptions::default().var("KRATOS_SYNC_PLAN", "true")).await;
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let (token, id) = user(&stack, "tokenize@example.com").await;
+    let whoami = || async {
+        let r = stack
+            .http
+            .get(format!("{}/sessions/whoami", stack.kratos.public_url()))
+            .header("X-Session-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()
+    };
+    let before = whoami().await;
+    assert_eq!(before["identity"]["id"], id.as_str());
+    let claims = tokenizer_claims(&before);
+    assert!(claims["claims"].is_object(), "Kratos refuses a mapper without a claims object: {claims}");
+    assert_eq!(claims["claims"].get("plan"), None, "no plan mirrored yet, no plan claim: {claims}");
+
+    let cus = stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string();
+    stack
+        .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")])
+        .await;
+    assert_eq!(stack.sync(&id).await.plan, "pro");
+    let after = whoami().await;
+    assert_eq!(after["identity"]["metadata_public"]["plan"], "pro", "KRATOS_SYNC_PLAN mirrors the plan: {after}");
+    assert!(after["identity"].get("metadata_admin").is_none_or(Value::is_null), "whoami never shows metadata_admin");
+    assert_eq!(tokenizer_claims(&after), json!({"claims": {"plan": "pro"}}));
 }

@@ -14,6 +14,7 @@
 //   webhook-dup      a signed Stripe event already marked processed
 //   edge-ungated     edge gate mode, a path no rule gates (forwarded)
 //   edge-gated       edge gate mode, a gated path, cached session (forwarded)
+//   forward          /auth/forward for a gated path, cached session
 //   empty            the empty workers-rs worker (the baseline of run.mjs)
 //   pass-through     the plain JS pass-through worker (edge mode's baseline)
 // so that the bridge's µs per answer can be set beside a baseline's.
@@ -43,6 +44,7 @@ import {
   GATE_PATH,
   SESSION,
   EDGE_BINDINGS,
+  FORWARDED,
   startWhoami,
   startOrigin,
   startPassThrough,
@@ -52,7 +54,7 @@ import {
 const WebSocket = require(join(ROOT, "node_modules/ws"));
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 120);
 const which = process.argv[2] ?? "feature";
-const MODES = ["feature", "feature-nocache", "gate", "healthz", "webhook-dup", "edge-ungated", "edge-gated", "empty", "pass-through"];
+const MODES = ["feature", "feature-nocache", "gate", "healthz", "webhook-dup", "edge-ungated", "edge-gated", "forward", "empty", "pass-through"];
 if (!MODES.includes(which)) throw new Error(`want one of ${MODES.join(", ")}; got ${which}`);
 
 // A minimal Chrome DevTools Protocol client over one WebSocket.
@@ -128,7 +130,8 @@ async function start(inspect) {
   const build = snapshotBridge();
   console.log(`bridge build: ${build.from}, wasm ${build.wasm_bytes} bytes, sha256 ${build.wasm_sha256.slice(0, 12)}, built ${build.built_at}`);
   const bindings = which === "feature-nocache" ? { ENTITLEMENT_CACHE_TTL: "0" } : {};
-  if (which === "gate" || which.startsWith("edge-")) bindings.KRATOS_PUBLIC_URL = (await startWhoami()).url;
+  if (which === "gate" || which === "forward" || which.startsWith("edge-")) bindings.KRATOS_PUBLIC_URL = (await startWhoami()).url;
+  if (which === "forward") bindings.GATE_ROUTES = EDGE_BINDINGS.GATE_ROUTES;
   if (which.startsWith("edge-")) Object.assign(bindings, { ORIGIN_URL: (await startOrigin()).url, ...EDGE_BINDINGS });
   const server = await startBridge(inspect, { bindings, dir: build.dir });
   const targets = {
@@ -139,6 +142,7 @@ async function start(inspect) {
     "webhook-dup": webhookTarget({ name: "bridge webhook, duplicate", server, path: "/webhooks/stripe" }),
     "edge-ungated": { name: "bridge edge, ungated path", server, path: "/public/page?x=1", headers: {} },
     "edge-gated": { name: "bridge edge, gated and allowed (cached)", server, path: "/app/reports/q3", headers: SESSION },
+    forward: { name: "bridge /auth/forward, cached session", server, path: "/auth/forward", headers: { ...SESSION, ...FORWARDED } },
   };
   if (which === "webhook-dup") await markEventProcessed(server);
   return { server, target: targets[which] };

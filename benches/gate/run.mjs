@@ -77,6 +77,8 @@ import {
   startRustPassThrough,
   PASS_THROUGH_DIR,
   EDGE_BINDINGS,
+  FORWARDED,
+  BENCH_ASSERTION_KEY,
   wranglerToml,
   checkBuilds,
   startBridge,
@@ -147,22 +149,34 @@ async function main() {
     targets.push({ key: "b_feature", name: "B: bridge feature check", server: b, path: FEATURE_PATH, headers: AUTH, expectAllowed: true });
     targets.push({ key: "b_gate", name: "B: bridge /gate, cached session", server: b, path: GATE_PATH, headers: SESSION, expectAllowed: true });
   }
-  // BENCH_EDGE=1 (--edge): edge gate mode beside a plain pass-through
-  // worker, all forwarding to the same local origin.
+  // Gateways (always): /gate and /auth/forward on one worker with
+  // GATE_ROUTES, and a gated forward in edge gate mode without and with
+  // X-Bridge-Assertion (ASSERTION_SIGNING_KEY), all with a cached session.
+  builds.pass_through_worker = EDGE ? snapshotBuild(PASS_THROUGH_DIR, "bench-gate-pass-through-worker") : null;
+  const origin = await startOrigin();
+  const edge = await startBridge({}, {
+    name: "bridge-edge",
+    dir: builds.bridge.dir,
+    bindings: { KRATOS_PUBLIC_URL: whoami.url, ORIGIN_URL: origin.url, ...EDGE_BINDINGS },
+  });
+  const edgeSigned = await startBridge({}, {
+    name: "bridge-edge-signed",
+    dir: builds.bridge.dir,
+    bindings: { KRATOS_PUBLIC_URL: whoami.url, ORIGIN_URL: origin.url, ...EDGE_BINDINGS, ASSERTION_SIGNING_KEY: BENCH_ASSERTION_KEY },
+  });
+  targets.push({ key: "edge_gate", name: "bridge /gate, cached session (GATE_ROUTES set)", server: edge, path: `${EDGE_BINDINGS.BRIDGE_PATH_PREFIX}${GATE_PATH}`, headers: SESSION, expectAllowed: true });
+  targets.push({ key: "edge_forward", name: "bridge /auth/forward, cached session", server: edge, path: `${EDGE_BINDINGS.BRIDGE_PATH_PREFIX}/auth/forward`, headers: { ...SESSION, ...FORWARDED }, expectHeaders: ["x-identity-id"] });
+  targets.push({ key: "edge_forward_signed", name: "bridge /auth/forward, cached session, with assertion", server: edgeSigned, path: `${EDGE_BINDINGS.BRIDGE_PATH_PREFIX}/auth/forward`, headers: { ...SESSION, ...FORWARDED }, expectHeaders: ["x-identity-id", "x-bridge-assertion"] });
+  targets.push({ key: "edge_gated", name: "bridge edge, gated and allowed (cached)", server: edge, path: "/app/reports/q3", headers: SESSION, expectFields: { assertion: false } });
+  targets.push({ key: "edge_gated_signed", name: "bridge edge, gated and allowed (cached), with assertion", server: edgeSigned, path: "/app/reports/q3", headers: SESSION, expectFields: { assertion: true } });
+  // BENCH_EDGE=1 (--edge): edge gate mode beside plain pass-through
+  // workers, all forwarding to the same local origin.
   if (EDGE) {
-    builds.pass_through_worker = snapshotBuild(PASS_THROUGH_DIR, "bench-gate-pass-through-worker");
-    const origin = await startOrigin();
-    const edge = await startBridge({}, {
-      name: "bridge-edge",
-      dir: builds.bridge.dir,
-      bindings: { KRATOS_PUBLIC_URL: whoami.url, ORIGIN_URL: origin.url, ...EDGE_BINDINGS },
-    });
     const passRs = await startRustPassThrough(origin.url, {}, builds.pass_through_worker.dir);
     targets.push({ key: "pass_through_rs", name: "pass-through workers-rs worker (edge baseline)", server: passRs, path: "/public/page?x=1", headers: {} });
     const pass = await startPassThrough(origin.url);
     targets.push({ key: "pass_through", name: "pass-through JS worker", server: pass, path: "/public/page?x=1", headers: {} });
     targets.push({ key: "edge_ungated", name: "bridge edge, ungated path", server: edge, path: "/public/page?x=1", headers: {} });
-    targets.push({ key: "edge_gated", name: "bridge edge, gated and allowed (cached)", server: edge, path: "/app/reports/q3", headers: SESSION });
   }
   if (DIAG) {
     const jsEmpty = await startJsEmpty();
@@ -190,6 +204,9 @@ async function main() {
     ["bridge feature check / empty worker, one log line", ratio("bridge_feature", "empty_logging_worker"), 1.0],
     ["bridge feature check / seed worker", ratio("bridge_feature", "seed_worker"), 3.0],
     ["bridge /gate, cached session / empty worker, one log line", ratio("bridge_gate", "empty_logging_worker"), 0.9],
+    // The gateways issue.
+    ["bridge /auth/forward / /gate, cached session", ratio("edge_forward", "edge_gate"), 0.9],
+    ["bridge edge gated, with assertion / without", ratio("edge_gated_signed", "edge_gated"), 0.9],
   ];
   const ratios = [
     ...goals.map(([name, r]) => [name, r]),
@@ -200,7 +217,9 @@ async function main() {
     ["bridge feature check, cache off / seed worker", ratio("bridge_feature_nocache", "seed_worker")],
     ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
   ];
-  if (by.edge_gated) {
+  ratios.push(["bridge /auth/forward, with assertion / without", ratio("edge_forward_signed", "edge_forward")]);
+  ratios.push(["bridge /gate, GATE_ROUTES set / unset", ratio("edge_gate", "bridge_gate")]);
+  if (by.edge_ungated) {
     ratios.push(["bridge edge, ungated / pass-through workers-rs", ratio("edge_ungated", "pass_through_rs")]);
     ratios.push(["bridge edge, gated and allowed / pass-through workers-rs", ratio("edge_gated", "pass_through_rs")]);
     ratios.push(["bridge edge, ungated / pass-through JS", ratio("edge_ungated", "pass_through")]);
@@ -263,5 +282,5 @@ async function main() {
 
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus
 // two minutes for starting and stopping the servers.
-const targetCount = (DIAG ? 9 : 7) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
+const targetCount = (DIAG ? 14 : 12) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
 await runBench("gate benchmark", (targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, main);

@@ -299,8 +299,10 @@ export async function startOrigin() {
   origin.server = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
+      // Says whether the bridge sent a signed assertion, so that the
+      // benchmark checks every gated answer carried (or lacked) one.
       res.writeHead(200, { "content-type": "application/json" });
-      res.end('{"origin":true}');
+      res.end(JSON.stringify({ origin: true, assertion: typeof req.headers["x-bridge-assertion"] === "string" }));
     });
   });
   origin.server.keepAliveTimeout = 60_000;
@@ -317,6 +319,15 @@ export const EDGE_BINDINGS = {
   GATE_ROUTES: JSON.stringify([{ path: "/app/reports/*", feature: "premium_feature" }, { path: "/app/*", session: "required" }]),
   BRIDGE_PATH_PREFIX: "/_bridge",
 };
+
+/** What a proxy sends /auth/forward: the original request (Traefik and
+ * Caddy's headers), a gated and allowed path. */
+export const FORWARDED = { "x-forwarded-method": "GET", "x-forwarded-uri": "/app/reports/q3", "x-forwarded-host": "app.example.com", "x-forwarded-proto": "https" };
+
+/** ASSERTION_SIGNING_KEY in the benchmark: a P-256 key made for it, not a
+ * secret (the e2e tests' key). */
+export const BENCH_ASSERTION_KEY =
+  '{"kty":"EC","crv":"P-256","kid":"k1","x":"BFecD-5KSgxnt3G5ZU_4avcWdVtnUYCQzI2mLaII8JA","y":"R54ANSj1oPTttVcrM8D0mpQrPEJBUolFbomo1hsoEc8","d":"41xz88IkkaP51ffqHDXmezRxrwcz3wnIWsRfXDWwjV8"}';
 
 /** The workers-rs pass-through worker (benches/gate/pass-through-worker) forwarding to `originUrl`: edge gate mode's baseline. */
 export function startRustPassThrough(originUrl, shared = {}, dir = PASS_THROUGH_DIR) {
@@ -483,6 +494,20 @@ export async function firstAnswer(target) {
       throw new Error(`${target.name}: first answer is not JSON: ${body}`);
     }
     if (parsed.allowed !== true) throw new Error(`${target.name}: first answer is not "allowed": true: ${body}`);
+  }
+  // expectFields: JSON fields the answer must have (e.g. the origin saw an
+  // assertion); expectHeaders: headers it must carry (e.g. X-Bridge-Assertion).
+  for (const [field, want] of Object.entries(target.expectFields ?? {})) {
+    let got;
+    try {
+      got = JSON.parse(body)[field];
+    } catch {
+      throw new Error(`${target.name}: first answer is not JSON: ${body}`);
+    }
+    if (got !== want) throw new Error(`${target.name}: first answer has ${field}=${JSON.stringify(got)}, not ${JSON.stringify(want)}: ${body}`);
+  }
+  for (const name of target.expectHeaders ?? []) {
+    if (!res.headers.get(name)) throw new Error(`${target.name}: first answer has no ${name} header`);
   }
   const again = await (await fetch(target.server.url + target.path, init)).text();
   return { body, stable: again === body };

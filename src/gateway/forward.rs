@@ -25,6 +25,12 @@ pub enum AskedError {
     NoUri,
     /// A URI that is neither a path nor an absolute URL.
     BadUri,
+    /// A method that is not one token (e.g. two joined by a comma).
+    BadMethod,
+    /// `X-Forwarded-*` and `X-Original-*` name different requests: one of
+    /// them came from the client through the proxy, and the worker cannot
+    /// tell which one the proxy set.
+    Conflict,
 }
 
 impl AskedError {
@@ -33,6 +39,8 @@ impl AskedError {
         match self {
             Self::NoUri => "forwarded_uri_missing",
             Self::BadUri => "forwarded_uri_invalid",
+            Self::BadMethod => "forwarded_method_invalid",
+            Self::Conflict => "forwarded_headers_conflict",
         }
     }
 
@@ -41,6 +49,10 @@ impl AskedError {
         match self {
             Self::NoUri => "send the original URI as X-Forwarded-Uri (Traefik, Caddy) or X-Original-URI (nginx)",
             Self::BadUri => "the original URI must be a path (/app/x?y=1) or an absolute URL",
+            Self::BadMethod => "the original method must be one HTTP method",
+            Self::Conflict => {
+                "X-Forwarded-Method/-Uri and X-Original-Method/-URI differ: the proxy must set one pair and drop the client's"
+            }
         }
     }
 }
@@ -56,16 +68,30 @@ pub struct ProxyHeaders<'a> {
     pub forwarded_host: Option<&'a str>,
 }
 
-/// The first of two headers that is set and not blank.
-fn pick<'a>(a: Option<&'a str>, b: Option<&'a str>) -> Option<&'a str> {
-    a.map(str::trim).filter(|v| !v.is_empty()).or_else(|| b.map(str::trim).filter(|v| !v.is_empty()))
+/// A header's value, unless missing or blank.
+fn set(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The one of two headers naming the same thing that is set. Both set and
+/// different is a conflict: a proxy sets one of them, so the other came
+/// from the client (nginx passes a client's `X-Forwarded-Uri` beside the
+/// `X-Original-URI` it sets), and each reading must decide alike.
+fn pick<'a>(a: Option<&'a str>, b: Option<&'a str>) -> Result<Option<&'a str>, AskedError> {
+    match (set(a), set(b)) {
+        (Some(a), Some(b)) if a != b => Err(AskedError::Conflict),
+        (a, b) => Ok(a.or(b)),
+    }
 }
 
 /// The request asked about; `own_method` is the auth request's own (Envoy
 /// and Traefik's `preserveRequestMethod` send the original method itself).
 pub fn asked(own_method: &str, h: ProxyHeaders<'_>) -> Result<Asked, AskedError> {
-    let method = pick(h.forwarded_method, h.original_method).unwrap_or(own_method).to_ascii_uppercase();
-    let uri = pick(h.forwarded_uri, h.original_uri).ok_or(AskedError::NoUri)?;
+    let method = pick(h.forwarded_method, h.original_method)?.unwrap_or(own_method).to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(AskedError::BadMethod);
+    }
+    let uri = pick(h.forwarded_uri, h.original_uri)?.ok_or(AskedError::NoUri)?;
     let (origin, target) = match uri.split_once("://") {
         Some((scheme, rest)) if scheme.bytes().all(|b| b.is_ascii_alphabetic()) => {
             let at = rest.find('/').unwrap_or(rest.len());
@@ -82,8 +108,8 @@ pub fn asked(own_method: &str, h: ProxyHeaders<'_>) -> Result<Asked, AskedError>
         None => (target, ""),
     };
     let origin = origin.or_else(|| {
-        let host = pick(h.forwarded_host, None)?;
-        let proto = pick(h.forwarded_proto, None).unwrap_or("https");
+        let host = set(h.forwarded_host)?;
+        let proto = set(h.forwarded_proto).unwrap_or("https");
         Some(format!("{proto}://{host}"))
     });
     let url = format!("{}{target}", origin.unwrap_or_default());
@@ -128,5 +154,29 @@ mod tests {
             assert_eq!(asked("GET", h), Err(AskedError::BadUri), "{bad:?}");
         }
         assert_eq!(AskedError::NoUri.code(), "forwarded_uri_missing");
+    }
+
+    #[test]
+    fn two_headers_naming_different_requests_or_two_methods_are_refused() {
+        // nginx sets X-Original-URI and passes the client's X-Forwarded-Uri.
+        let smuggled = ProxyHeaders {
+            forwarded_uri: Some("/public"),
+            original_uri: Some("/app/reports/q3"),
+            ..ProxyHeaders::default()
+        };
+        assert_eq!(asked("GET", smuggled), Err(AskedError::Conflict));
+        let methods = ProxyHeaders {
+            forwarded_method: Some("GET"),
+            original_method: Some("POST"),
+            forwarded_uri: Some("/x"),
+            ..ProxyHeaders::default()
+        };
+        assert_eq!(asked("GET", methods), Err(AskedError::Conflict));
+        let same = ProxyHeaders { forwarded_uri: Some("/x"), original_uri: Some(" /x "), ..ProxyHeaders::default() };
+        assert_eq!(asked("GET", same).unwrap().path, "/x", "the same request twice is that request");
+        for bad in ["GET, POST", "G T", "GE\tT", "P0ST"] {
+            let h = ProxyHeaders { forwarded_method: Some(bad), forwarded_uri: Some("/x"), ..ProxyHeaders::default() };
+            assert_eq!(asked("GET", h), Err(AskedError::BadMethod), "{bad:?}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! memory, which never shrinks), the headers by iterating them (so every
 //! spelling of a name is seen).
 
-use worker::js_sys::{self, Array, Reflect, Uint8Array};
+use worker::js_sys::{self, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{self, ReadableStreamDefaultReader};
@@ -48,17 +48,29 @@ pub async fn read_capped(req: &Request, cap: usize, expected: usize) -> Result<V
 /// for which `keep` says so, by iterating the runtime's headers once.
 pub fn headers_with(
     req: &Request,
-    mut keep: impl FnMut(&str) -> bool,
+    keep: impl FnMut(&str) -> bool,
 ) -> Result<(RawHeaders, Vec<(String, String)>), JsValue> {
     let headers = web_sys::Headers::new_with_headers(&req.inner().headers())?;
+    let kept = kept_of(&headers, keep)?;
+    Ok((headers, kept))
+}
+
+/// Every `(name, value)` of the request's headers for which `keep` says
+/// so, without a copy (nothing is forwarded).
+pub fn headers_matching(req: &Request, keep: impl FnMut(&str) -> bool) -> Result<Vec<(String, String)>, JsValue> {
+    kept_of(&req.inner().headers(), keep)
+}
+
+/// Iterates the names only, and reads the value of those kept.
+fn kept_of(headers: &web_sys::Headers, mut keep: impl FnMut(&str) -> bool) -> Result<Vec<(String, String)>, JsValue> {
     let mut kept = Vec::new();
-    let entries = js_sys::try_iter(&headers.entries())?.ok_or_else(|| JsValue::from_str("headers are not iterable"))?;
-    for entry in entries {
-        let entry: Array = entry?.unchecked_into();
-        let name = entry.get(0).as_string().unwrap_or_default();
+    let names = js_sys::try_iter(&headers.keys())?.ok_or_else(|| JsValue::from_str("headers are not iterable"))?;
+    for name in names {
+        let name = name?.as_string().unwrap_or_default();
         if keep(&name) {
-            kept.push((name, entry.get(1).as_string().unwrap_or_default()));
+            let value = headers.get(&name)?.unwrap_or_default();
+            kept.push((name, value));
         }
     }
-    Ok((headers, kept))
+    Ok(kept)
 }

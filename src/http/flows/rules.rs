@@ -19,7 +19,7 @@ use crate::http::context::Cx;
 use crate::http::flows::record::stored;
 use crate::http::headers::header;
 use crate::identity::IdentityId;
-use crate::runtime::stream::{headers_with, RawHeaders};
+use crate::runtime::stream::{headers_matching, headers_with, RawHeaders};
 
 /// A request's headers as the rules read them: a copy to forward, the
 /// identity headers a client sent under any spelling (to remove), and the
@@ -42,6 +42,28 @@ pub fn read_headers(req: &Request) -> Result<ReadHeaders, ApiError> {
         }
     }
     Ok(ReadHeaders { copy, spoofed, overrides })
+}
+
+/// What the rules read of `req`'s headers when nothing is forwarded
+/// (`/auth/forward`): the identity headers a client sent under any
+/// spelling, and the methods its override headers name.
+pub struct Marks {
+    pub spoofed: Vec<String>,
+    pub overrides: Vec<String>,
+}
+
+/// Reads `req`'s headers once, without a copy (see [`Marks`]).
+pub fn read_marks(req: &Request) -> Result<Marks, ApiError> {
+    let read = |e| ApiError::internal(format!("cannot read the request's headers: {e:?}"));
+    let found = headers_matching(req, |name| role(name) != HeaderRole::Other).map_err(read)?;
+    let (mut spoofed, mut overrides) = (Vec::new(), Vec::new());
+    for (name, value) in found {
+        match role(&name) {
+            HeaderRole::Identity => spoofed.push(name),
+            _ => overrides.push(value),
+        }
+    }
+    Ok(Marks { spoofed, overrides })
 }
 
 /// What the rules decide.

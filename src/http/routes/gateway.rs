@@ -16,7 +16,7 @@ use crate::http::auth::require_bearer;
 use crate::http::body::read_bounded;
 use crate::http::context::Cx;
 use crate::http::flows::record::stored;
-use crate::http::flows::rules::{judge, read_headers, Verdict};
+use crate::http::flows::rules::{judge, read_marks, Verdict};
 use crate::http::headers::header;
 use crate::http::origin::{identity_headers, with_return_to};
 use crate::http::respond::{self, Reply};
@@ -48,22 +48,31 @@ pub async fn decide_for_proxy(cx: &Cx<'_>, req: &Request) -> Result<Reply, ApiEr
     };
     let asked = asked(req.method().as_ref(), proxy).map_err(|e| ApiError::bad_request(e.code(), e.message()))?;
     let path = readings(&asked.path).map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
-    let headers = read_headers(req)?;
+    let marks = read_marks(req)?;
+    if !marks.spoofed.is_empty() {
+        // The proxy replaces the headers it is told to copy, under their own
+        // spelling only; the client's others (`X_Plan`) would reach the app.
+        return Err(ApiError::new(
+            403,
+            "identity_headers_sent",
+            "the request carries headers only the bridge sets (X-Identity-Id, X-Plan, X-Access, X-Bridge-Assertion, in any spelling)",
+        ));
+    }
     let browser = wants_html(h("accept").as_deref());
-    match judge(cx, req, &asked.method, &path, &asked.query, &headers.overrides).await? {
+    match judge(cx, req, &asked.method, &path, &asked.query, &marks.overrides).await? {
         Verdict::Ungated => respond::json(200, &json!({"allowed": true})),
         Verdict::Allowed { identity, record } => {
             let now = effective(&record, &cx.config.plans, cx.now);
-            let issuer = origin_of(&req.inner().url()).unwrap_or_default();
-            let audience = cx
-                .config
-                .gate
-                .origin_url
-                .as_deref()
-                .or(Some(&asked.url))
-                .and_then(origin_of)
-                .unwrap_or_else(|| issuer.clone());
-            let token = assertion(cx, &now, &issuer, &audience).await?;
+            let token = match cx.config.assertion.key {
+                None => None,
+                Some(_) => {
+                    let issuer = origin_of(&req.inner().url()).unwrap_or_default();
+                    let audience = (cx.config.gate.origin_url.as_deref().or(Some(&asked.url)))
+                        .and_then(origin_of)
+                        .unwrap_or_else(|| issuer.clone());
+                    assertion(cx, &now, &issuer, &audience).await?
+                }
+            };
             let body = json!({"allowed": true, "identity_id": identity, "plan": now.plan, "access": now.access});
             Ok(respond::json(200, &body)?.with_headers(identity_headers(
                 &identity,
