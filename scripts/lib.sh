@@ -138,9 +138,9 @@ ensure_lint_tools() {
 # Formatting and lints, warnings as errors; scripts/test.sh runs them before
 # the tests. Call after ensure_wasm_target (KSB_TOOLCHAIN says which wasm
 # toolchain to lint with).
-#   rustfmt  the workspace and benches/wasm (rustfmt.toml at the root)
+#   rustfmt  the workspace and the standalone bench crates (rustfmt.toml at the root)
 #   clippy   native: every target of the workspace (core, emulators, tests,
-#            benches) and benches/wasm;
+#            benches), benches/wasm and benches/signing (all features);
 #            wasm32: the root crate's lib, whose shell (src/http) only
 #            compiles for wasm32, with rustup's target or Debian's clippy.
 run_lints() {
@@ -154,14 +154,16 @@ run_lints() {
   log "lint: rustfmt (cargo fmt --check)"
   (cd "$KSB_ROOT" && cargo fmt --all --check && cargo fmt --check --manifest-path "$bench_manifest" \
     && cargo fmt --check --manifest-path benches/gate/empty-worker/Cargo.toml \
-    && cargo fmt --check --manifest-path benches/gate/pass-through-worker/Cargo.toml) \
-    || die "formatting differs (diff above); run cargo fmt in the root and in benches/wasm, benches/gate/empty-worker, benches/gate/pass-through-worker"
+    && cargo fmt --check --manifest-path benches/gate/pass-through-worker/Cargo.toml \
+    && cargo fmt --check --manifest-path benches/signing/Cargo.toml) \
+    || die "formatting differs (diff above); run cargo fmt in the root and in benches/wasm, benches/gate/empty-worker, benches/gate/pass-through-worker, benches/signing"
   log "lint: rustfmt ok ($((SECONDS - t)) s)"
 
   t=$SECONDS
   log "lint: clippy, native ($(cargo clippy --version))"
   (cd "$KSB_ROOT" && cargo clippy --workspace --all-targets --locked -- -D warnings \
-    && CARGO_TARGET_DIR="$bench_target" cargo clippy --manifest-path "$bench_manifest" --all-targets --locked -- -D warnings) \
+    && CARGO_TARGET_DIR="$bench_target" cargo clippy --manifest-path "$bench_manifest" --all-targets --locked -- -D warnings \
+    && CARGO_TARGET_DIR="$KSB_ROOT/target/signing-bench" cargo clippy --manifest-path benches/signing/Cargo.toml --all-features --locked -- -D warnings) \
     || die "clippy (native) failed"
   log "lint: clippy native ok ($((SECONDS - t)) s)"
 
