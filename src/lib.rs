@@ -13,7 +13,9 @@
 //! `billing` (what a checkout buys and where it goes), `reconcile` (the walk
 //! over Stripe customers), `edge` (edge gate mode's rules and readings),
 //! `web` (the route table, CORS, cross-site rules, the gate's answers),
-//! `store` (the KV layout, the isolate's TTL caches), `config`, `error`,
+//! `store` (the KV layout, the isolate's TTL caches), `usage` (metered
+//! limits: meters, windows, the counter's decisions), `gateway` (forward
+//! auth, signed assertions, Hydra's token hook), `config`, `error`,
 //! `upstream` (what both API clients share) and `secret`.
 
 pub mod billing;
@@ -31,6 +33,7 @@ pub mod secret;
 pub mod store;
 pub mod stripe;
 pub mod upstream;
+pub mod usage;
 pub mod web;
 
 #[cfg(target_arch = "wasm32")]

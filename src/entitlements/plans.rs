@@ -12,6 +12,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::usage::meter::{valid_meter_name, Limit, Meter, MAX_METER_NAME};
+
 /// The feature name that grants every feature.
 pub const ALL_FEATURES: &str = "*";
 
@@ -28,6 +30,10 @@ pub struct Plan {
     /// Stripe price lookup keys or price ids that buy this plan.
     #[serde(default)]
     pub prices: Vec<String>,
+    /// How much of each meter the plan includes per window; a meter not
+    /// named here has limit 0 on this plan.
+    #[serde(default)]
+    pub limits: BTreeMap<String, Limit>,
 }
 
 impl Plan {
@@ -68,6 +74,8 @@ struct RawPlans {
     past_due_features: Option<Vec<String>>,
     #[serde(default)]
     trial: Option<Trial>,
+    #[serde(default)]
+    meters: BTreeMap<String, Meter>,
 }
 
 /// What is wrong with a `PLANS` value. `Display` is the operator-facing
@@ -113,6 +121,35 @@ pub enum PlansError {
         /// The other plan with it.
         second: String,
     },
+    /// A meter name that is not 1 to 40 of `a-z`, `0-9`, `_`, `-`.
+    BadMeterName {
+        /// The name given.
+        name: String,
+    },
+    /// A plan's `limits` names a meter `meters` does not define.
+    UnknownMeter {
+        /// The plan.
+        plan: String,
+        /// The meter it names.
+        meter: String,
+        /// The meters defined.
+        known: Vec<String>,
+    },
+    /// A `stripe_event_name` that is empty or longer than Stripe takes.
+    BadEventName {
+        /// The meter.
+        meter: String,
+    },
+    /// Two meters report to one Stripe event name: each unit would be
+    /// billed on both.
+    DuplicateEventName {
+        /// The event name.
+        event_name: String,
+        /// One meter with it.
+        first: String,
+        /// The other meter with it.
+        second: String,
+    },
     /// An empty string where a name is required (plan name, price, feature).
     EmptyName {
         /// The plan concerned (or the top-level field name).
@@ -145,6 +182,25 @@ impl fmt::Display for PlansError {
             Self::DuplicateRank { rank, first, second } => {
                 write!(f, "plans \"{first}\" and \"{second}\" have the same rank {rank}; ranks must be unique")
             }
+            Self::BadMeterName { name } => write!(
+                f,
+                "meter \"{name}\" must be 1 to {MAX_METER_NAME} characters of a-z, 0-9, _ and -"
+            ),
+            Self::UnknownMeter { plan, meter, known } if known.is_empty() => {
+                write!(f, "plan \"{plan}\" has a limit for meter \"{meter}\", but \"meters\" defines none")
+            }
+            Self::UnknownMeter { plan, meter, known } => write!(
+                f,
+                "plan \"{plan}\" has a limit for meter \"{meter}\", which is not one of the meters ({})",
+                known.join(", ")
+            ),
+            Self::BadEventName { meter } => {
+                write!(f, "meter \"{meter}\" has an empty stripe_event_name or one over 100 characters")
+            }
+            Self::DuplicateEventName { event_name, first, second } => write!(
+                f,
+                "meters \"{first}\" and \"{second}\" both report to Stripe event \"{event_name}\"; each unit would be billed twice"
+            ),
             Self::EmptyName { plan, field } if plan.is_empty() => {
                 write!(f, "a plan has an empty name ({field})")
             }
@@ -164,6 +220,7 @@ pub struct Plans {
     plans: BTreeMap<String, Plan>,
     past_due_features: Vec<String>,
     trial: Option<Trial>,
+    meters: BTreeMap<String, Meter>,
     /// Price lookup key or id -> plan name.
     by_price: HashMap<String, String>,
 }
@@ -188,6 +245,24 @@ impl Plans {
                 return Err(PlansError::ZeroTrialDays);
             }
         }
+        let mut by_event: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, meter) in &raw.meters {
+            if !valid_meter_name(name) {
+                return Err(PlansError::BadMeterName { name: name.clone() });
+            }
+            if let Some(event) = &meter.stripe_event_name {
+                if event.trim().is_empty() || event.len() > 100 {
+                    return Err(PlansError::BadEventName { meter: name.clone() });
+                }
+                if let Some(first) = by_event.insert(event, name) {
+                    return Err(PlansError::DuplicateEventName {
+                        event_name: event.clone(),
+                        first: first.to_string(),
+                        second: name.clone(),
+                    });
+                }
+            }
+        }
         let mut by_rank: BTreeMap<u32, &str> = BTreeMap::new();
         let mut by_price: HashMap<String, String> = HashMap::new();
         for (name, plan) in &raw.plans {
@@ -197,6 +272,13 @@ impl Plans {
             }
             if plan.features.iter().any(|f| f.trim().is_empty()) {
                 return Err(empty("features"));
+            }
+            if let Some(meter) = plan.limits.keys().find(|m| !raw.meters.contains_key(*m)) {
+                return Err(PlansError::UnknownMeter {
+                    plan: name.clone(),
+                    meter: meter.clone(),
+                    known: raw.meters.keys().cloned().collect(),
+                });
             }
             if let Some(first) = by_rank.insert(plan.rank, name) {
                 return Err(PlansError::DuplicateRank {
@@ -223,7 +305,14 @@ impl Plans {
             Some(f) => f,
             None => raw.plans[&raw.default_plan].features.clone(),
         };
-        Ok(Plans { default_plan: raw.default_plan, plans: raw.plans, past_due_features, trial: raw.trial, by_price })
+        Ok(Plans {
+            default_plan: raw.default_plan,
+            plans: raw.plans,
+            past_due_features,
+            trial: raw.trial,
+            meters: raw.meters,
+            by_price,
+        })
     }
 
     /// The plan whoever has no granting subscription is on.
@@ -259,6 +348,22 @@ impl Plans {
     /// The app trial, when configured.
     pub fn trial(&self) -> Option<&Trial> {
         self.trial.as_ref()
+    }
+
+    /// A meter by name.
+    pub fn meter(&self, name: &str) -> Option<&Meter> {
+        self.meters.get(name)
+    }
+
+    /// The meters by name, in name order.
+    pub fn meters(&self) -> impl Iterator<Item = (&str, &Meter)> {
+        self.meters.iter().map(|(n, m)| (n.as_str(), m))
+    }
+
+    /// How much of `meter` `plan` includes per window: 0 when the plan (or
+    /// the meter) is unknown or the plan names no limit for it.
+    pub fn limit(&self, plan: &str, meter: &str) -> Limit {
+        self.plans.get(plan).and_then(|p| p.limits.get(meter)).copied().unwrap_or(Limit::Units(0))
     }
 
     /// All plans by name, in name order.
