@@ -159,6 +159,9 @@ pub struct Config {
     /// `TEST_PANIC_ROUTE`: `GET /__test/panic` panics, so that the tests can
     /// show what a panic answers; refused with `ENVIRONMENT=production`.
     pub test_panic_route: bool,
+    /// `USAGE_REPORT_INTERVAL`: seconds between a billed unit's consumption
+    /// and its batch's report to Stripe, and the first retry's wait.
+    pub usage_report_interval: i64,
 }
 
 /// The gate's settings, shared by edge gate mode and `/auth/forward`.
@@ -278,6 +281,7 @@ pub const SETTINGS: &[&str] = &[
     "ASSERTION_TTL",
     "HYDRA_HOOK_SECRET",
     "TEST_PANIC_ROUTE",
+    "USAGE_REPORT_INTERVAL",
 ];
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
@@ -314,6 +318,21 @@ pub const DEFAULT_RECONCILE_STALE_AFTER_SECS: u64 = 3600;
 
 /// The default of `RECONCILE_PAGES_PER_RUN`.
 pub const DEFAULT_RECONCILE_PAGES: u32 = 5;
+
+/// The default of `USAGE_REPORT_INTERVAL`.
+pub const DEFAULT_USAGE_REPORT_INTERVAL_SECS: i64 = 10;
+
+fn usage_report_interval(v: Option<String>) -> Result<i64, ConfigProblem> {
+    let name = "USAGE_REPORT_INTERVAL";
+    match non_empty(v) {
+        None => Ok(DEFAULT_USAGE_REPORT_INTERVAL_SECS),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=3600).contains(n))
+            .ok_or_else(|| ConfigProblem { name, message: "must be a whole number of seconds from 1 to 3600".into() }),
+    }
+}
 
 fn pages(v: Option<String>) -> Result<u32, ConfigProblem> {
     let name = "RECONCILE_PAGES_PER_RUN";
@@ -403,6 +422,7 @@ impl Config {
         let test_panic_route = test_panic_route(get("TEST_PANIC_ROUTE"), environment)?;
         Ok(Config {
             test_panic_route,
+            usage_report_interval: usage_report_interval(get("USAGE_REPORT_INTERVAL"))?,
             gate,
             assertion: assertion_config(&get)?,
             hydra_hook_secret: non_empty(get("HYDRA_HOOK_SECRET")).map(Secret::new),

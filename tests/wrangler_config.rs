@@ -33,3 +33,12 @@ fn a_cron_runs_the_reconciliation_walk() {
     let crons = triggers.lines().find(|l| l.trim_start().starts_with("crons")).expect("crons = [...]");
     assert!(crons.contains("\"*/5 * * * *\""), "{crons}");
 }
+
+#[test]
+fn the_usage_counter_is_bound_with_its_sqlite_migration() {
+    let toml = wrangler_toml();
+    let binding = toml.split("[[durable_objects.bindings]]").nth(1).expect("a Durable Object binding");
+    assert!(binding.contains(r#"name = "USAGE""#) && binding.contains(r#"class_name = "UsageCounter""#), "{binding}");
+    let migration = toml.split("[[migrations]]").nth(1).expect("a migration");
+    assert!(migration.contains(r#"new_sqlite_classes = ["UsageCounter"]"#), "SQL storage needs a SQLite class: {migration}");
+}

@@ -9,6 +9,7 @@ mod auth;
 mod body;
 mod caches;
 mod context;
+mod counter;
 pub(crate) mod cron;
 mod env;
 mod flows;

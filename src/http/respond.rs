@@ -84,6 +84,11 @@ pub fn json_text(body: &str) -> Result<Reply, ApiError> {
     Ok(Reply::new(200, Body::Json(body.to_owned())))
 }
 
+/// A JSON text made elsewhere (the usage counter's), with its status.
+pub fn json_text_with(status: u16, body: String) -> Reply {
+    Reply::new(status, Body::Json(body))
+}
+
 /// A JSON answer with the given status.
 pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Reply, ApiError> {
     let body = serde_json::to_string(value).map_err(|e| ApiError::internal(format!("unserialisable answer: {e}")))?;

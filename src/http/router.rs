@@ -13,7 +13,7 @@ use super::headers::header;
 use super::origin::{gate_and_forward, ForOrigin};
 use super::request_id;
 use super::respond::{self, Browsers, Reply};
-use super::routes::{admin, billing, gate, gateway, healthz, identities, kratos_hooks, stripe_webhook};
+use super::routes::{admin, billing, gate, gateway, healthz, identities, kratos_hooks, stripe_webhook, usage};
 use crate::config::{Config, ConfigProblem};
 use crate::error::ApiError;
 use crate::identity::IdentityId;
@@ -142,6 +142,8 @@ async fn dispatch(cx: &Cx<'_>, mut req: Request, matched: Matched) -> Result<Rep
         Route::AuthForward => gateway::decide_for_proxy(cx, &req).await,
         Route::Jwks => gateway::signing_keys(cx),
         Route::HydraTokenHook => gateway::hydra_token_claims(cx, req).await,
+        Route::Consume(id, meter) => usage::consume(cx, req, &id, &meter).await,
+        Route::Usage(who, meter) => usage::balance(cx, &whose(who)?, &meter).await,
     }
 }
 

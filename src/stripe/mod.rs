@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod customer;
 pub mod event;
 pub mod form;
+pub mod meter_event;
 pub mod request;
 pub mod signature;
 pub mod subscription;

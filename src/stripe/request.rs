@@ -23,6 +23,7 @@ use super::customer::{
     search_by_identity_query, Customer, CustomerList, CustomerProfile,
 };
 use super::form::{percent_encode, Form};
+use super::meter_event::{meter_event_form, meter_event_idempotency_key, MeterEvent};
 use super::subscription::{parse_subscription_list, SubscriptionPage};
 use crate::error::ApiError;
 use crate::identity::{IdentityId, STRIPE_IDENTITY_KEY};
@@ -287,6 +288,13 @@ impl StripeRequest<Price> {
 }
 
 impl StripeRequest<Done> {
+    /// `POST /v1/billing/meter_events`: attempt `attempt` to report one
+    /// batch of metered units (its identifier makes every attempt count once).
+    pub fn report_meter_event(event: &MeterEvent<'_>, attempt: i64) -> Self {
+        Self::post("/v1/billing/meter_events".into(), meter_event_form(event), done)
+            .idempotent(meter_event_idempotency_key(event.identifier, attempt))
+    }
+
     /// `DELETE /v1/customers/{id}` (also removes its payment methods).
     pub fn delete_customer(id: &str) -> Self {
         Self::delete(format!("/v1/customers/{}", seg(id)), done)

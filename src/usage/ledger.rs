@@ -159,9 +159,9 @@ pub fn identifier(identity: &IdentityId, epoch: &str, first_seq: i64) -> String 
 }
 
 /// Seconds to wait before attempt `attempts + 1` of a batch that failed
-/// `attempts` times: 2, 4, 8, ... up to an hour.
-pub fn retry_delay(attempts: u32) -> i64 {
-    2i64.saturating_pow(attempts.clamp(1, 12)).min(MAX_RETRY_SECS)
+/// `attempts` times: `base`, twice that, four times ... up to an hour.
+pub fn retry_delay(attempts: u32, base: i64) -> i64 {
+    base.max(1).saturating_mul(1 << attempts.clamp(1, 13).saturating_sub(1)).min(MAX_RETRY_SECS)
 }
 
 /// The `timestamp` a batch consumed at `at` is reported with at `now`:
@@ -263,7 +263,8 @@ mod tests {
         assert_eq!(a, "ksb_9f1c2d3e-4b5a-4c6d-8e7f-0123456789ab_k3x9_17");
         assert!(a.len() <= 100, "Stripe's identifier limit");
         assert_ne!(a, identifier(&id, "other", 17), "a counter that starts again has a new epoch");
-        assert_eq!((retry_delay(0), retry_delay(1), retry_delay(3), retry_delay(30)), (2, 2, 8, 3600));
+        assert_eq!((retry_delay(1, 2), retry_delay(2, 2), retry_delay(3, 2), retry_delay(30, 2)), (2, 4, 8, 3600));
+        assert_eq!((retry_delay(0, 1), retry_delay(4, 1), retry_delay(4, 0)), (1, 8, 8));
         let now = 1_796_225_400;
         assert_eq!(report_timestamp(now - 10, now), now - 10);
         assert_eq!(report_timestamp(now + 10, now), now, "never ahead of now");

@@ -52,6 +52,11 @@ pub enum Route {
     Jwks,
     /// `POST /hooks/hydra/token`: Ory Hydra's token hook.
     HydraTokenHook,
+    /// `POST /v1/identities/{id}/usage/{meter}`: consume units of a meter.
+    Consume(IdentityId, String),
+    /// `GET /v1/identities/{id}/usage/{meter}`, and `GET /me/usage/{meter}`
+    /// for the signed-in identity: a meter's balance.
+    Usage(Who, String),
 }
 
 impl Route {
@@ -59,7 +64,10 @@ impl Route {
     /// other routes the shell still reads any body sent, with the same
     /// bound, so an oversized one is refused (413) before anything changes.
     pub fn reads_its_body(&self) -> bool {
-        matches!(self, Route::StripeWebhook | Route::KratosHook(_) | Route::Checkout | Route::HydraTokenHook)
+        matches!(
+            self,
+            Route::StripeWebhook | Route::KratosHook(_) | Route::Checkout | Route::HydraTokenHook | Route::Consume(..)
+        )
     }
 }
 
@@ -154,6 +162,19 @@ pub fn route(method: &str, path: &str) -> Option<Matched> {
         }
         ("DELETE", ["v1", "identities", raw]) => {
             (Caller::ApiClient, "DELETE /v1/identities/{id}", id(raw).map(|i| Route::DeleteAccount(Who::Identity(i))))
+        }
+        ("POST", ["v1", "identities", raw, "usage", meter]) if !meter.is_empty() => (
+            Caller::ApiClient,
+            "POST /v1/identities/{id}/usage/{meter}",
+            id(raw).map(|i| Route::Consume(i, (*meter).to_owned())),
+        ),
+        ("GET", ["v1", "identities", raw, "usage", meter]) if !meter.is_empty() => (
+            Caller::ApiClient,
+            "GET /v1/identities/{id}/usage/{meter}",
+            id(raw).map(|i| Route::Usage(Who::Identity(i), (*meter).to_owned())),
+        ),
+        ("GET", ["me", "usage", meter]) if !meter.is_empty() => {
+            (Caller::SignedInUser, "GET /me/usage/{meter}", Ok(Route::Usage(Who::SignedIn, (*meter).to_owned())))
         }
         ("GET", ["me", "entitlements"]) => {
             (Caller::SignedInUser, "GET /me/entitlements", Ok(Route::Entitlements(Who::SignedIn)))
@@ -251,6 +272,19 @@ mod tests {
         }
         assert_eq!(ok("GET", "/.well-known/jwks.json"), (Caller::Anyone, Route::Jwks));
         assert_eq!(ok("POST", "/hooks/hydra/token"), (Caller::Anyone, Route::HydraTokenHook));
+        assert_eq!(
+            ok("POST", &format!("{path}/usage/exports")),
+            (Caller::ApiClient, Route::Consume(id(), "exports".into()))
+        );
+        assert_eq!(
+            ok("GET", &format!("{path}/usage/exports")),
+            (Caller::ApiClient, Route::Usage(Who::Identity(id()), "exports".into()))
+        );
+        assert_eq!(
+            ok("GET", "/me/usage/exports"),
+            (Caller::SignedInUser, Route::Usage(Who::SignedIn, "exports".into()))
+        );
+        assert!(route("POST", "/me/usage/exports").is_none(), "nothing consumes from a browser");
     }
 
     #[test]
@@ -269,6 +303,7 @@ mod tests {
         assert!(ok("POST", "/billing/checkout").1.reads_its_body());
         assert!(!ok("POST", "/billing/portal").1.reads_its_body());
         assert!(ok("POST", "/hooks/kratos/settings").1.reads_its_body());
+        assert!(ok("POST", &format!("/v1/identities/{ID}/usage/exports")).1.reads_its_body());
         assert!(!ok("POST", &format!("/v1/identities/{ID}/sync")).1.reads_its_body());
         assert!(!ok("DELETE", "/me").1.reads_its_body());
     }

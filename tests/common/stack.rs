@@ -166,6 +166,19 @@ impl Stack {
         vars
     }
 
+    /// Stops `wrangler dev` and starts it again on the same port with the
+    /// same persistence directory: local KV and Durable Objects survive, as
+    /// they survive a developer's restart.
+    #[allow(dead_code)] // the binaries that never restart their worker
+    pub async fn restart_worker(&mut self) {
+        if let Some(mut wrangler) = self.wrangler.take() {
+            stop(&mut wrangler);
+        }
+        let port: u16 = self.worker_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the worker's port");
+        self.wrangler = Some(spawn_wrangler(&self.dir.join("wrangler.toml"), port, &self.dir));
+        self.wait_ready(false).await;
+    }
+
     async fn wait_ready(&self, expect_unhealthy: bool) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
@@ -219,6 +232,8 @@ fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
     writeln!(f, "main = {}", toml_string(&main.to_string_lossy())).unwrap();
     writeln!(f, "compatibility_date = \"{}\"", compatibility_date()).unwrap();
     writeln!(f, "[[kv_namespaces]]\nbinding = \"BILLING_KV\"\nid = \"e2e\"").unwrap();
+    writeln!(f, "[[durable_objects.bindings]]\nname = \"USAGE\"\nclass_name = \"UsageCounter\"").unwrap();
+    writeln!(f, "[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [\"UsageCounter\"]").unwrap();
     writeln!(f, "[vars]").unwrap();
     for (k, v) in vars {
         writeln!(f, "{k} = {}", toml_string(v)).unwrap();
@@ -229,7 +244,12 @@ fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
 /// Starts `wrangler dev` on `port` with `config`, in its own process group,
 /// its output in `dir`'s `wrangler.log` and its local KV in `dir`'s `state`.
 fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> Child {
-    let log = std::fs::File::create(dir.join("wrangler.log")).expect("create wrangler.log");
+    // Appended to: a restarted worker's lines follow the first run's.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("wrangler.log"))
+        .expect("open wrangler.log");
     let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
     cmd.args(["dev", "--config"])
         .arg(config)

@@ -8,3 +8,4 @@ pub mod reconcile;
 pub mod record;
 pub mod rules;
 pub mod sync;
+pub mod usage;

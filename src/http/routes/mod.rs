@@ -9,3 +9,4 @@ pub mod healthz;
 pub mod identities;
 pub mod kratos_hooks;
 pub mod stripe_webhook;
+pub mod usage;
