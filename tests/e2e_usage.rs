@@ -10,6 +10,7 @@ mod common {
     #[allow(dead_code)] // the shared harness; this binary needs part of it
     pub mod calls;
     pub mod openapi;
+    pub mod origin;
     #[allow(dead_code)]
     pub mod stack;
 }
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use common::basics::status_json;
 use common::openapi::assert_documented;
+use common::origin::Origin;
 use common::stack::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -46,9 +48,21 @@ async fn metered_stack(more: &[(&str, &str)]) -> Stack {
     let mut options = StackOptions::default().var("PLANS", METERED_PLANS).var("USAGE_REPORT_INTERVAL", "1");
     for (k, v) in more {
         options = options.var(k, v);
+        if *k == "BRIDGE_PATH_PREFIX" {
+            options.bridge_prefix = v.to_string();
+        }
     }
     let stack = Stack::start_with(options).await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    // The Stripe setup of a billed meter: a meter for its event name.
+    let meter = stack
+        .stripe_api(
+            Method::POST,
+            "/v1/billing/meters",
+            &[("display_name", "API calls"), ("event_name", "api_calls"), ("default_aggregation[formula]", "sum")],
+        )
+        .await;
+    assert_eq!(meter["status"], "active", "{meter}");
     stack
 }
 
@@ -236,7 +250,6 @@ async fn until_reported(stack: &Stack, id: &str, customer: &str, want: u64, with
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the Stripe emulator learns meter events in the next commit"]
 async fn billed_units_reach_stripe_once_through_lost_answers_and_outages() {
     let mut stack = metered_stack(&[]).await;
     let (id, _) = user(&stack, "billed@example.com").await;
@@ -264,6 +277,12 @@ async fn billed_units_reach_stripe_once_through_lost_answers_and_outages() {
         assert_eq!(consume(&stack, &id, "api_calls", None, None).await.0, 200);
     }
     until_reported(&stack, &id, &cus, 12, Duration::from_secs(40)).await;
+    let faults = stack.control(Method::GET, stack.stripe_url("/_emulator/faults"), json!(null)).await;
+    assert_eq!(
+        (faults["pending"].as_u64(), faults["injected_total"].as_u64()),
+        (Some(0), Some(3)),
+        "every fault met a report: {faults}"
+    );
     let (_, events) = meter_events(&stack, &cus).await;
     assert!(
         events.iter().any(|e| e["counted"] == false && e["reason"] == "duplicate_identifier"),
@@ -296,4 +315,82 @@ async fn billed_units_reach_stripe_once_through_lost_answers_and_outages() {
     assert_eq!(balance(&stack, &id, "exports").await["used"], 2);
     stack.control(Method::DELETE, stack.stripe_url("/_emulator/faults"), json!(null)).await;
     until_reported(&stack, &id, &cus, 15, Duration::from_secs(60)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gate_rules_forward_a_request_only_after_it_consumed_a_unit() {
+    let origin = Origin::start().await;
+    let rules = r#"[
+      {"path": "/api/export", "methods": ["POST"], "consume": "exports"},
+      {"path": "/app/*", "session": "required"}
+    ]"#;
+    let stack =
+        metered_stack(&[("ORIGIN_URL", &origin.url), ("GATE_ROUTES", rules), ("BRIDGE_PATH_PREFIX", "/_bridge")]).await;
+    let (id, token) = user(&stack, "edge-meter@example.com").await;
+    let export = |accept: &'static str| {
+        stack
+            .http
+            .post(format!("{}/api/export", stack.worker_url))
+            .header("X-Session-Token", &token)
+            .header("Accept", accept)
+            .send()
+    };
+    // Five exports on free: each reaches the origin after a unit was consumed.
+    for n in 1..=5 {
+        let r = export("application/json").await.unwrap();
+        assert_eq!(r.status(), 418, "export {n} reached the origin");
+    }
+    // The sixth is refused with the balance, or a browser is sent to pricing; nothing counted.
+    let (status, v) = status_json(export("application/json").await.unwrap()).await;
+    assert_eq!((status, v["reason"].as_str(), v["used"].as_u64()), (402, Some("limit_reached"), Some(5)), "{v}");
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirects
+        .post(format!("{}/api/export", stack.worker_url))
+        .header("X-Session-Token", &token)
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, PRICING_URL));
+    // Without a session nothing is consumed; GET is no export.
+    let r = stack.http.post(format!("{}/api/export", stack.worker_url)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = stack.http.get(format!("{}/api/export", stack.worker_url)).send().await.unwrap();
+    assert_eq!(r.status(), 418, "no rule for GET");
+    assert_eq!(
+        stack
+            .http
+            .get(stack.url(&format!("/_bridge/v1/identities/{id}/usage/exports")))
+            .bearer_auth(BRIDGE_API_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["used"],
+        5
+    );
+
+    // /auth/forward judges with the same rules: a proxy's refusal is 403 (nginx passes it).
+    let (other, other_token) = user(&stack, "forward-meter@example.com").await;
+    let ask = || {
+        no_redirects
+            .get(stack.url("/_bridge/auth/forward"))
+            .header("X-Forwarded-Method", "POST")
+            .header("X-Forwarded-Uri", "/api/export")
+            .header("X-Session-Token", &other_token)
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(ask().await.unwrap().status(), 200);
+    }
+    let (status, v) = status_json(ask().await.unwrap()).await;
+    assert_documented("GET", "/auth/forward", status, &v);
+    assert_eq!((status, v["reason"].as_str()), (403, Some("limit_reached")), "{v}");
+    let r = stack
+        .http
+        .get(stack.url(&format!("/_bridge/v1/identities/{other}/usage/exports")))
+        .bearer_auth(BRIDGE_API_TOKEN);
+    assert_eq!(r.send().await.unwrap().json::<Value>().await.unwrap()["used"], 5);
 }

@@ -40,5 +40,8 @@ fn the_usage_counter_is_bound_with_its_sqlite_migration() {
     let binding = toml.split("[[durable_objects.bindings]]").nth(1).expect("a Durable Object binding");
     assert!(binding.contains(r#"name = "USAGE""#) && binding.contains(r#"class_name = "UsageCounter""#), "{binding}");
     let migration = toml.split("[[migrations]]").nth(1).expect("a migration");
-    assert!(migration.contains(r#"new_sqlite_classes = ["UsageCounter"]"#), "SQL storage needs a SQLite class: {migration}");
+    assert!(
+        migration.contains(r#"new_sqlite_classes = ["UsageCounter"]"#),
+        "SQL storage needs a SQLite class: {migration}"
+    );
 }

@@ -60,10 +60,12 @@ impl PathPattern {
 }
 
 /// What the rules ask of a request under every reading of it: a signed-in
-/// user, whose plan allows each of `features` (none: a session is enough).
+/// user, whose plan allows each of `features` (none: a session is enough),
+/// and who then consumes one unit of each of `consume`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Requirement {
     pub features: Vec<String>,
+    pub consume: Vec<String>,
 }
 
 /// One rule.
@@ -73,6 +75,9 @@ pub struct Rule {
     /// Upper-case method names; `None` for every method.
     pub methods: Option<Vec<String>>,
     pub need: Need,
+    /// `consume`: a meter of `PLANS` one unit of which each allowed request
+    /// consumes before it passes.
+    pub consume: Option<String>,
 }
 
 /// The parsed `GATE_ROUTES`.
@@ -91,6 +96,8 @@ struct RawRule {
     feature: Option<String>,
     #[serde(default)]
     session: Option<String>,
+    #[serde(default)]
+    consume: Option<String>,
 }
 
 /// The methods a rule may name.
@@ -123,12 +130,20 @@ impl GateRoutes {
             if text.contains(';') || text.to_ascii_lowercase().contains("%3b") {
                 return Err(at("`path` must not contain `;`: parameters are dropped before matching".into()));
             }
+            let consume = match r.consume {
+                Some(m) if plans.meter(&m).is_some() => Some(m),
+                Some(m) => return Err(at(format!("`consume` names \"{m}\", which is not a meter of PLANS"))),
+                None => None,
+            };
             let need = match (r.feature, r.session.as_deref()) {
                 (Some(f), None) if !f.is_empty() && granted(&f) => Need::Feature(f),
                 (Some(f), None) => return Err(at(format!("no plan grants the feature \"{f}\""))),
                 (None, Some("required")) => Need::Session,
+                (None, None) if consume.is_some() => Need::Session,
                 (None, Some(other)) => return Err(at(format!("`session` must be \"required\", not \"{other}\""))),
-                _ => return Err(at("give exactly one of `feature` and `session`".into())),
+                _ => {
+                    return Err(at("give one of `feature` and `session` (with `consume` or not), or `consume`".into()))
+                }
             };
             let methods = match r.methods {
                 None => None,
@@ -141,7 +156,7 @@ impl GateRoutes {
                     Some(upper)
                 }
             };
-            rules.push(Rule { path, methods, need });
+            rules.push(Rule { path, methods, need, consume });
         }
         Ok(GateRoutes { rules })
     }
@@ -149,10 +164,15 @@ impl GateRoutes {
     /// What the first rule that covers `method` and the normalised `path`
     /// (read with `case`) needs; `None` when no rule does.
     pub fn need(&self, method: &str, path: &str, case: Case) -> Option<&Need> {
+        self.rule(method, path, case).map(|r| &r.need)
+    }
+
+    /// The first rule that covers `method` and the normalised `path` (read
+    /// with `case`).
+    pub fn rule(&self, method: &str, path: &str, case: Case) -> Option<&Rule> {
         self.rules
             .iter()
             .find(|r| r.path.covers(path, case) && r.methods.as_ref().is_none_or(|m| m.iter().any(|x| x == method)))
-            .map(|r| &r.need)
     }
 
     /// What a request needs under every reading of it: each of `methods`
@@ -167,11 +187,16 @@ impl GateRoutes {
         for path in paths {
             for method in methods {
                 for case in [Case::Exact, Case::Ignored] {
-                    let Some(need) = self.need(method, path, case) else { continue };
+                    let Some(rule) = self.rule(method, path, case) else { continue };
                     let req = found.get_or_insert_with(Requirement::default);
-                    if let Need::Feature(f) = need {
+                    if let Need::Feature(f) = &rule.need {
                         if !req.features.contains(f) {
                             req.features.push(f.clone());
+                        }
+                    }
+                    if let Some(m) = &rule.consume {
+                        if !req.consume.contains(m) {
+                            req.consume.push(m.clone());
                         }
                     }
                 }
@@ -283,13 +308,49 @@ mod tests {
         let e = GateRoutes::parse(r#"[{"path": "/a", "feature": "teleport"}]"#, &no_star).unwrap_err();
         assert!(e.contains("no plan grants the feature \"teleport\""), "{e}");
         assert!(err(r#"[{"path": "/a", "session": "optional"}]"#).contains("\"required\""));
-        assert!(err(r#"[{"path": "/a"}]"#).contains("exactly one"));
-        assert!(err(r#"[{"path": "/a", "session": "required", "feature": "basic_feature"}]"#).contains("exactly one"));
+        assert!(err(r#"[{"path": "/a"}]"#).contains("give one of"));
+        assert!(err(r#"[{"path": "/a", "session": "required", "feature": "basic_feature"}]"#).contains("give one of"));
         assert!(err(r#"[{"path": "/a", "session": "required", "methods": []}]"#).contains("empty"));
         assert!(err(r#"[{"path": "/a", "session": "required", "methods": ["FETCH"]}]"#).contains("FETCH"));
         // "*" in a plan covers any feature name.
         assert!(GateRoutes::parse(r#"[{"path": "/a", "feature": "anything"}]"#, &p).is_ok(), "enterprise has *");
         let g = GateRoutes::parse(r#"[{"path": "/a", "methods": ["post"], "session": "required"}]"#, &p).unwrap();
         assert_eq!(g.need("POST", "/a", Case::Exact), Some(&Need::Session), "methods are case-insensitive");
+    }
+
+    #[test]
+    fn a_rule_may_consume_a_meter_and_every_reading_consumes_its_rules_meter() {
+        let plans = Plans::parse(crate::usage::meter::tests::METERED).unwrap();
+        let g = GateRoutes::parse(
+            r#"[
+              {"path": "/api/export", "methods": ["POST"], "feature": "premium_feature", "consume": "exports"},
+              {"path": "/api/*", "consume": "api_calls"},
+              {"path": "/app/*", "session": "required"}
+            ]"#,
+            &plans,
+        )
+        .unwrap();
+        let need = |methods: &[&str], path: &str| g.requirement(methods, [path]);
+        assert_eq!(
+            need(&["POST"], "/api/export"),
+            Some(Requirement { features: vec!["premium_feature".into()], consume: vec!["exports".into()] })
+        );
+        assert_eq!(
+            need(&["GET"], "/api/export"),
+            Some(Requirement { features: vec![], consume: vec!["api_calls".into()] })
+        );
+        assert_eq!(
+            need(&["GET", "POST"], "/api/export"),
+            Some(Requirement {
+                features: vec!["premium_feature".into()],
+                consume: vec!["api_calls".into(), "exports".into()]
+            }),
+            "a method override reads the request both ways"
+        );
+        assert_eq!(need(&["GET"], "/app/x"), Some(Requirement::default()));
+        let err = GateRoutes::parse(r#"[{"path": "/x", "consume": "exprots"}]"#, &plans).unwrap_err();
+        assert!(err.contains("\"exprots\", which is not a meter of PLANS"), "{err}");
+        let err = GateRoutes::parse(r#"[{"path": "/x"}]"#, &plans).unwrap_err();
+        assert!(err.contains("give one of `feature` and `session`"), "{err}");
     }
 }

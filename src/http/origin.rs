@@ -67,6 +67,12 @@ pub async fn gate_and_forward(
                 false => respond::json(402, &decision)?,
             }))
         }
+        Verdict::Exhausted(balance) => {
+            return Ok(ForOrigin::Refused(match wants_html(accept.as_deref()) {
+                true => respond::see_other(cx.config.pricing_url.get()?),
+                false => respond::json(402, &balance)?,
+            }))
+        }
     };
     let target = format!("{origin_url}{}{query}", path.forwarded);
     let out =

@@ -81,16 +81,16 @@ impl ReportOutcome {
 }
 
 /// Whether Stripe refused the event because an event with its identifier
-/// exists (`resource_already_exists`, or its words for it).
+/// exists: a 400 without a code, in these words: "An event already exists
+/// with identifier <id>." (also `resource_already_exists`, should Stripe
+/// add the code).
 fn is_duplicate_identifier(e: &StripeError) -> bool {
     if e.status != Some(400) {
         return false;
     }
-    let code = e.said.code.as_deref().unwrap_or_default();
     let message = e.said.message.as_deref().unwrap_or_default().to_ascii_lowercase();
-    code == "resource_already_exists"
-        || (e.said.param.as_deref() == Some("identifier") && message.contains("already"))
-        || (message.contains("identifier") && message.contains("already exist"))
+    e.said.code.as_deref() == Some("resource_already_exists")
+        || (message.contains("already exists") && message.contains("identifier"))
 }
 
 #[cfg(test)]
@@ -126,8 +126,8 @@ mod tests {
         assert_eq!(ReportOutcome::of(Ok(())), ReportOutcome::Counted);
         let dup = classify_stripe_error(
             400,
-            br#"{"error": {"type": "invalid_request_error", "code": "resource_already_exists",
-                "message": "An event with identifier ksb_x_e_3 already exists."}}"#,
+            br#"{"error": {"type": "invalid_request_error",
+                "message": "An event already exists with identifier ksb_x_e_3."}}"#,
         );
         assert_eq!(ReportOutcome::of::<()>(Err(dup)), ReportOutcome::AlreadyCounted);
         let limited =

@@ -99,7 +99,7 @@ pub fn limit_for(plans: &Plans, now: &Entitlement, meter: &str) -> Limit {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::entitlements::feature::effective;
     use crate::entitlements::plans::tests::{record_of, DAY, NOW};

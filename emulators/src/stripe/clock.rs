@@ -1,4 +1,38 @@
-//! Calendar arithmetic for billing periods (Stripe bills by calendar month/year).
+//! The emulator's clock, and calendar arithmetic for billing periods
+//! (Stripe bills by calendar month/year).
+//!
+//! Every time the emulated account records or checks (`created`, billing
+//! periods, trial ends, `expires_at`, meter event timestamps) reads
+//! [`Clock::now`]: the real clock moved forward by what tests advanced it
+//! (`POST /_emulator/clock`), so a test can age meter events past Stripe's
+//! 35-day window without waiting. Webhook signatures are the exception: they
+//! are stamped with the real time, since the receiver checks them against its
+//! own clock.
+
+use super::ids;
+
+/// The account's notion of "now": the real clock plus an offset that only grows.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Clock {
+    offset: i64,
+}
+
+impl Clock {
+    /// Unix seconds as the emulated account sees them.
+    pub(crate) fn now(&self) -> i64 {
+        ids::now() + self.offset
+    }
+
+    /// How far the clock runs ahead of the real one, in seconds.
+    pub(crate) fn offset(&self) -> i64 {
+        self.offset
+    }
+
+    /// Moves the clock forward by `seconds` (never back: Stripe's time does not rewind).
+    pub(crate) fn advance(&mut self, seconds: u32) {
+        self.offset += i64::from(seconds);
+    }
+}
 
 /// How often a price bills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,6 +40,8 @@ pub(crate) struct ApiError {
     pub message: String,
     pub param: Option<String>,
     pub before_execution: bool,
+    /// `Stripe-Should-Retry`, when Stripe says whether a retry can help.
+    pub should_retry: Option<bool>,
 }
 
 /// The result type of every API handler.
@@ -47,7 +49,7 @@ pub(crate) type ApiResult = Result<Json<Value>, ApiError>;
 
 impl ApiError {
     fn new(status: StatusCode, kind: ErrorType, code: Option<&'static str>, message: String) -> Self {
-        ApiError { status, kind, code, message, param: None, before_execution: false }
+        ApiError { status, kind, code, message, param: None, before_execution: false, should_retry: None }
     }
 
     /// Names the offending parameter.
@@ -103,6 +105,16 @@ impl ApiError {
     /// A request that is well-formed but not allowed in the object's state.
     pub(crate) fn state(message: String) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, None, message)
+    }
+
+    /// 400 for a meter event whose `identifier` Stripe already holds, with
+    /// `Stripe-Should-Retry: false`: the answer real Stripe gives (no `code`,
+    /// no `param`), as reported by its users.
+    pub(crate) fn duplicate_meter_event(identifier: &str) -> Self {
+        let msg = format!("An event already exists with identifier {identifier}.");
+        let mut err = Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, None, msg);
+        err.should_retry = Some(false);
+        err
     }
 
     /// 401 for a missing or wrong API key.
@@ -169,6 +181,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(retry) = self.should_retry {
+            let value = if retry { "true" } else { "false" };
+            response.headers_mut().insert("stripe-should-retry", axum::http::HeaderValue::from_static(value));
+        }
         if self.before_execution {
             response.extensions_mut().insert(NotSaved);
         }

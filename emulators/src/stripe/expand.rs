@@ -40,6 +40,8 @@ pub(crate) enum Shape {
     CheckoutSession,
     PortalSession,
     Event,
+    Meter,
+    MeterEvent,
     CustomerList,
     CheckoutSessionList,
     CustomerSearch,
@@ -47,6 +49,8 @@ pub(crate) enum Shape {
     SubscriptionSearch,
     PriceList,
     EventList,
+    MeterList,
+    MeterEventSummaryList,
 }
 
 /// What a path may do with one field.
@@ -75,6 +79,9 @@ fn field(shape: Shape, name: &str) -> Option<Field> {
         (SubscriptionList, "data") | (SubscriptionSearch, "data") => Embedded(Subscription),
         (PriceList, "data") => Embedded(Price),
         (EventList, "data") => Embedded(Event),
+        (MeterList, "data") => Embedded(Meter),
+        // A summary has nothing to expand: `meter` is a plain id.
+        (MeterEventSummaryList, "data") => Embedded(Leaf),
         (CustomerSearch, "total_count") | (SubscriptionSearch, "total_count") => TotalCount,
 
         (Customer, "address" | "shipping") => Embedded(Leaf),
@@ -198,6 +205,8 @@ fn field(shape: Shape, name: &str) -> Option<Field> {
         (PortalSession, "configuration") => NotModelled,
 
         (Event, "data" | "request") => Embedded(Leaf),
+        (Meter, "customer_mapping" | "default_aggregation" | "status_transitions" | "value_settings") => Embedded(Leaf),
+        (MeterEvent, "payload") => Embedded(Leaf),
         _ => return None,
     };
     Some(found)
@@ -227,6 +236,12 @@ pub(crate) fn answer_shape(method: &Method, route: &str) -> Option<Shape> {
         ("GET", "/v1/events") => EventList,
         ("GET", "/v1/events/{id}") => Event,
         ("GET", "/v1/invoices/{id}") => Invoice,
+        ("GET", "/v1/billing/meters") => MeterList,
+        ("POST", "/v1/billing/meters") => Meter,
+        ("GET" | "POST", "/v1/billing/meters/{id}") => Meter,
+        ("POST", "/v1/billing/meters/{id}/deactivate" | "/v1/billing/meters/{id}/reactivate") => Meter,
+        ("GET", "/v1/billing/meters/{id}/event_summaries") => MeterEventSummaryList,
+        ("POST", "/v1/billing/meter_events") => MeterEvent,
         _ => return None,
     };
     Some(shape)

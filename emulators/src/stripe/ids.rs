@@ -47,7 +47,18 @@ pub(crate) fn invoice_prefix() -> String {
     hex::encode_upper(buf)
 }
 
-/// Unix seconds of the real clock.
+/// A random UUID (version 4) in its usual hyphenated form: the kind of
+/// meter event identifier Stripe recommends, used when a caller sends none.
+pub(crate) fn uuid() -> String {
+    let mut b = [0u8; 16];
+    random_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// Unix seconds of the real clock (the account's clock is [`super::clock::Clock`]).
 pub(crate) fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -49,13 +49,33 @@
 //!   creation is checked (30 minutes to 24 hours ahead, default 24 hours) and
 //!   echoed, and is left unchanged by expiring. Only an `open` session can be
 //!   expired or completed; anything else is a 400 `invalid_request_error`.
+//! - Billing meters and v1 meter events: a meter's `event_name` belongs to
+//!   one active meter at a time (a second is a 400 on `event_name`). A
+//!   meter event is checked on arrival (its meter's payload keys, or
+//!   `stripe_customer_id` and `value` when no meter has the name; a
+//!   whole-number value, negative allowed; a `timestamp` at most 35 days
+//!   back and 5 minutes ahead of the account's clock) and then, as Stripe
+//!   does asynchronously, matched to a meter and a customer: an unknown
+//!   customer, a missing or deactivated meter is still a 200 but counts
+//!   towards nothing (`/_emulator/meter_events` says why). A reused
+//!   `identifier` is refused as Stripe refuses it: 400
+//!   `invalid_request_error` "An event already exists with identifier X."
+//!   with `Stripe-Should-Retry: false`; the emulator never forgets an
+//!   identifier (Stripe keeps them at least 24 hours). `event_time_window`
+//!   and summaries' `value_grouping_window` are refused as not modelled.
+//!   Meters emit no events.
+//! - The account has its own clock (`POST /_emulator/clock`), which every
+//!   `created`, period and time check reads; only webhook signatures use the
+//!   real time, since receivers check them against theirs.
 //!
 //! API routes: `/v1/customers` (`GET|POST`, `/search`, `/{id}` `GET|POST|DELETE`),
 //! `GET /v1/prices`, `/v1/prices/{id}`, `/v1/products/{id}`, `/v1/subscriptions`
 //! (`GET|POST`, `/search`, `/{id}` `GET|POST|DELETE`), `POST /v1/checkout/sessions`,
 //! `GET /v1/checkout/sessions/{id}`, `POST /v1/checkout/sessions/{id}/expire`,
 //! `POST /v1/billing_portal/sessions`, `GET /v1/events`, `/v1/events/{id}`,
-//! `/v1/invoices/{id}`.
+//! `/v1/invoices/{id}`, `/v1/billing/meters` (`GET|POST`, `/{id}` `GET|POST`,
+//! `/{id}/deactivate`, `/{id}/reactivate`, `GET /{id}/event_summaries`),
+//! `POST /v1/billing/meter_events`.
 //!
 //! Controls (JSON, no auth, never faulted): `POST /_emulator/webhook`,
 //! `/delivery`, `/events/flush`, `/events/retry_failed`, `GET /deliveries`,
@@ -65,9 +85,13 @@
 //! `GET /_emulator/state`, `GET|DELETE /_emulator/requests` (the `/v1` calls
 //! served so far, as `{"total": N, "by_route": {"GET /v1/customers/{id}": 2}}`
 //! by method and route pattern; `DELETE` zeroes them; controls and hosted
-//! pages are not counted). Hosted pages: `/checkout/{id}` (a Pay button that
-//! completes the session and redirects to `success_url`; an expired or
-//! complete session shows a notice and refuses payment) and `/portal/{id}`.
+//! pages are not counted), `GET /_emulator/meter_events` (every meter event
+//! taken in with `counted` and the `reason` it was not, and the counted
+//! `totals` by customer and event name), `GET|POST /_emulator/clock`
+//! (`{"advance_seconds": N}` moves the account's time forward). Hosted pages:
+//! `/checkout/{id}` (a Pay button that completes the session and redirects
+//! to `success_url`; an expired or complete session shows a notice and
+//! refuses payment) and `/portal/{id}`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -1,12 +1,12 @@
 //! Everything the emulated account holds, in one struct behind one lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::app::Ctx;
-use super::clock::Interval;
+use super::clock::{Clock, Interval};
 use super::delivery::{DeliveryAttempt, DeliveryConfig, WebhookTarget};
 use super::faults::Faults;
 use super::idempotency::IdempotencyStore;
@@ -17,6 +17,7 @@ use super::resources::checkout::CheckoutSession;
 use super::resources::customer::Customer;
 use super::resources::event::{event_json, EventParts, EventType};
 use super::resources::invoice::Invoice;
+use super::resources::meter::{Meter, RecordedMeterEvent};
 use super::resources::portal::PortalSession;
 use super::resources::price::{Price, Product};
 use super::resources::subscription::Subscription;
@@ -31,6 +32,8 @@ pub(crate) struct State {
     pub webhook: WebhookTarget,
     pub delivery: DeliveryConfig,
     pub search_lag: Duration,
+    /// What "now" is for the account (advanced by `POST /_emulator/clock`).
+    pub clock: Clock,
     seq: u64,
     pub prices: BTreeMap<String, Price>,
     pub products: BTreeMap<String, Product>,
@@ -41,6 +44,14 @@ pub(crate) struct State {
     pub checkout_sessions: BTreeMap<String, CheckoutSession>,
     pub portal_sessions: BTreeMap<String, PortalSession>,
     pub invoices: BTreeMap<String, Invoice>,
+    pub meters: BTreeMap<String, Meter>,
+    /// Every meter event taken in, oldest first: the accepted ones and the
+    /// duplicates that were refused (`/_emulator/meter_events`).
+    pub meter_events: Vec<RecordedMeterEvent>,
+    /// The identifiers of accepted meter events. Stripe keeps them "for at
+    /// least 24 hours"; the emulator keeps them for good, so a duplicate is
+    /// always refused.
+    pub meter_identifiers: HashSet<String>,
     /// Every event, oldest first.
     pub events: Vec<Value>,
     /// Event ids waiting for `/_emulator/events/flush` (manual delivery mode).
@@ -62,6 +73,7 @@ impl State {
             webhook: WebhookTarget { url: options.webhook_url.clone(), secret: options.webhook_secret.clone() },
             delivery: DeliveryConfig::default(),
             search_lag: options.search_lag,
+            clock: Clock::default(),
             seq: 0,
             prices: BTreeMap::new(),
             products: BTreeMap::new(),
@@ -72,6 +84,9 @@ impl State {
             checkout_sessions: BTreeMap::new(),
             portal_sessions: BTreeMap::new(),
             invoices: BTreeMap::new(),
+            meters: BTreeMap::new(),
+            meter_events: Vec::new(),
+            meter_identifiers: HashSet::new(),
             events: Vec::new(),
             queue: Vec::new(),
             attempts: Vec::new(),
@@ -79,7 +94,7 @@ impl State {
             faults: Faults::default(),
             requests: RequestCounts::default(),
         };
-        let now = ids::now();
+        let now = state.now();
         for seed in &options.prices {
             let product_id = ids::new_id("prod_", 14);
             let name = seed.lookup_key.clone().unwrap_or_else(|| seed.id.clone());
@@ -103,6 +118,11 @@ impl State {
             );
         }
         state
+    }
+
+    /// Unix seconds on the account's clock.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// A strictly increasing number that orders objects created in the same second.
@@ -150,7 +170,7 @@ impl State {
         let event = event_json(EventParts {
             id: &id,
             kind,
-            created: ids::now(),
+            created: self.now(),
             object,
             previous_attributes: previous,
             livemode: self.livemode,

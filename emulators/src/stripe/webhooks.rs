@@ -80,6 +80,8 @@ pub(crate) async fn deliver_one(app: &App, event_id: &str) -> Option<DeliveryAtt
         let body = serde_json::to_vec(event).ok()?;
         (state.webhook.url.clone()?, state.webhook.secret.clone(), body, event_type)
     };
+    // The real time, not the account's clock: the receiver checks the
+    // signature's timestamp against its own clock (5 minutes' tolerance).
     let at = ids::now();
     let sent = app
         .client

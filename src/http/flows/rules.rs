@@ -17,9 +17,11 @@ use crate::error::ApiError;
 use crate::http::auth::require_session;
 use crate::http::context::Cx;
 use crate::http::flows::record::stored;
+use crate::http::flows::usage::ask_counter;
 use crate::http::headers::header;
 use crate::identity::IdentityId;
 use crate::runtime::stream::{headers_matching, headers_with, RawHeaders};
+use crate::usage::ledger::Balance;
 
 /// A request's headers as the rules read them: a copy to forward, the
 /// identity headers a client sent under any spelling (to remove), and the
@@ -76,6 +78,8 @@ pub enum Verdict {
     NoSession(ApiError),
     /// A feature some reading's rule asks is not in the plan.
     Denied(FeatureDecision),
+    /// A meter some reading's rule consumes had no unit left.
+    Exhausted(Balance),
 }
 
 /// Judges `req` (whose session is checked) as a request for `method` on
@@ -101,6 +105,15 @@ pub async fn judge(
         let decision = check(&record, feature, &cx.config.plans, cx.now);
         if !decision.allowed {
             return Ok(Verdict::Denied(decision));
+        }
+    }
+    // Only an otherwise allowed request consumes.
+    for meter in &need.consume {
+        let counted = ask_counter(cx, &identity, meter, 1, None).await?;
+        match counted.balance() {
+            Some(b) if b.allowed => {}
+            Some(b) => return Ok(Verdict::Exhausted(b)),
+            None => return Err(ApiError::internal("the usage counter's answer is not a balance")),
         }
     }
     Ok(Verdict::Allowed { identity, record })

@@ -21,7 +21,6 @@ pub struct Counted {
 
 impl Counted {
     /// The balance in the answer (`None` for a 409).
-    #[allow(dead_code)] // used by edge consume rules (next)
     pub fn balance(&self) -> Option<Balance> {
         serde_json::from_str(&self.body).ok()
     }

@@ -89,6 +89,10 @@ pub async fn decide_for_proxy(cx: &Cx<'_>, req: &Request) -> Result<Reply, ApiEr
             true => Ok(respond::found(cx.config.pricing_url.get()?)),
             false => respond::json(403, &decision),
         },
+        Verdict::Exhausted(balance) => match browser {
+            true => Ok(respond::found(cx.config.pricing_url.get()?)),
+            false => respond::json(403, &balance),
+        },
     }
 }
 

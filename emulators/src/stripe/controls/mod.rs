@@ -1,8 +1,10 @@
 //! `/_emulator/...`: JSON controls for tests and humans (no auth, no faults).
 
 mod billing;
+mod clock;
 mod dump;
 mod faults;
+mod meters;
 mod requests;
 mod webhooks;
 
@@ -28,6 +30,8 @@ pub(crate) fn control_router() -> Router<App> {
         .route("/_emulator/subscriptions/{id}/status", post(billing::set_status))
         .route("/_emulator/subscriptions/{id}/end_period", post(billing::end_period))
         .route("/_emulator/state", get(dump::state))
+        .route("/_emulator/meter_events", get(meters::meter_events))
+        .route("/_emulator/clock", get(clock::show).post(clock::advance))
         .route("/_emulator/requests", get(requests::counts).delete(requests::reset))
 }
 

@@ -56,7 +56,7 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx, fields: CustomerFields) -> Re
     let mut customer = Customer {
         id: ids::new_id("cus_", 14),
         seq,
-        created: ids::now(),
+        created: state.now(),
         email: None,
         name: None,
         description: None,

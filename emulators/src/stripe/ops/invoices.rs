@@ -46,7 +46,7 @@ pub(crate) fn issue(state: &mut State, subscription_id: &str, spec: InvoiceSpec)
         id: ids::new_id("in_", 24),
         seq,
         number: format!("{}-{:04}", customer.map_or("EMU00000", |c| c.invoice_prefix.as_str()), number_seq),
-        created: ids::now(),
+        created: state.now(),
         customer: sub.customer.clone(),
         customer_email: customer.and_then(|c| c.email.clone()),
         customer_name: customer.and_then(|c| c.name.clone()),

@@ -6,7 +6,6 @@ use serde_json::Value;
 use crate::stripe::app::Ctx;
 use crate::stripe::clock::add_interval;
 use crate::stripe::errors::ApiError;
-use crate::stripe::ids;
 use crate::stripe::resources::event::EventType;
 use crate::stripe::resources::invoice::{BillingReason, InvoiceStatus};
 use crate::stripe::resources::subscription::{CancellationReason, SubscriptionStatus};
@@ -71,7 +70,7 @@ pub(crate) fn end_period(state: &mut State, ctx: &Ctx, id: &str) -> Result<Value
     if sub.status.is_ended() {
         return Err(ApiError::state("This subscription has already ended.".into()));
     }
-    let now = ids::now();
+    let now = state.now();
     if sub.cancel_at_period_end {
         if let Some(sub) = state.subscriptions.get_mut(id) {
             sub.status = SubscriptionStatus::Canceled;

@@ -5,4 +5,5 @@ pub(crate) mod checkout;
 pub(crate) mod customers;
 pub(crate) mod invoices;
 pub(crate) mod lifecycle;
+pub(crate) mod meters;
 pub(crate) mod subscriptions;

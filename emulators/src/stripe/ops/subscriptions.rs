@@ -47,7 +47,7 @@ pub(crate) fn unknown_price(state: &State, items: &[LineItem]) -> Option<(usize,
 /// `customer.subscription.created`, `invoice.paid` (and `trial_will_end` for
 /// trials shorter than three days). Prices and customer must be valid.
 pub(crate) fn create(state: &mut State, ctx: &Ctx, new: NewSubscription) -> Result<Value, ApiError> {
-    let now = ids::now();
+    let now = state.now();
     let trial_end = new.trial.map(|t| match t {
         Trial::Days(days) => now + days * 86_400,
         Trial::EndsAt(at) => at,
@@ -140,7 +140,7 @@ pub(crate) fn set_cancel_at_period_end(
     id: &str,
     cancel: bool,
 ) -> Result<Value, ApiError> {
-    let now = ids::now();
+    let now = state.now();
     mutate(state, ctx, id, |sub| schedule_cancel(sub, cancel, now))
 }
 
@@ -164,7 +164,7 @@ pub(crate) fn cancel_now(
     id: &str,
     reason: CancellationReason,
 ) -> Result<Value, ApiError> {
-    let now = ids::now();
+    let now = state.now();
     let sub = state.subscriptions.get_mut(id).ok_or_else(|| ApiError::no_such("subscription", id))?;
     if sub.status.is_ended() {
         return Err(ApiError::no_such("subscription", id));

@@ -5,6 +5,7 @@ pub(crate) mod checkout;
 pub(crate) mod customer;
 pub(crate) mod event;
 pub(crate) mod invoice;
+pub(crate) mod meter;
 pub(crate) mod portal;
 pub(crate) mod price;
 pub(crate) mod subscription;

@@ -93,10 +93,9 @@ pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<
     };
     let subscription_metadata = subscription_data.new_metadata("metadata", "subscription_data[metadata]")?;
     let metadata = params.new_metadata("metadata", "metadata")?;
-    let now = ids::now();
-    let expires_at = expires_at(&params, now)?;
-
     let mut state = app.lock();
+    let now = state.now();
+    let expires_at = expires_at(&params, now)?;
     if let Some(id) = &customer {
         if state.live_customer(id).is_none() {
             return Err(ApiError::no_such_param("customer", id, "customer"));

@@ -49,7 +49,7 @@ pub(crate) fn requested_items(params: &Params, key: &str) -> Result<Vec<Requeste
 }
 
 /// Makes an error about `price` name `line_items[0][price]`.
-fn prefixed(mut err: ApiError, prefix: &str) -> ApiError {
+pub(crate) fn prefixed(mut err: ApiError, prefix: &str) -> ApiError {
     if let Some(param) = err.param.take() {
         err.param = Some(format!("{prefix}[{param}]"));
         err.message = err.message.replace(&format!(": {param}"), &format!(": {prefix}[{param}]"));

@@ -4,6 +4,7 @@ mod checkout;
 mod customers;
 mod events;
 mod items;
+mod meters;
 mod portal;
 mod prices;
 mod subscriptions;
@@ -42,6 +43,12 @@ pub(crate) fn api_router(app: App) -> Router<App> {
         .route("/v1/checkout/sessions/{id}", get(checkout::retrieve).fallback(unrecognized))
         .route("/v1/checkout/sessions/{id}/expire", post(checkout::expire).fallback(unrecognized))
         .route("/v1/billing_portal/sessions", post(portal::create).fallback(unrecognized))
+        .route("/v1/billing/meters", get(meters::list).post(meters::create).fallback(unrecognized))
+        .route("/v1/billing/meters/{id}", get(meters::retrieve).post(meters::update).fallback(unrecognized))
+        .route("/v1/billing/meters/{id}/deactivate", post(meters::deactivate).fallback(unrecognized))
+        .route("/v1/billing/meters/{id}/reactivate", post(meters::reactivate).fallback(unrecognized))
+        .route("/v1/billing/meters/{id}/event_summaries", get(meters::event_summaries).fallback(unrecognized))
+        .route("/v1/billing/meter_events", post(meters::create_event).fallback(unrecognized))
         .route("/v1/events", get(events::list).fallback(unrecognized))
         .route("/v1/events/{id}", get(events::retrieve).fallback(unrecognized))
         .route("/v1/invoices/{id}", get(events::invoice).fallback(unrecognized))

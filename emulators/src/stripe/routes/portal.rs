@@ -22,7 +22,7 @@ pub(crate) async fn create(State(app): State<App>, Extension(params): Extension<
     let session = PortalSession {
         url: state.hosted_url("portal", &id),
         id: id.clone(),
-        created: ids::now(),
+        created: state.now(),
         customer,
         return_url,
         configuration: params.str("configuration")?.map_or_else(|| "bpc_emulator_default".to_string(), str::to_string),

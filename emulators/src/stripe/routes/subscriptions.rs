@@ -66,6 +66,7 @@ pub(crate) async fn create(
     ])?;
     let customer = params.required_str("customer")?.to_string();
     let items = new_items(&params)?;
+    let now = app.lock().now();
     let trial = match (trial_days(&params, "trial_period_days")?, params.int("trial_end")?) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid(
@@ -75,7 +76,7 @@ pub(crate) async fn create(
             ))
         }
         (Some(days), None) => Some(Trial::Days(days)),
-        (None, Some(at)) if at <= ids::now() => {
+        (None, Some(at)) if at <= now => {
             return Err(ApiError::invalid(
                 "trial_end",
                 "parameter_invalid_integer",
@@ -149,7 +150,7 @@ pub(crate) async fn update(
             }
         }
     }
-    let now = ids::now();
+    let now = state.now();
     let mut json = subscriptions::mutate(&mut state, &ctx, &id, |sub| {
         if let Some(cancel) = cancel {
             subscriptions::schedule_cancel(sub, cancel, now);
