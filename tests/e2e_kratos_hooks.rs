@@ -258,6 +258,44 @@ async fn a_permanent_stripe_refusal_names_its_cause_in_the_answer_and_the_log() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_sync_that_read_stripe_before_a_deletion_does_not_bring_the_record_back() {
+    let stack = Stack::start().await;
+    stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
+    let flow = stack.register("late-sync@example.com", "Late", "Sync").await;
+    let id = flow["identity"]["id"].as_str().unwrap().to_string();
+    let cus = assert_linked_once(&stack, &id, "late-sync@example.com").await;
+    stack
+        .stripe_api(Method::POST, "/v1/subscriptions", &[("customer", &cus), ("items[0][price]", "price_pro_monthly")])
+        .await;
+    // The event's sync reads Stripe while it is active, and its answer
+    // arrives 4 s later: after the whole deletion ran.
+    let slow = json!({"count": 1, "kind": "slow", "hang_ms": 4000, "path_prefix": "/v1/subscriptions"});
+    stack.stripe_control("/_emulator/faults", slow).await;
+    let flush = {
+        let (http, url) = (stack.http.clone(), stack.stripe_url("/_emulator/events/flush"));
+        tokio::spawn(async move { http.post(url).json(&json!({"order": "created"})).send().await.unwrap().status() })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let faults = stack.control(Method::GET, stack.stripe_url("/_emulator/faults"), json!(null)).await;
+        if faults["pending"] == 0 {
+            break; // the event's read is the one being held
+        }
+        assert!(std::time::Instant::now() < deadline, "the event's sync never read Stripe: {faults}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, report) = stack.api(Method::DELETE, &format!("/v1/identities/{id}")).await;
+    assert_eq!((status, report["identity_deleted"].as_bool()), (200, Some(true)), "{report}");
+    assert!(flush.await.unwrap().is_success());
+    let e = stack.entitlement(&id).await;
+    assert_eq!(
+        (e.plan.as_str(), e.stripe_customer_id.as_deref()),
+        ("free", None),
+        "the deleted identity stays forgotten: {e:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn account_deletion_cancels_billing_deletes_the_identity_and_forgets_it() {
     let stack = Stack::start().await;
     let flow = stack.register("leaving@example.com", "Lea", "Ving").await;

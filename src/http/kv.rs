@@ -243,6 +243,14 @@ impl Store {
         self.put(&store::tombstone(identity), now.to_string(), Some(store::TOMBSTONE_TTL_SECS)).await
     }
 
+    /// Forgets a deleted identity's record again: a sync that read Stripe
+    /// before the deletion may have written it after.
+    pub async fn drop_entitlement(&self, identity: &IdentityId) -> Result<(), ApiError> {
+        self.delete(&store::entitlement(identity)).await?;
+        caches::forget_entitlement(identity);
+        Ok(())
+    }
+
     /// Forgets everything about a deleted identity (the tombstone stays).
     /// The identity -> customer link goes last: until then a retried
     /// deletion still finds the customer.

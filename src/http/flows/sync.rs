@@ -4,7 +4,7 @@
 //! which events arrived.
 
 use crate::config::PlanMirror;
-use crate::entitlements::derive::{app_trial, derive, unmapped, with_app_trial};
+use crate::entitlements::derive::{app_trial, default_entitlement, derive, unmapped, with_app_trial};
 use crate::entitlements::record::Entitlement;
 use crate::error::ApiError;
 use crate::http::context::Cx;
@@ -57,6 +57,12 @@ pub async fn sync_identity(
     let entitlement = with_trial(cx, store, paid).await?;
     // Not written when an overlapping sync read Stripe later and already wrote.
     let entitlement = store.put_synced_entitlement(entitlement, read_ms).await?;
+    // A deletion that ran meanwhile (its tombstone comes first, its cleanup
+    // last) may have forgotten the identity before this write landed.
+    if store.is_deleted(identity).await? {
+        store.drop_entitlement(identity).await?;
+        return Ok(default_entitlement(identity, None, plans, cx.now));
+    }
     if cx.config.plan_mirror == PlanMirror::MetadataPublic {
         write_plan_to_kratos(cx, identity, &entitlement.plan).await?;
     }
