@@ -14,8 +14,11 @@
 //! features, subscription, customer, not pending), and re-reading Stripe
 //! changes nothing; every event's last delivery was acknowledged; every
 //! identity's last hook call of each flow succeeded; every 5xx the worker
-//! answered was caused by an injected fault. It prints its figures and
-//! fails on any mismatch.
+//! answered was caused by an injected fault. Meanwhile every identity uses
+//! a billed meter (`api_calls`) from several requests at once, with
+//! Idempotency-Keys the driver retries under; at the end the Stripe
+//! emulator counted exactly the units each identity was granted, once. It
+//! prints its figures and fails on any mismatch.
 //!
 //! Size: `KSB_SOAK_IDENTITIES` (default 30); `KSB_SOAK_SEED` (default 1)
 //! seeds the faults and the shuffles. The full run (README, "Soak"):
@@ -57,6 +60,25 @@ const DRIVER_ATTEMPTS: u32 = 40;
 const REDELIVERY_ROUNDS: u32 = 60;
 /// A failed hook is fired again at most this often.
 const HOOK_REFIRES: u32 = 20;
+/// Concurrent consumptions of the billed meter per identity and round.
+const USES_PER_ROUND: usize = 4;
+/// How long the billed units may take to reach Stripe once faults stop.
+const REPORT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The soak's catalogue: the spec example's plans, plus a billed meter
+/// free identities may use 12 units of a month.
+const SOAK_PLANS: &str = r#"{
+  "default_plan": "free",
+  "meters": { "api_calls": { "reset": "month", "stripe_event_name": "api_calls" } },
+  "plans": {
+    "free":       { "rank": 0, "features": ["basic_feature"], "limits": { "api_calls": 12 } },
+    "pro":        { "rank": 1, "features": ["basic_feature", "premium_feature"], "prices": ["pro_monthly", "pro_yearly"],
+                    "limits": { "api_calls": "unlimited" } },
+    "enterprise": { "rank": 2, "features": ["*"], "prices": ["enterprise_monthly"], "limits": { "api_calls": "unlimited" } }
+  },
+  "past_due_features": ["basic_feature"],
+  "trial": { "days": 14, "plan": "pro" }
+}"#;
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -73,6 +95,11 @@ struct Figures {
     hook_refires: AtomicU64,
     /// Kratos faults armed (each is consumed by one call).
     kratos_faults: AtomicU64,
+    /// Consumptions of the billed meter: made, and refused (402).
+    uses: AtomicU64,
+    uses_refused: AtomicU64,
+    /// Units granted per identity: what Stripe must count, once.
+    granted: std::sync::Mutex<BTreeMap<String, u64>>,
 }
 
 struct Soak {
@@ -193,6 +220,37 @@ impl Soak {
         panic!("the {flow} hook of {id} failed {HOOK_REFIRES} times in a row");
     }
 
+    /// Consumes `amount` units of the billed meter under `key`, retried
+    /// under the same key while a fault makes it 5xx: the units granted.
+    async fn consume(&self, id: &str, amount: u64, key: &str) -> u64 {
+        let path = format!("/v1/identities/{id}/usage/api_calls");
+        for attempt in 1..=DRIVER_ATTEMPTS {
+            let r = self
+                .stack
+                .http
+                .post(self.stack.url(&path))
+                .bearer_auth(BRIDGE_API_TOKEN)
+                .header("Idempotency-Key", key)
+                .json(&json!({"amount": amount}))
+                .send()
+                .await
+                .expect("the worker answers");
+            let (status, v) = status_json(r).await;
+            assert_documented("POST", "/v1/identities/{id}/usage/{meter}", status, &v);
+            match status {
+                200 => return amount,
+                402 => {
+                    count(&self.figures.uses_refused);
+                    return 0;
+                }
+                500.. if attempt < DRIVER_ATTEMPTS => count(&self.figures.worker_retries),
+                _ => panic!("consuming {amount} for {id} answered {status}: {v}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        unreachable!()
+    }
+
     async fn kratos_fault(&self, count: u64, path_prefix: &str, method: &str) {
         let rule = json!({"count": count, "kind": "500", "path_prefix": path_prefix, "method": method});
         self.stack.control(Method::POST, self.stack.kratos_admin("/_emulator/faults"), rule).await;
@@ -222,6 +280,31 @@ async fn register(soak: Arc<Soak>, mut user: User) -> User {
             session.await["session_token"].as_str().expect("a session").to_string()
         }
     };
+    user
+}
+
+/// The app uses the billed meter for the user: several consumptions at
+/// once, each under its own key (sent twice: a client's retry).
+async fn use_product(soak: Arc<Soak>, user: User) -> User {
+    static ROUND: AtomicU64 = AtomicU64::new(0);
+    let round = ROUND.fetch_add(1, Ordering::Relaxed);
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in 0..USES_PER_ROUND {
+        let (soak, id) = (soak.clone(), user.id.clone());
+        let amount = 1 + ((user.n + k) % 3) as u64;
+        let key = format!("soak-{round}-{k}");
+        tasks.spawn(async move {
+            let granted = soak.consume(&id, amount, &key).await;
+            assert_eq!(soak.consume(&id, amount, &key).await, granted, "a replay answers as the first time");
+            count(&soak.figures.uses);
+            granted
+        });
+    }
+    let mut granted = 0;
+    while let Some(units) = tasks.join_next().await {
+        granted += units.expect("a consumption panicked");
+    }
+    *soak.figures.granted.lock().unwrap().entry(user.id.clone()).or_default() += granted;
     user
 }
 
@@ -438,21 +521,29 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
     let identities = env_number("KSB_SOAK_IDENTITIES", 30) as usize;
     let seed = env_number("KSB_SOAK_SEED", 1);
     let started = Instant::now();
-    let options = StackOptions::default().var("ENTITLEMENT_CACHE_TTL", "0");
+    let options = StackOptions::default()
+        .var("ENTITLEMENT_CACHE_TTL", "0")
+        .var("PLANS", SOAK_PLANS)
+        .var("USAGE_REPORT_INTERVAL", "1");
     let soak = Arc::new(Soak {
         stack: Stack::start_with(options).await,
         figures: Figures::default(),
         limit: Semaphore::new(CONCURRENCY),
     });
     let stack = soak.stack();
+    let meter = [("display_name", "API calls"), ("event_name", "api_calls"), ("default_aggregation[formula]", "sum")];
+    stack.stripe_api(Method::POST, "/v1/billing/meters", &meter).await;
     let faults = json!({"rate": FAULT_RATE, "kinds": ["500", "429", "hang"], "seed": seed, "hang_ms": HANG_MS});
     stack.stripe_control("/_emulator/faults", faults).await;
 
     let mut users: Vec<User> = (0..identities).map(|n| User { n, ..User::default() }).collect();
-    let steps: [(&str, Delivery); 8] = [
+    let steps: [(&str, Delivery); 11] = [
         ("register", Delivery::Shuffled),
+        ("use the product", Delivery::Delayed),
+        ("use the product", Delivery::Shuffled),
         ("change profile", Delivery::Delayed),
         ("check out", Delivery::Shuffled),
+        ("use the product", Delivery::Delayed),
         ("upgrade", Delivery::Delayed),
         ("renew", Delivery::Shuffled),
         ("fail a payment", Delivery::Delayed),
@@ -469,6 +560,7 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
                 each(&soak, users, register).await
             }
             "change profile" => each(&soak, users, change_profile).await,
+            "use the product" => each(&soak, users, use_product).await,
             "check out" => {
                 soak.kratos_fault(n.div_ceil(10), "/sessions/whoami", "GET").await;
                 each(&soak, users, check_out).await
@@ -553,6 +645,39 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
         }
     }
 
+    // Stripe counted exactly the units each identity was granted, once.
+    let granted = soak.figures.granted.lock().unwrap().clone();
+    let deadline = Instant::now() + REPORT_DEADLINE;
+    let billed_left = loop {
+        let meter_events = stack.control(Method::GET, stack.stripe_url("/_emulator/meter_events"), json!(null)).await;
+        let mut counted: BTreeMap<String, u64> = BTreeMap::new();
+        for t in meter_events["totals"].as_array().expect("meter totals") {
+            let customer = t["customer"].as_str().unwrap_or_default().to_string();
+            *counted.entry(customer).or_default() += t["value"].as_u64().unwrap_or(0);
+        }
+        let mut left = Vec::new();
+        for user in &users {
+            let customer = customers.get(&user.id).and_then(|c| c.first()).cloned().unwrap_or_default();
+            let want = granted.get(&user.id).copied().unwrap_or(0);
+            let got = counted.get(&customer).copied().unwrap_or(0);
+            if got > want {
+                mismatches.push(format!("{}: Stripe counted {got} units, {want} were granted", user.id));
+            }
+            if got != want {
+                // Reading the balance hands the counter the identity's customer.
+                let path = format!("/v1/identities/{}/usage/api_calls", user.id);
+                let r = stack.http.get(stack.url(&path)).bearer_auth(BRIDGE_API_TOKEN).send().await.unwrap();
+                left.push(format!("{}: {got} of {want} counted; the counter: {}", user.id, r.text().await.unwrap()));
+            }
+        }
+        if left.is_empty() || Instant::now() > deadline || mismatches.iter().any(|m| m.contains("Stripe counted")) {
+            break left;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    mismatches.extend(billed_left);
+    let granted_total: u64 = granted.values().sum();
+
     // Every hook's last call per identity and flow succeeded.
     let kratos: Value =
         stack.http.get(stack.kratos_admin("/_emulator/state")).send().await.unwrap().json().await.unwrap();
@@ -609,7 +734,8 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
          duplicates, {webhook_retries} retries of a failed delivery, {redelivery_rounds} retry_failed rounds), \
          Stripe faults {} (by kind {}), Kratos faults {kratos_faults}, Kratos hook calls {} ({hook_failures} failed, \
          {hook_retries} Kratos retries, {} re-fired hooks), driver retries {} (worker 5xx) + {} (Stripe API), \
-         worker 5xx {worker_5xx} (by cause {caused:?}), mismatches {}, {:.1} s",
+         worker 5xx {worker_5xx} (by cause {caused:?}), metered uses {} ({} refused, {granted_total} units \
+         granted and counted by Stripe), mismatches {}, {:.1} s",
         events.len(),
         attempts.len(),
         stripe_faults,
@@ -618,6 +744,8 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
         get(&soak.figures.hook_refires),
         get(&soak.figures.worker_retries),
         get(&soak.figures.stripe_retries),
+        get(&soak.figures.uses),
+        get(&soak.figures.uses_refused),
         mismatches.len(),
         started.elapsed().as_secs_f64(),
     );
@@ -625,6 +753,7 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
     assert!(events.len() >= 10 * identities, "{} events for {identities} identities", events.len());
     assert!(stripe_faults > 0 && webhook_retries > 0 && hook_failures > 0, "the faults were felt");
     assert!(duplicates > 0 && caused.contains_key("timeout"), "duplicates and deadlines were exercised");
+    assert!(get(&soak.figures.uses_refused) > 0 && granted_total > 0, "free limits refused and units were billed");
 }
 
 /// The soak's fault mode at its extreme: while every Stripe call fails,
