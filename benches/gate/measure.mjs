@@ -76,6 +76,7 @@ export async function measure(targets, { seconds, rounds, warmup, settle = 1 }) 
         ok: result["2xx"],
         non2xx: result.non2xx,
         errors: result.errors,
+        error_kinds: result.errorKinds ?? {},
         timeouts: result.timeouts,
         mismatches: result.mismatches,
         rps: answers / result.duration,
@@ -90,7 +91,9 @@ export async function measure(targets, { seconds, rounds, warmup, settle = 1 }) 
       console.log(
         `  round ${round + 1}  ${t.name.padEnd(44)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50_ms)} ms  p99 ${fmt(run.p99_ms)} ms` +
           `  worker CPU ${fmt(run.cpu_us_per_answer, 1)} µs/answer` +
-          (run.non2xx + run.errors + run.mismatches ? `  non-2xx ${run.non2xx} errors ${run.errors} mismatches ${run.mismatches}` : ""),
+          (run.non2xx + run.errors + run.mismatches
+            ? `  non-2xx ${run.non2xx} errors ${run.errors} ${JSON.stringify(run.error_kinds)} mismatches ${run.mismatches}`
+            : ""),
       );
     }
   }

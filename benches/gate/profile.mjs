@@ -15,6 +15,7 @@
 //   edge-ungated     edge gate mode, a path no rule gates (forwarded)
 //   edge-gated       edge gate mode, a gated path, cached session (forwarded)
 //   forward          /auth/forward for a gated path, cached session
+//   consume          consuming one unit of an unlimited meter (the usage counter)
 //   empty            the empty workers-rs worker (the baseline of run.mjs)
 //   pass-through     the plain JS pass-through worker (edge mode's baseline)
 // so that the bridge's µs per answer can be set beside a baseline's.
@@ -45,6 +46,9 @@ import {
   SESSION,
   EDGE_BINDINGS,
   FORWARDED,
+  usagePlans,
+  consumeTarget,
+  wranglerToml,
   startWhoami,
   startOrigin,
   startPassThrough,
@@ -54,7 +58,7 @@ import {
 const WebSocket = require(join(ROOT, "node_modules/ws"));
 const SECONDS = numEnv("BENCH_SECONDS", 10, 1, 120);
 const which = process.argv[2] ?? "feature";
-const MODES = ["feature", "feature-nocache", "gate", "healthz", "webhook-dup", "edge-ungated", "edge-gated", "forward", "empty", "pass-through"];
+const MODES = ["feature", "feature-nocache", "gate", "healthz", "webhook-dup", "edge-ungated", "edge-gated", "forward", "consume", "empty", "pass-through"];
 if (!MODES.includes(which)) throw new Error(`want one of ${MODES.join(", ")}; got ${which}`);
 
 // A minimal Chrome DevTools Protocol client over one WebSocket.
@@ -132,8 +136,9 @@ async function start(inspect) {
   const bindings = which === "feature-nocache" ? { ENTITLEMENT_CACHE_TTL: "0" } : {};
   if (which === "gate" || which === "forward" || which.startsWith("edge-")) bindings.KRATOS_PUBLIC_URL = (await startWhoami()).url;
   if (which === "forward") bindings.GATE_ROUTES = EDGE_BINDINGS.GATE_ROUTES;
+  if (which === "consume") bindings.PLANS = usagePlans(wranglerToml().vars.PLANS);
   if (which.startsWith("edge-")) Object.assign(bindings, { ORIGIN_URL: (await startOrigin()).url, ...EDGE_BINDINGS });
-  const server = await startBridge(inspect, { bindings, dir: build.dir });
+  const server = await startBridge(inspect, { bindings, dir: build.dir, usage: which === "consume" });
   const targets = {
     feature: { name: "bridge feature check", server, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
     "feature-nocache": { name: "bridge feature check, cache off", server, path: FEATURE_PATH, headers: AUTH, expectAllowed: true },
@@ -143,6 +148,7 @@ async function start(inspect) {
     "edge-ungated": { name: "bridge edge, ungated path", server, path: "/public/page?x=1", headers: {} },
     "edge-gated": { name: "bridge edge, gated and allowed (cached)", server, path: "/app/reports/q3", headers: SESSION },
     forward: { name: "bridge /auth/forward, cached session", server, path: "/auth/forward", headers: { ...SESSION, ...FORWARDED } },
+    consume: consumeTarget({ name: "bridge consume, one identity", server }, false),
   };
   if (which === "webhook-dup") await markEventProcessed(server);
   return { server, target: targets[which] };

@@ -78,6 +78,8 @@ import {
   PASS_THROUGH_DIR,
   EDGE_BINDINGS,
   FORWARDED,
+  usagePlans,
+  consumeTarget,
   BENCH_ASSERTION_KEY,
   wranglerToml,
   checkBuilds,
@@ -169,6 +171,17 @@ async function main() {
   targets.push({ key: "edge_forward_signed", name: "bridge /auth/forward, cached session, with assertion", server: edgeSigned, path: `${EDGE_BINDINGS.BRIDGE_PATH_PREFIX}/auth/forward`, headers: { ...SESSION, ...FORWARDED }, expectHeaders: ["x-identity-id", "x-bridge-assertion"] });
   targets.push({ key: "edge_gated", name: "bridge edge, gated and allowed (cached)", server: edge, path: "/app/reports/q3", headers: SESSION, expectFields: { assertion: false } });
   targets.push({ key: "edge_gated_signed", name: "bridge edge, gated and allowed (cached), with assertion", server: edgeSigned, path: "/app/reports/q3", headers: SESSION, expectFields: { assertion: true } });
+  // Metered limits: consuming one unit, for one identity (one usage
+  // counter: its requests run one at a time) and spread over 256 (each its
+  // own counter), beside the cached feature check.
+  const usageBridge = await startBridge({}, {
+    name: "bridge-usage",
+    dir: builds.bridge.dir,
+    usage: true,
+    bindings: { PLANS: usagePlans(wranglerToml().vars.PLANS) },
+  });
+  targets.push(consumeTarget({ key: "consume_one", name: "bridge consume, one identity", server: usageBridge }, false));
+  targets.push(consumeTarget({ key: "consume_many", name: "bridge consume, 256 identities", server: usageBridge }, true));
   // BENCH_EDGE=1 (--edge): edge gate mode beside plain pass-through
   // workers, all forwarding to the same local origin.
   if (EDGE) {
@@ -218,6 +231,9 @@ async function main() {
     ["bridge feature check / same, cache off", ratio("bridge_feature", "bridge_feature_nocache")],
   ];
   ratios.push(["bridge /auth/forward, with assertion / without", ratio("edge_forward_signed", "edge_forward")]);
+  ratios.push(["bridge consume, one identity / feature check", ratio("consume_one", "bridge_feature")]);
+  ratios.push(["bridge consume, 256 identities / feature check", ratio("consume_many", "bridge_feature")]);
+  ratios.push(["bridge consume, 256 identities / one identity", ratio("consume_many", "consume_one")]);
   ratios.push(["bridge /gate, GATE_ROUTES set / unset", ratio("edge_gate", "bridge_gate")]);
   if (by.edge_ungated) {
     ratios.push(["bridge edge, ungated / pass-through workers-rs", ratio("edge_ungated", "pass_through_rs")]);
@@ -282,5 +298,5 @@ async function main() {
 
 // A hard bound on the whole run, whatever happens: warm-up and rounds plus
 // two minutes for starting and stopping the servers.
-const targetCount = (DIAG ? 14 : 12) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
+const targetCount = (DIAG ? 16 : 14) + (process.env.BENCH_BRIDGE_B ? 2 : 0) + (process.env.BENCH_EDGE === "1" ? 3 : 0);
 await runBench("gate benchmark", (targetCount * (WARMUP + ROUNDS * (SECONDS + 2)) + 120) * 1000, main);

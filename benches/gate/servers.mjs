@@ -221,12 +221,13 @@ export function quietBridgeBuild(from) {
 }
 
 /** The bridge (build/index.js + index_bg.wasm, or `dir`; more `bindings`), its KV seeded. */
-export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_DIR, bindings = {}, seed = true } = {}) {
+export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_DIR, bindings = {}, seed = true, usage = false } = {}) {
   const { vars, compatibilityDate } = wranglerToml();
   const bridge = await serve(
     name,
     {
       ...wasmWorker(dir, compatibilityDate),
+      ...(usage ? { durableObjects: USAGE_OBJECTS } : {}),
       // wrangler.toml's [vars] (PLANS, APP_URL, ...), with every URL that a
       // feature check never calls pointed at 127.0.0.1:9, and test secrets.
       bindings: {
@@ -244,7 +245,7 @@ export async function startBridge(shared = {}, { name = "bridge", dir = BRIDGE_D
     },
     shared,
   );
-  if (seed) await seedKv(bridge);
+  if (seed) await seedKv(bridge, usage ? USAGE_IDENTITIES : []);
   return bridge;
 }
 
@@ -369,9 +370,9 @@ export function startJsEmpty(shared = {}) {
   );
 }
 
-export function entitlementRecord(now) {
+export function entitlementRecord(now, identity = IDENTITY) {
   return {
-    identity_id: IDENTITY,
+    identity_id: identity,
     stripe_customer_id: "cus_bench",
     plan: "pro",
     status: "active",
@@ -386,11 +387,49 @@ export function entitlementRecord(now) {
   };
 }
 
-/** Writes the bench identity's entitlement record to the server's KV. */
-export async function seedKv(server) {
+/** Writes the bench identity's entitlement record to the server's KV
+ * (and those of `more` identities). */
+export async function seedKv(server, more = []) {
   const kv = await server.mf.getKVNamespace("BILLING_KV");
   const now = Math.floor(Date.now() / 1000);
-  await kv.put(`ent:${IDENTITY}`, JSON.stringify(entitlementRecord(now)));
+  for (const id of [IDENTITY, ...more]) await kv.put(`ent:${id}`, JSON.stringify(entitlementRecord(now, id)));
+}
+
+// ---- metered limits -----------------------------------------------------------
+
+/** The identities the "many identities" consume target spreads over, each
+ * with its own usage counter. */
+export const USAGE_IDENTITIES = Array.from({ length: 256 }, (_, i) => `6f1c2d3e-4b5a-4c6d-8e7f-${(i + 1).toString(16).padStart(12, "0")}`);
+
+/** wrangler.toml's PLANS with a meter every plan may use without limit (so
+ * that every consumption is granted and counted), not billed. */
+export function usagePlans(plansJson) {
+  const plans = JSON.parse(plansJson);
+  plans.meters = { bench_units: { reset: "month" } };
+  for (const p of Object.values(plans.plans)) p.limits = { bench_units: "unlimited" };
+  return JSON.stringify(plans);
+}
+
+/** The usage counter's Durable Object, as wrangler.toml declares it. */
+export const USAGE_OBJECTS = { USAGE: { className: "UsageCounter", useSQLite: true } };
+
+/** A consume target: POST one unit of `bench_units`, for the bench identity,
+ * or (`spread`) for each of USAGE_IDENTITIES in turn. */
+export function consumeTarget(fields, spread) {
+  const path = (id) => `/v1/identities/${id}/usage/bench_units`;
+  let next = 0;
+  return {
+    ...fields,
+    method: "POST",
+    path: path(IDENTITY),
+    headers: { ...AUTH, "content-type": "application/json" },
+    body: '{"amount":1}',
+    ...(spread
+      ? {
+          setupRequest: (req) => ({ ...req, path: path(USAGE_IDENTITIES[next++ % USAGE_IDENTITIES.length]) }),
+        }
+      : {}),
+  };
 }
 
 // ---- webhooks ---
@@ -437,6 +476,7 @@ export async function markEventProcessed(bridge) {
 export function load(target, seconds, expectBody) {
   return new Promise((resolveRun, rejectRun) => {
     const latencies = [];
+    const errorKinds = {};
     // autocannon checks expectBody itself, except for targets whose
     // requests are set up one by one: those are checked here.
     const own = { mismatches: 0 };
@@ -468,10 +508,16 @@ export function load(target, seconds, expectBody) {
             }
           : { expectBody }),
       },
-      (err, result) => (err ? rejectRun(err) : resolveRun({ result: { ...result, mismatches: result.mismatches + own.mismatches }, latencies })),
+      (err, result) =>
+        err ? rejectRun(err) : resolveRun({ result: { ...result, mismatches: result.mismatches + own.mismatches, errorKinds }, latencies }),
     );
     inst.on("response", (_client, statusCode, _bytes, ms) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(ms);
+    });
+    // What the transport errors were, so a failed run says.
+    inst.on("reqError", (err) => {
+      const code = err.code ?? err.message ?? "error";
+      errorKinds[code] = (errorKinds[code] ?? 0) + 1;
     });
   });
 }

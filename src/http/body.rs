@@ -7,7 +7,7 @@ use worker::Request;
 
 use super::headers::header;
 use crate::error::ApiError;
-use crate::runtime::stream::{read_capped, Unread};
+use crate::runtime::stream::{read_capped, read_declared, Unread};
 
 /// Webhook and hook bodies are a few KB; Stripe events stay far below this.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -23,7 +23,12 @@ pub async fn read_bounded(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    read_capped(req, MAX_BODY_BYTES, declared.unwrap_or(0)).await.map_err(|e| match e {
+    let read = match declared {
+        Some(_) => read_declared(req).await,
+        // Chunked: read as it arrives, and refused once past the cap.
+        None => read_capped(req, MAX_BODY_BYTES, 0).await,
+    };
+    read.map_err(|e| match e {
         Unread::TooLarge => too_large(),
         Unread::Failed => ApiError::bad_request("unreadable_body", "the body could not be read"),
     })

@@ -6,7 +6,7 @@
 //! units wait in storage and are reported to Stripe in batches by the
 //! object's alarm, one call at a time, each batch under one identifier.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -54,6 +54,11 @@ pub struct UsageCounter {
     /// An alarm is reporting (alarms do not overlap; this keeps a second
     /// path from starting a report beside it).
     reporting: Cell<bool>,
+    /// The tables exist (made once per instance of the object).
+    ready: Cell<bool>,
+    /// The customer last written to `meta` by this instance, so an ask that
+    /// names the same one writes nothing.
+    customer: RefCell<Option<String>>,
 }
 
 #[derive(Deserialize)]
@@ -123,13 +128,17 @@ fn units(v: u64) -> i64 {
 
 impl DurableObject for UsageCounter {
     fn new(state: State, env: Env) -> Self {
-        UsageCounter { state, env, reporting: Cell::new(false) }
+        UsageCounter { state, env, reporting: Cell::new(false), ready: Cell::new(false), customer: RefCell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let ask: Ask = req.json().await?;
         let sql = self.sql()?;
-        let (status, answer, billed_unit) = apply(&sql, &ask)?;
+        let new_customer = ask.customer.as_ref().filter(|c| self.customer.borrow().as_ref() != Some(*c)).cloned();
+        let (status, answer, billed_unit) = apply(&sql, &ask, new_customer.is_some())?;
+        if new_customer.is_some() {
+            *self.customer.borrow_mut() = new_customer;
+        }
         if billed_unit && self.state.storage().get_alarm().await?.is_none() {
             let delay = config(&self.env).as_ref().as_ref().map(|c| c.usage_report_interval).unwrap_or(10);
             self.state.storage().set_alarm(Duration::from_secs(delay.max(1) as u64)).await?;
@@ -157,10 +166,13 @@ fn json_headers() -> worker::Headers {
 }
 
 impl UsageCounter {
-    /// The object's SQLite storage, its tables made once.
+    /// The object's SQLite storage, its tables made once per instance.
     fn sql(&self) -> Result<SqlStorage> {
         let sql = self.state.storage().sql();
-        sql.exec(SCHEMA, None)?;
+        if !self.ready.get() {
+            sql.exec(SCHEMA, None)?;
+            self.ready.set(true);
+        }
         Ok(sql)
     }
 
@@ -243,12 +255,16 @@ impl UsageCounter {
 
 /// Applies one ask to the counter's storage, with no await inside: the
 /// status, the JSON answer, and whether a billed unit was added.
-fn apply(sql: &SqlStorage, ask: &Ask) -> Result<(u16, String, bool)> {
-    sql.exec(
-        "INSERT INTO meta (k, v) VALUES ('identity', ?) ON CONFLICT (k) DO NOTHING",
-        vec![text(ask.identity.as_str())],
-    )?;
-    if let Some(customer) = &ask.customer {
+/// `customer_changed`: the ask names a customer this instance has not
+/// written yet.
+fn apply(sql: &SqlStorage, ask: &Ask, customer_changed: bool) -> Result<(u16, String, bool)> {
+    // The customer with the identity (which never changes), written only
+    // when this instance has not written that customer yet.
+    if let Some(customer) = ask.customer.as_ref().filter(|_| customer_changed) {
+        sql.exec(
+            "INSERT INTO meta (k, v) VALUES ('identity', ?) ON CONFLICT (k) DO NOTHING",
+            vec![text(ask.identity.as_str())],
+        )?;
         sql.exec(
             "INSERT INTO meta (k, v) VALUES ('customer', ?)
              ON CONFLICT (k) DO UPDATE SET v = excluded.v WHERE v <> excluded.v",

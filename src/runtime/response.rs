@@ -95,8 +95,20 @@ pub fn build(
         h.set("access-control-allow-credentials", "true")?;
         h.set("access-control-expose-headers", "X-Request-Id")?;
     }
-    for (name, value) in headers {
-        response.headers().set(name, value)?;
+    if !headers.is_empty() {
+        let h = response.headers();
+        for (name, value) in headers {
+            h.set(name, value)?;
+        }
     }
     Ok(response)
+}
+
+/// A response's status and whole body as text, read with the runtime's own
+/// `text()` (one promise; workers-rs reads a body through a stream reader).
+pub async fn status_and_text(response: worker::Response) -> Result<(u16, String), JsValue> {
+    let raw: Response = response.into();
+    let status = raw.status();
+    let text = worker::wasm_bindgen_futures::JsFuture::from(raw.text()?).await?;
+    Ok((status, text.as_string().unwrap_or_default()))
 }

@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::http::context::Cx;
 use crate::http::flows::record::stored;
 use crate::identity::IdentityId;
+use crate::runtime::response::status_and_text;
 use crate::usage::ledger::{Ask, Balance};
 use crate::usage::meter::limit_for;
 use crate::usage::window::window;
@@ -71,9 +72,8 @@ pub async fn ask_counter(
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
     let req = Request::new_with_init("https://usage-counter/ask", &init).map_err(|_| unavailable("cannot be asked"))?;
-    let mut answer = stub.fetch_with_request(req).await.map_err(|_| unavailable("did not answer"))?;
-    let status = answer.status_code();
-    let body = answer.text().await.map_err(|_| unavailable("answer was cut off"))?;
+    let answer = stub.fetch_with_request(req).await.map_err(|_| unavailable("did not answer"))?;
+    let (status, body) = status_and_text(answer).await.map_err(|_| unavailable("answer was cut off"))?;
     match status {
         200 | 402 | 409 => Ok(Counted { status, body }),
         _ => Err(unavailable("failed")),
