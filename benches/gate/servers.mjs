@@ -128,6 +128,8 @@ export async function serve(name, workerOptions, shared = {}) {
       };
       stdout.on("data", count);
       stderr.on("data", count);
+      // BENCH_STDERR=1: the runtime's own errors, for a run that failed.
+      if (process.env.BENCH_STDERR === "1") stderr.on("data", (chunk) => process.stderr.write(`[${name}] ${chunk}`));
     },
     ...shared,
     name,
