@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn a_rule_may_consume_a_meter_and_every_reading_consumes_its_rules_meter() {
-        let plans = Plans::parse(crate::usage::meter::tests::METERED).unwrap();
+        let plans = Plans::parse(crate::entitlements::plans::tests::METERED).unwrap();
         let g = GateRoutes::parse(
             r#"[
               {"path": "/api/export", "methods": ["POST"], "feature": "premium_feature", "consume": "exports"},

@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::entitlements::record::{Access, Entitlement};
 use crate::usage::meter::{valid_meter_name, Limit, Meter, MAX_METER_NAME};
 
 /// The feature name that grants every feature.
@@ -366,6 +367,17 @@ impl Plans {
         self.plans.get(plan).and_then(|p| p.limits.get(meter)).copied().unwrap_or(Limit::Units(0))
     }
 
+    /// The limit of `meter` for an identity whose record at read time is
+    /// `now`: its plan's, or while past due (limited access) the default
+    /// plan's, as features fall back while Stripe retries the payment.
+    pub fn limit_in_effect(&self, now: &Entitlement, meter: &str) -> Limit {
+        let plan = match now.access {
+            Access::Limited => self.default_plan(),
+            Access::Full | Access::None => now.plan.as_str(),
+        };
+        self.limit(plan, meter)
+    }
+
     /// All plans by name, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Plan)> {
         self.plans.iter().map(|(n, p)| (n.as_str(), p))
@@ -395,7 +407,7 @@ pub const EXAMPLE_PLANS: &str = r#"{
 pub(crate) mod tests {
     use super::*;
     use crate::entitlements::derive::derive;
-    use crate::entitlements::record::Entitlement;
+    use crate::entitlements::feature::effective;
     use crate::stripe::subscription::{PriceRef, Subscription, SubscriptionStatus};
 
     pub(crate) use super::EXAMPLE_PLANS as EXAMPLE;
@@ -535,5 +547,59 @@ pub(crate) mod tests {
             err(r#"{"default_plan":"free","plans":{"free":{"rank":0,"features":[""]}}}"#),
             "plan \"free\" has an empty entry in \"features\""
         );
+    }
+    pub const METERED: &str = r#"{
+      "default_plan": "free",
+      "meters": {
+        "exports":   { "reset": "billing_period" },
+        "api_calls": { "reset": "month", "stripe_event_name": "api_calls" }
+      },
+      "plans": {
+        "free": { "rank": 0, "features": ["basic_feature"], "limits": { "exports": 3 } },
+        "pro":  { "rank": 1, "features": ["basic_feature", "premium_feature"], "prices": ["pro_monthly"],
+                  "limits": { "exports": 100, "api_calls": "unlimited" } }
+      }
+    }"#;
+
+    #[test]
+    fn a_meter_a_plan_does_not_name_has_limit_0_and_past_due_falls_back_to_the_default_plan() {
+        let plans = Plans::parse(METERED).unwrap();
+        let pro = record_of(SubscriptionStatus::Active, "pro_monthly", NOW + 10 * DAY, false);
+        let now = effective(&pro, &plans, NOW);
+        assert_eq!(plans.limit_in_effect(&now, "exports"), Limit::Units(100));
+        assert_eq!(plans.limit_in_effect(&now, "api_calls"), Limit::Unlimited);
+        let past_due = record_of(SubscriptionStatus::PastDue, "pro_monthly", NOW + 10 * DAY, false);
+        let now = effective(&past_due, &plans, NOW);
+        assert_eq!(plans.limit_in_effect(&now, "exports"), Limit::Units(3), "the default plan's while past due");
+        assert_eq!(plans.limit_in_effect(&now, "api_calls"), Limit::Units(0), "free names no api_calls");
+        assert_eq!(plans.limit("nope", "exports"), Limit::Units(0));
+    }
+
+    #[test]
+    fn a_metered_catalogue_is_validated_as_strictly_as_the_rest() {
+        let plans = Plans::parse(METERED).unwrap();
+        assert_eq!(plans.meter("exports").map(|m| m.reset), Some(crate::usage::meter::Reset::BillingPeriod));
+        assert_eq!(plans.meter("api_calls").and_then(|m| m.stripe_event_name.as_deref()), Some("api_calls"));
+        let err = |meters: &str, free_limits: &str| {
+            let json = format!(
+                r#"{{"default_plan": "free", "meters": {meters},
+                    "plans": {{"free": {{"rank": 0, "limits": {free_limits}}}}}}}"#
+            );
+            Plans::parse(&json).unwrap_err().to_string()
+        };
+        let ok_meters = r#"{"exports": {"reset": "day"}}"#;
+        assert!(
+            err(ok_meters, r#"{"exprots": 3}"#).contains("meter \"exprots\", which is not one of the meters (exports)")
+        );
+        assert!(err("{}", r#"{"exports": 3}"#).contains("\"meters\" defines none"));
+        assert!(err(ok_meters, r#"{"exports": -1}"#).contains("whole number"));
+        assert!(err(ok_meters, r#"{"exports": 2.5}"#).contains("whole number"));
+        assert!(err(ok_meters, r#"{"exports": "lots"}"#).contains("whole number"));
+        assert!(err(r#"{"exports": {"reset": "weekly"}}"#, "{}").contains("unknown variant `weekly`"));
+        assert!(err(r#"{"exports": {"reset": "day", "price": "x"}}"#, "{}").contains("unknown field `price`"));
+        assert!(err(r#"{"Exports": {"reset": "day"}}"#, "{}").contains("must be 1 to 40 characters"));
+        assert!(err(r#"{"a": {"reset": "day", "stripe_event_name": " "}}"#, "{}").contains("empty stripe_event_name"));
+        let twice = r#"{"a": {"reset": "day", "stripe_event_name": "calls"}, "b": {"reset": "month", "stripe_event_name": "calls"}}"#;
+        assert!(err(twice, "{}").contains("both report to Stripe event \"calls\""));
     }
 }

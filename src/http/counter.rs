@@ -15,7 +15,8 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlS
 use super::env::config;
 use super::log::{Level, Line};
 use super::stripe_api::Stripe;
-use crate::stripe::meter_event::{MeterEvent, ReportOutcome};
+use crate::stripe::meter_event::MeterEvent;
+use crate::stripe::meter_report::ReportOutcome;
 use crate::stripe::request::StripeRequest;
 use crate::usage::ledger::{
     balance, consume, fingerprint, identifier, report_timestamp, retry_delay, status_of, Ask, REPLAY_SECS,

@@ -7,6 +7,7 @@ pub mod customer;
 pub mod event;
 pub mod form;
 pub mod meter_event;
+pub mod meter_report;
 pub mod request;
 pub mod signature;
 pub mod subscription;

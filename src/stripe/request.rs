@@ -708,4 +708,26 @@ mod tests {
         assert_eq!(ApiError::from(err(429, "x", None)).status, 503);
         assert_eq!(ApiError::from(err(401, "x", None)).code, "stripe_auth");
     }
+
+    fn meter_event() -> MeterEvent<'static> {
+        MeterEvent {
+            event_name: "api_calls",
+            customer: "cus_1",
+            value: 7,
+            identifier: "ksb_x_e_3",
+            timestamp: 1_796_225_400,
+        }
+    }
+
+    #[test]
+    fn the_form_is_stripes_with_the_default_payload_keys() {
+        let r = StripeRequest::report_meter_event(&meter_event(), 2);
+        assert_eq!((r.method, r.path.as_str()), (Method::Post, "/v1/billing/meter_events"));
+        assert_eq!(
+            r.body().unwrap(),
+            "event_name=api_calls&payload%5Bstripe_customer_id%5D=cus_1&payload%5Bvalue%5D=7&identifier=ksb_x_e_3&timestamp=1796225400"
+        );
+        assert_eq!(r.idempotency_key.as_deref(), Some("ksb-meter-event-ksb_x_e_3-2"));
+        assert_ne!(r.idempotency_key, StripeRequest::report_meter_event(&meter_event(), 3).idempotency_key);
+    }
 }

@@ -11,7 +11,6 @@ use crate::http::flows::record::stored;
 use crate::identity::IdentityId;
 use crate::runtime::response::status_and_text;
 use crate::usage::ledger::{Ask, Balance};
-use crate::usage::meter::limit_for;
 use crate::usage::window::window;
 
 /// The counter's answer: its status (200, 402 or 409) and JSON body.
@@ -52,7 +51,7 @@ pub async fn ask_counter(
         identity: identity.clone(),
         meter: meter.to_owned(),
         amount,
-        limit: limit_for(&cx.config.plans, &now, meter),
+        limit: cx.config.plans.limit_in_effect(&now, meter),
         window: window(definition.reset, now.current_period_end, cx.now),
         idempotency_key,
         billed_as: definition.stripe_event_name.clone(),
