@@ -138,9 +138,10 @@ ensure_lint_tools() {
 # Formatting and lints, warnings as errors; scripts/test.sh runs them before
 # the tests. Call after ensure_wasm_target (KSB_TOOLCHAIN says which wasm
 # toolchain to lint with).
-#   rustfmt  the workspace and the standalone bench crates (rustfmt.toml at the root)
+#   rustfmt  the workspace, the standalone bench crates and fuzz/ (rustfmt.toml at the root)
 #   clippy   native: every target of the workspace (core, emulators, tests,
-#            benches), benches/wasm and benches/signing (all features);
+#            benches), benches/wasm, benches/signing (all features) and the
+#            fuzz targets (fuzz/, its own workspace and target dir);
 #            wasm32: the root crate's lib, whose shell (src/http) only
 #            compiles for wasm32, with rustup's target or Debian's clippy.
 run_lints() {
@@ -155,15 +156,17 @@ run_lints() {
   (cd "$KSB_ROOT" && cargo fmt --all --check && cargo fmt --check --manifest-path "$bench_manifest" \
     && cargo fmt --check --manifest-path benches/gate/empty-worker/Cargo.toml \
     && cargo fmt --check --manifest-path benches/gate/pass-through-worker/Cargo.toml \
-    && cargo fmt --check --manifest-path benches/signing/Cargo.toml) \
-    || die "formatting differs (diff above); run cargo fmt in the root and in benches/wasm, benches/gate/empty-worker, benches/gate/pass-through-worker, benches/signing"
+    && cargo fmt --check --manifest-path benches/signing/Cargo.toml \
+    && cargo fmt --check --manifest-path fuzz/Cargo.toml) \
+    || die "formatting differs (diff above); run cargo fmt in the root and in benches/wasm, benches/gate/empty-worker, benches/gate/pass-through-worker, benches/signing, fuzz"
   log "lint: rustfmt ok ($((SECONDS - t)) s)"
 
   t=$SECONDS
   log "lint: clippy, native ($(cargo clippy --version))"
   (cd "$KSB_ROOT" && cargo clippy --workspace --all-targets --locked -- -D warnings \
     && CARGO_TARGET_DIR="$bench_target" cargo clippy --manifest-path "$bench_manifest" --all-targets --locked -- -D warnings \
-    && CARGO_TARGET_DIR="$KSB_ROOT/target/signing-bench" cargo clippy --manifest-path benches/signing/Cargo.toml --all-features --locked -- -D warnings) \
+    && CARGO_TARGET_DIR="$KSB_ROOT/target/signing-bench" cargo clippy --manifest-path benches/signing/Cargo.toml --all-features --locked -- -D warnings \
+    && cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --locked -- -D warnings) \
     || die "clippy (native) failed"
   log "lint: clippy native ok ($((SECONDS - t)) s)"
 
