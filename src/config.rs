@@ -159,6 +159,10 @@ pub struct Config {
     /// `TEST_PANIC_ROUTE`: `GET /__test/panic` panics, so that the tests can
     /// show what a panic answers; refused with `ENVIRONMENT=production`.
     pub test_panic_route: bool,
+    /// `TEST_CLOCK_OFFSET`: seconds added to the clock the records are
+    /// judged by (a trial's or a period's end), so that the tests can read a
+    /// record after it ended; refused with `ENVIRONMENT=production`.
+    pub test_clock_offset: i64,
     /// `USAGE_REPORT_INTERVAL`: seconds between a billed unit's consumption
     /// and its batch's report to Stripe, and the first retry's wait.
     pub usage_report_interval: i64,
@@ -281,6 +285,7 @@ pub const SETTINGS: &[&str] = &[
     "ASSERTION_TTL",
     "HYDRA_HOOK_SECRET",
     "TEST_PANIC_ROUTE",
+    "TEST_CLOCK_OFFSET",
     "USAGE_REPORT_INTERVAL",
 ];
 
@@ -405,6 +410,19 @@ fn test_panic_route(v: Option<String>, environment: Environment) -> Result<bool,
     Ok(on)
 }
 
+/// `TEST_CLOCK_OFFSET`: a test hook, never in production.
+fn test_clock_offset(v: Option<String>, environment: Environment) -> Result<i64, ConfigProblem> {
+    let name = "TEST_CLOCK_OFFSET";
+    let Some(v) = non_empty(v) else { return Ok(0) };
+    if environment == Environment::Production {
+        return Err(ConfigProblem {
+            name,
+            message: "is a test hook and must not be set with ENVIRONMENT=production".into(),
+        });
+    }
+    v.parse().map_err(|_| ConfigProblem { name, message: "must be a whole number of seconds".into() })
+}
+
 impl Config {
     /// Reads every setting through `get` (a var or secret by name, `None`
     /// when unset). Fails on what makes behaviour wrong everywhere: `PLANS`,
@@ -422,6 +440,7 @@ impl Config {
         let test_panic_route = test_panic_route(get("TEST_PANIC_ROUTE"), environment)?;
         Ok(Config {
             test_panic_route,
+            test_clock_offset: test_clock_offset(get("TEST_CLOCK_OFFSET"), environment)?,
             usage_report_interval: usage_report_interval(get("USAGE_REPORT_INTERVAL"))?,
             gate,
             assertion: assertion_config(&get)?,
@@ -644,6 +663,22 @@ mod tests {
             m.insert(name, bad.into());
             assert_eq!(load(&m).unwrap_err().name, name, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_test_clock_offset_is_zero_whole_seconds_and_never_in_production() {
+        assert_eq!(load(&full()).unwrap().test_clock_offset, 0);
+        let mut m = full();
+        m.insert("TEST_CLOCK_OFFSET", "1296000".into());
+        assert_eq!(load(&m).unwrap().test_clock_offset, 1_296_000);
+        m.insert("TEST_CLOCK_OFFSET", "-60".into());
+        assert_eq!(load(&m).unwrap().test_clock_offset, -60);
+        m.insert("TEST_CLOCK_OFFSET", "1.5".into());
+        assert_eq!(load(&m).unwrap_err().name, "TEST_CLOCK_OFFSET");
+        m.insert("TEST_CLOCK_OFFSET", "60".into());
+        m.insert("ENVIRONMENT", "production".into());
+        m.insert("STRIPE_SECRET_KEY", "sk_live_abc".into());
+        assert_eq!(load(&m).unwrap_err().name, "TEST_CLOCK_OFFSET");
     }
 
     #[test]

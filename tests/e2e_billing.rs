@@ -5,28 +5,14 @@
 //! subscriber sent to the portal, bad input and cross-site requests
 //! refused with nothing created.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod calls;
-    pub mod openapi;
-    pub mod stack;
-}
+mod common;
 
-use common::basics::status_json;
+use common::basics::{status_json, unix_now};
+use common::calls::User;
 use common::openapi::assert_documented;
 use common::stack::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// A registered user (the hook linked a customer): identity id, customer id, session token.
-async fn user(stack: &Stack, email: &str) -> (String, String, String) {
-    let flow = stack.register(email, "Bill", "Payer").await;
-    assert_eq!(flow["hook"]["ok"], true, "{flow}");
-    let id = flow["identity"]["id"].as_str().unwrap().to_string();
-    let cus = stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string();
-    (id, cus, flow["session_token"].as_str().unwrap().to_string())
-}
 
 /// What a billing call sends besides the session.
 enum Body<'a> {
@@ -65,13 +51,9 @@ async fn mine(stack: &Stack, token: &str) -> Value {
     v
 }
 
-fn sessions(state: &Value) -> Vec<Value> {
-    state["checkout_sessions"].as_array().cloned().unwrap_or_default()
-}
-
 /// The emulator's id of the Checkout Session behind a URL the worker answered.
 async fn session_of(stack: &Stack, url: &str) -> Value {
-    let all = sessions(&stack.stripe_state().await);
+    let all = stack.checkout_sessions().await;
     all.into_iter().find(|s| s["url"] == url).unwrap_or_else(|| panic!("no session has the url {url}"))
 }
 
@@ -84,7 +66,7 @@ async fn deliver(stack: &Stack) {
 async fn a_checkout_is_pending_until_stripe_confirms_it_and_a_subscriber_goes_to_the_portal() {
     let stack = Stack::start().await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (id, cus, token) = user(&stack, "buyer@example.com").await;
+    let User { id, customer: cus, token } = stack.user("buyer@example.com").await;
     deliver(&stack).await;
 
     let (status, answer) = checkout(&stack, &token, &[("plan", "pro")]).await;
@@ -105,7 +87,7 @@ async fn a_checkout_is_pending_until_stripe_confirms_it_and_a_subscriber_goes_to
     // A second click while the session is open goes back to the same session.
     let (_, again) = checkout(&stack, &token, &[("price", "pro_monthly")]).await;
     assert_eq!(again["url"].as_str(), Some(url), "{again}");
-    assert_eq!(sessions(&stack.stripe_state().await).len(), 1, "one session for a double-click");
+    assert_eq!(stack.checkout_sessions().await.len(), 1, "one session for a double-click");
 
     // The customer pays; the webhooks resolve the pending record.
     let cs = session["id"].as_str().unwrap();
@@ -125,7 +107,11 @@ async fn a_checkout_is_pending_until_stripe_confirms_it_and_a_subscriber_goes_to
     let (status, answer) = checkout(&stack, &token, &[("plan", "enterprise")]).await;
     assert_eq!((status, answer["kind"].as_str()), (200, Some("portal")), "{answer}");
     let state = stack.stripe_state().await;
-    assert_eq!(sessions(&state).len(), 1, "no second Checkout Session");
+    assert_eq!(
+        state["checkout_sessions"].as_array().expect("the emulator's checkout_sessions").len(),
+        1,
+        "no second Checkout Session"
+    );
     let portal = &state["portal_sessions"].as_array().expect("portal sessions")[0];
     assert_eq!((portal["customer"].as_str(), portal["return_url"].as_str()), (Some(cus.as_str()), Some(APP_URL)));
 
@@ -138,7 +124,7 @@ async fn a_checkout_is_pending_until_stripe_confirms_it_and_a_subscriber_goes_to
 async fn an_abandoned_checkout_stays_pending_until_its_session_expires() {
     let stack = Stack::start().await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (id, _, token) = user(&stack, "abandon@example.com").await;
+    let User { id, token, .. } = stack.user("abandon@example.com").await;
     deliver(&stack).await;
     let (_, answer) = checkout(&stack, &token, &[("plan", "pro")]).await;
     let session = session_of(&stack, answer["url"].as_str().unwrap()).await;
@@ -161,19 +147,19 @@ async fn an_abandoned_checkout_stays_pending_until_its_session_expires() {
     // A new checkout then makes a new session (the expired one cannot be paid).
     let (_, again) = checkout(&stack, &token, &[("plan", "pro")]).await;
     assert_ne!(again["url"], answer["url"]);
-    assert_eq!(sessions(&stack.stripe_state().await).len(), 2);
+    assert_eq!(stack.checkout_sessions().await.len(), 2);
     assert_eq!(mine(&stack, &token).await["pending"], true);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn choosing_another_plan_expires_the_open_session_so_only_one_can_be_paid() {
     let stack = Stack::start().await;
-    let (_, _, token) = user(&stack, "switch@example.com").await;
+    let User { token, .. } = stack.user("switch@example.com").await;
     let (_, pro) = checkout(&stack, &token, &[("plan", "pro")]).await;
     let pro_session = mine(&stack, &token).await["pending_checkout"]["session_id"].clone();
     let (_, enterprise) = checkout(&stack, &token, &[("plan", "enterprise")]).await;
     assert_ne!(pro["url"], enterprise["url"]);
-    let all = sessions(&stack.stripe_state().await);
+    let all = stack.checkout_sessions().await;
     let status = |id: &Value| all.iter().find(|s| s["id"] == *id).map(|s| s["status"].clone());
     assert_eq!(status(&pro_session), Some(json!("expired")), "the pro session can no longer be paid");
     let record = mine(&stack, &token).await;
@@ -185,7 +171,7 @@ async fn choosing_another_plan_expires_the_open_session_so_only_one_can_be_paid(
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_a_400_with_nothing_created_in_stripe() {
     let stack = Stack::start().await;
-    let (id, _, token) = user(&stack, "typo@example.com").await;
+    let User { id, token, .. } = stack.user("typo@example.com").await;
     let before = stack.stripe_state().await;
     for (what, body, code) in [
         ("no field", Body::Form(&[]), "plan_or_price_required"),
@@ -200,7 +186,7 @@ async fn bad_input_is_a_400_with_nothing_created_in_stripe() {
         assert_eq!((status, v["error"]["code"].as_str()), (400, Some(code)), "{what}: {v}");
     }
     let after = stack.stripe_state().await;
-    assert_eq!(sessions(&after).len(), 0);
+    assert_eq!(after["checkout_sessions"].as_array().expect("the emulator's checkout_sessions").len(), 0);
     assert_eq!(after["customers"], before["customers"], "no customer created or changed");
     assert_eq!(mine(&stack, &token).await["pending"], false);
 
@@ -217,7 +203,7 @@ async fn bad_input_is_a_400_with_nothing_created_in_stripe() {
 #[tokio::test(flavor = "multi_thread")]
 async fn client_input_never_reaches_the_log() {
     let stack = Stack::start().await;
-    let (_, _, token) = user(&stack, "quiet@example.com").await;
+    let User { token, .. } = stack.user("quiet@example.com").await;
     let email = "ada.lovelace@example.com";
     let r = stack.http.get(stack.url(&format!("/{email}/profile"))).send().await.unwrap();
     let (status, v) = status_json(r).await;
@@ -234,7 +220,7 @@ async fn client_input_never_reaches_the_log() {
             .map(str::to_owned)
             .collect()
     };
-    let log = stack.log_when(|log| lines(log).len() >= 3).await;
+    let log = stack.log_when("three refused requests' lines", |log| lines(log).len() >= 3).await;
     let lines = lines(&log);
     assert_eq!(lines.len(), 3, "one line per refused request: {log}");
     for line in &lines {
@@ -273,7 +259,7 @@ async fn an_identity_without_a_customer_gets_one_at_checkout_and_a_409_at_the_po
 #[tokio::test(flavor = "multi_thread")]
 async fn browsers_are_redirected_and_other_sites_refused() {
     let stack = Stack::start().await;
-    let (_, _, token) = user(&stack, "browser@example.com").await;
+    let User { token, .. } = stack.user("browser@example.com").await;
     for headers in [vec![("Origin", "https://evil.example")], vec![("Sec-Fetch-Site", "cross-site")]] {
         for what in ["checkout", "portal"] {
             let (status, v) = billing(&stack, what, &token, Body::Form(&[("plan", "pro")]), &headers).await;
@@ -281,7 +267,11 @@ async fn browsers_are_redirected_and_other_sites_refused() {
         }
     }
     let state = stack.stripe_state().await;
-    assert_eq!(sessions(&state).len(), 0, "nothing created");
+    assert_eq!(
+        state["checkout_sessions"].as_array().expect("the emulator's checkout_sessions").len(),
+        0,
+        "nothing created"
+    );
     let (status, v) = billing(&stack, "checkout", "ory_st_unknown", Body::Form(&[("plan", "pro")]), &[]).await;
     assert_eq!((status, v["error"]["code"].as_str()), (401, Some("unauthorized")));
     let r = stack
@@ -316,15 +306,17 @@ async fn a_catalogue_of_price_ids_sells_exactly_those_prices() {
         "free": {"rank": 0, "features": ["basic_feature"]},
         "pro": {"rank": 1, "features": ["basic_feature", "premium_feature"], "prices": ["price_pro_monthly"]}}}"#;
     let stack = Stack::start_with(StackOptions::default().var("PLANS", plans)).await;
-    let (id, _, token) = user(&stack, "ids@example.com").await;
+    let User { id, token, .. } = stack.user("ids@example.com").await;
     let (status, v) = checkout(&stack, &token, &[("price", "price_pro_yearly")]).await;
     assert_eq!((status, v["error"]["code"].as_str()), (400, Some("unknown_price")), "a real price PLANS does not sell");
-    assert_eq!(sessions(&stack.stripe_state().await).len(), 0);
+    assert_eq!(stack.checkout_sessions().await.len(), 0);
     let (status, v) = checkout(&stack, &token, &[("plan", "pro")]).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(stack.entitlement(&id).await.pending_checkout.unwrap().price, "price_pro_monthly");
     // Nothing of the session credential or the email reaches the log.
-    let log = stack.log_when(|l| l.matches(r#""route":"POST /billing/checkout""#).count() >= 2).await;
+    let log = stack
+        .log_when("two checkout request lines", |l| l.matches(r#""route":"POST /billing/checkout""#).count() >= 2)
+        .await;
     let lines: Vec<&str> = worker_lines(&log);
     assert!(lines.iter().any(|l| l.contains("POST /billing/checkout")), "{log}");
     for secret in [token.as_str(), "ids@example.com"] {
@@ -335,7 +327,7 @@ async fn a_catalogue_of_price_ids_sells_exactly_those_prices() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_clicks_make_one_session() {
     let stack = Stack::start().await;
-    let (_, _, token) = user(&stack, "double@example.com").await;
+    let User { token, .. } = stack.user("double@example.com").await;
     let (a, b, c) = tokio::join!(
         checkout(&stack, &token, &[("plan", "pro")]),
         checkout(&stack, &token, &[("plan", "pro")]),
@@ -345,7 +337,7 @@ async fn concurrent_clicks_make_one_session() {
         assert_eq!(*status, 200, "{v}");
     }
     assert_eq!((a.1["url"] == b.1["url"], b.1["url"] == c.1["url"]), (true, true), "{a:?} {b:?} {c:?}");
-    assert_eq!(sessions(&stack.stripe_state().await).len(), 1);
+    assert_eq!(stack.checkout_sessions().await.len(), 1);
 }
 
 /// The interleaving behind a flaky CI run, made certain: click B reads the
@@ -354,7 +346,7 @@ async fn concurrent_clicks_make_one_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_click_that_read_the_record_before_another_clicks_session_resumes_it() {
     let stack = Stack::start_with(StackOptions::default().var("KRATOS_SYNC_PLAN", "true")).await;
-    let (id, _, token) = user(&stack, "stalled@example.com").await;
+    let User { id, token, .. } = stack.user("stalled@example.com").await;
     let stall = json!({"count": 1, "kind": "hang", "hang_ms": 2500, "method": "GET",
                        "path_prefix": format!("/admin/identities/{id}")});
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), stall).await;
@@ -364,7 +356,7 @@ async fn a_click_that_read_the_record_before_another_clicks_session_resumes_it()
     });
     assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
     assert_eq!(first.1["url"], second.1["url"], "one session for both clicks");
-    assert_eq!(sessions(&stack.stripe_state().await).len(), 1);
+    assert_eq!(stack.checkout_sessions().await.len(), 1);
     let pending = stack.entitlement(&id).await.pending_checkout.expect("still pending");
     assert!(first.1["url"].as_str().unwrap().ends_with(&pending.session_id), "{first:?} {pending:?}");
 }
@@ -384,7 +376,7 @@ async fn slow_next(stack: &Stack, path_prefix: &str, ms: u64) {
 async fn a_checkout_acts_on_a_newer_record_a_sync_stored_meanwhile() {
     let stack = Stack::start().await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (id, cus, token) = user(&stack, "meanwhile@example.com").await;
+    let User { id, customer: cus, token } = stack.user("meanwhile@example.com").await;
     slow_next(&stack, "/v1/subscriptions", 2500).await;
     let (clicked, synced) = tokio::join!(checkout(&stack, &token, &[("plan", "pro")]), async {
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
@@ -394,7 +386,7 @@ async fn a_checkout_acts_on_a_newer_record_a_sync_stored_meanwhile() {
     });
     assert_eq!(synced.plan, "pro", "the sync read the subscription first: {synced:?}");
     assert_eq!((clicked.0, clicked.1["kind"].as_str()), (200, Some("portal")), "{clicked:?}");
-    assert_eq!(sessions(&stack.stripe_state().await).len(), 0, "no Checkout Session: never a second subscription");
+    assert_eq!(stack.checkout_sessions().await.len(), 0, "no Checkout Session: never a second subscription");
     assert_eq!(stack.entitlement(&id).await.plan, "pro");
 }
 
@@ -405,7 +397,7 @@ async fn a_checkout_acts_on_a_newer_record_a_sync_stored_meanwhile() {
 async fn a_trial_start_keeps_an_older_stripe_read_from_landing_over_it() {
     let stack = Stack::start().await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (id, cus, _) = user(&stack, "trial-mark@example.com").await;
+    let User { id, customer: cus, .. } = stack.user("trial-mark@example.com").await;
     let form = [("customer", cus.as_str()), ("items[0][price]", "price_enterprise_monthly")];
     let sub = stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await["id"].as_str().unwrap().to_string();
     assert_eq!(stack.sync(&id).await.plan, "enterprise");
@@ -434,7 +426,7 @@ async fn a_trial_start_keeps_an_older_stripe_read_from_landing_over_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_clicks_for_different_prices_leave_one_open_session() {
     let stack = Stack::start().await;
-    let (id, _, token) = user(&stack, "two-tabs@example.com").await;
+    let User { id, token, .. } = stack.user("two-tabs@example.com").await;
     // Click A's session is made at once but its answer comes 1.5 s later,
     // so B makes its own while A has not yet recorded anything.
     slow_next(&stack, "/v1/checkout/sessions", 1500).await;
@@ -443,7 +435,7 @@ async fn concurrent_clicks_for_different_prices_leave_one_open_session() {
         checkout(&stack, &token, &[("plan", "enterprise")]).await
     });
     assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
-    let all = sessions(&stack.stripe_state().await);
+    let all = stack.checkout_sessions().await;
     assert_eq!(all.len(), 2, "each click made its own session: {all:?}");
     let open: Vec<&Value> = all.iter().filter(|s| s["status"] == "open").collect();
     assert_eq!(open.len(), 1, "one open session: {all:?}");
@@ -451,3 +443,51 @@ async fn concurrent_clicks_for_different_prices_leave_one_open_session() {
     let pending = stack.entitlement(&id).await.pending_checkout.expect("pending on it");
     assert_eq!(Some(pending.session_id.as_str()), open[0]["id"].as_str());
 }
+
+/// The app trial as the README promises it: once per identity (the second
+/// call is 409 `trial_already_used`, and changes nothing), the trial plan
+/// with `trialing` until `trial_end` 14 days on, and over when the record
+/// is read after that, with nothing written in between. Every answer is one
+/// `/openapi.json` describes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_trial_is_granted_once_and_ends_when_read_after_its_end() {
+    let mut stack = Stack::start().await;
+    let User { id, token, .. } = stack.user("trial@example.com").await;
+    let trial = format!("/v1/identities/{id}/trial");
+    let before = unix_now();
+    let (status, started) = stack.api(Method::POST, &trial).await;
+    let after = unix_now();
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(
+        (started["plan"].as_str(), started["status"].as_str(), started["access"].as_str()),
+        (Some("pro"), Some("trialing"), Some("full")),
+        "{started}"
+    );
+    let trial_end = started["trial_end"].as_i64().expect("trial_end");
+    assert!((before + 14 * DAY..=after + 14 * DAY).contains(&trial_end), "trial_end 14 days on: {started}");
+
+    let (status, again) = stack.api(Method::POST, &trial).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("trial_already_used")), "{again}");
+    let (_, record) = stack.api(Method::GET, &format!("/v1/identities/{id}/entitlements")).await;
+    assert_eq!((record["status"].as_str(), record["trial_end"].as_i64()), (Some("trialing"), Some(trial_end)));
+    let (_, premium) = stack.api(Method::GET, &format!("/v1/identities/{id}/features/premium_feature")).await;
+    assert_eq!(premium["allowed"], true, "{premium}");
+    assert_eq!(mine(&stack, &token).await["plan"], "pro");
+
+    // Fifteen days later (the worker's clock moved on; the stored record
+    // did not change): the trial is over when read.
+    stack.restart_worker_with(&[("TEST_CLOCK_OFFSET", &(15 * DAY).to_string())]).await;
+    let (status, ended) = stack.api(Method::GET, &format!("/v1/identities/{id}/entitlements")).await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!((ended["plan"].as_str(), ended["access"].as_str()), (Some("free"), Some("none")), "{ended}");
+    assert_ne!(ended["status"], "trialing", "{ended}");
+    let (_, premium) = stack.api(Method::GET, &format!("/v1/identities/{id}/features/premium_feature")).await;
+    assert_eq!((premium["allowed"].as_bool(), premium["plan"].as_str()), (Some(false), Some("free")), "{premium}");
+    let (_, basic) = stack.api(Method::GET, &format!("/v1/identities/{id}/features/basic_feature")).await;
+    assert_eq!(basic["allowed"], true, "the default plan's features stay: {basic}");
+    assert_eq!(mine(&stack, &token).await["plan"], "free");
+    let (status, later) = stack.api(Method::POST, &trial).await;
+    assert_eq!((status, later["error"]["code"].as_str()), (409, Some("trial_already_used")), "once, ever: {later}");
+}
+
+const DAY: i64 = 86_400;

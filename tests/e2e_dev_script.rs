@@ -2,36 +2,14 @@
 //! `wrangler dev`, answers `/healthz` from the wasm worker, and a sign-up in
 //! the Kratos emulator reaches the worker and the Stripe emulator.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-}
+mod common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::basics::{free_port, repo_root, status_json};
+use common::basics::{free_port, repo_root, status_json, ProcessGroup};
 use kratos_stripe_bridge::entitlements::record::Entitlement;
 use serde_json::{json, Value};
-
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let pgid = self.0.id() as libc::pid_t;
-        if pgid > 1 {
-            // SAFETY: kill(2) with a negative pid signals that process group only.
-            unsafe {
-                libc::kill(-pgid, libc::SIGTERM);
-            }
-            std::thread::sleep(Duration::from_millis(500));
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_run_command_serves_the_worker_with_its_emulators() {
@@ -49,7 +27,7 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
         .stdout(log.try_clone().unwrap())
         .stderr(log);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let _running = Running(cmd.spawn().expect("start scripts/dev.sh"));
+    let _running = ProcessGroup::new(cmd.spawn().expect("start scripts/dev.sh"));
 
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();

@@ -5,16 +5,10 @@
 //! bridge's alone, path tricks are refused, and the bridge's own routes move
 //! under `BRIDGE_PATH_PREFIX`.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod calls;
-    pub mod openapi;
-    pub mod origin;
-    pub mod stack;
-}
+mod common;
 
 use common::basics::status_json;
+use common::calls::User;
 use common::origin::Origin;
 use common::stack::*;
 use reqwest::Method;
@@ -37,13 +31,6 @@ async fn edge_stack(origin: &Origin) -> Stack {
         // Every gated request asks Kratos, so a revoked session ends at once.
         .var("SESSION_CACHE_TTL", "0");
     Stack::start_with(options).await
-}
-
-/// A registered user's session token and identity id.
-async fn user(stack: &Stack, email: &str) -> (String, String) {
-    let flow = stack.register(email, "Edge", "User").await;
-    assert_eq!(flow["hook"]["ok"], true, "{flow}");
-    (flow["session_token"].as_str().unwrap().to_string(), flow["identity"]["id"].as_str().unwrap().to_string())
 }
 
 fn no_redirects() -> reqwest::Client {
@@ -106,8 +93,11 @@ async fn ungated_requests_reach_the_origin_as_they_came() {
     let forwarded = |log: &str, status: &str| {
         log.lines().filter(|l| l.contains(r#""outcome":"forwarded""#) && l.contains(status)).count()
     };
-    let log =
-        stack.log_when(|log| forwarded(log, r#""status":418"#) >= 3 && forwarded(log, r#""status":302"#) >= 1).await;
+    let log = stack
+        .log_when("the forwarded requests' lines", |log| {
+            forwarded(log, r#""status":418"#) >= 3 && forwarded(log, r#""status":302"#) >= 1
+        })
+        .await;
     assert!(forwarded(&log, r#""status":418"#) >= 3 && forwarded(&log, r#""status":302"#) >= 1, "{log}");
 }
 
@@ -115,7 +105,7 @@ async fn ungated_requests_reach_the_origin_as_they_came() {
 async fn gated_paths_need_a_session_or_a_feature() {
     let origin = Origin::start().await;
     let stack = edge_stack(&origin).await;
-    let (token, id) = user(&stack, "edge@example.com").await;
+    let User { token, id, .. } = stack.user("edge@example.com").await;
 
     // No session: a browser goes to the login page, an API client gets 401.
     let r = no_redirects().get(stack.url("/app/home?tab=1")).header("accept", "text/html").send().await.unwrap();
@@ -177,7 +167,7 @@ async fn gated_paths_need_a_session_or_a_feature() {
             .filter(|l| l.starts_with(r#"{"at":"request""#) && l.contains(r#""route":"edge""#))
             .count()
     };
-    let log = stack.log_when(|log| edge_lines(log) >= 5).await;
+    let log = stack.log_when("five edge request lines", |log| edge_lines(log) >= 5).await;
     assert!(edge_lines(&log) >= 5, "one line per gated or forwarded request: {log}");
 }
 
@@ -219,7 +209,7 @@ async fn an_origin_slower_than_the_deadline_is_a_504_at_the_deadline() {
     assert_eq!((status, body["error"]["code"].as_str()), (504, Some("origin_timeout")), "{body}");
     assert!(took.as_secs() >= 29 && took.as_secs() < 38, "answered after {took:?}");
     // Logged when the deadline settled it, with its duration.
-    let log = stack.log_when(|l| l.contains(r#""outcome":"origin_timeout""#)).await;
+    let log = stack.log_when("the origin_timeout line", |l| l.contains(r#""outcome":"origin_timeout""#)).await;
     let line = worker_lines(&log).into_iter().find(|l| l.contains(r#""outcome":"origin_timeout""#)).unwrap();
     let v: Value = serde_json::from_str(line).unwrap();
     assert_eq!((v["route"].as_str(), v["status"].as_u64()), (Some("edge"), Some(504)), "{line}");
@@ -235,7 +225,7 @@ async fn an_origin_that_is_down_is_a_502_and_kratos_down_never_lets_a_gated_requ
     let unreachable = |log: &str| {
         log.lines().any(|l| l.contains(r#""route":"edge""#) && l.contains(r#""outcome":"origin_unreachable""#))
     };
-    let log = stack.log_when(unreachable).await;
+    let log = stack.log_when("the origin_unreachable line", unreachable).await;
     assert!(unreachable(&log), "the 502 is logged: {log}");
     let fault = json!({"count": 50, "kind": "500", "path_prefix": "/sessions/whoami"});
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), fault).await;
@@ -256,7 +246,7 @@ async fn paths_are_gated_however_leniently_the_origin_reads_them() {
         let (status, body) = call(&stack, Method::GET, path, &[]).await;
         assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{path}: {body}");
     }
-    let (token, _) = user(&stack, "lenient@example.com").await;
+    let User { token, .. } = stack.user("lenient@example.com").await;
     let free = [("x-session-token", token.as_str())];
     for path in [
         "/app/reports;v=1/q3",
@@ -303,7 +293,7 @@ async fn identity_headers_are_removed_under_every_spelling() {
     assert_eq!(seen["headers"]["x-custom_header"], "kept", "other underscore names pass: {seen}");
     assert_eq!(identity_like(&seen), Vec::<String>::new(), "ungated: {seen}");
 
-    let (token, id) = user(&stack, "spelling@example.com").await;
+    let User { token, id, .. } = stack.user("spelling@example.com").await;
     let mut gated = vec![("x-session-token", token.as_str())];
     gated.extend_from_slice(&spoofed);
     let (status, seen) = call(&stack, Method::GET, "/app/home", &gated).await;
@@ -323,7 +313,7 @@ async fn methods_are_judged_as_frameworks_dispatch_them() {
     // The rule names GET: HEAD is GET's handler.
     let r = no_redirects().head(stack.url("/api/items/1")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401, "HEAD is gated as GET");
-    let (token, _) = user(&stack, "methods@example.com").await;
+    let User { token, .. } = stack.user("methods@example.com").await;
     let free = ("x-session-token", token.as_str());
     for header in ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "x_http_method_override"] {
         let (status, d) = call(&stack, Method::POST, "/api/items/1", &[free, (header, "DELETE")]).await;

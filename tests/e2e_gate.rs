@@ -3,30 +3,16 @@
 //! cached for `SESSION_CACHE_TTL` and revocable within it, Kratos down a
 //! 503; and cookie-authenticated changes refused from another site.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod calls;
-    pub mod openapi;
-    pub mod stack;
-}
+mod common;
 
 use std::time::Duration;
 
 use common::basics::status_json;
+use common::calls::User;
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::feature::{FeatureDecision, Reason};
 use reqwest::Method;
 use serde_json::json;
-
-/// A registered user: identity id, customer id, session token.
-async fn user(stack: &Stack, email: &str) -> (String, String, String) {
-    let flow = stack.register(email, "Gate", "Keeper").await;
-    assert_eq!(flow["hook"]["ok"], true, "{flow}");
-    let id = flow["identity"]["id"].as_str().unwrap().to_string();
-    let cus = stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string();
-    (id, cus, flow["session_token"].as_str().unwrap().to_string())
-}
 
 /// Subscribes the customer to pro; the record comes from a sync (webhooks
 /// are held back, so none races the checks).
@@ -54,8 +40,8 @@ async fn decision(r: reqwest::Response) -> (u16, FeatureDecision) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_gate_answers_for_the_signed_in_identity_only() {
     let stack = Stack::start().await;
-    let (pro_id, pro_cus, pro_token) = user(&stack, "pro@example.com").await;
-    let (_free_id, _, free_token) = user(&stack, "free@example.com").await;
+    let User { id: pro_id, customer: pro_cus, token: pro_token } = stack.user("pro@example.com").await;
+    let User { token: free_token, .. } = stack.user("free@example.com").await;
     subscribe_pro(&stack, &pro_id, &pro_cus).await;
 
     let (status, d) = decision(gate(&stack, "premium_feature", Some(&pro_token)).await).await;
@@ -89,7 +75,7 @@ async fn the_gate_answers_for_the_signed_in_identity_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_unknown_or_wrong_credential_passes_the_gate() {
     let stack = Stack::start().await;
-    let (_, _, token) = user(&stack, "creds@example.com").await;
+    let User { token, .. } = stack.user("creds@example.com").await;
     for (what, r) in [
         ("no session", gate(&stack, "basic_feature", None).await),
         ("an unknown token", gate(&stack, "basic_feature", Some("ory_st_unknown")).await),
@@ -112,7 +98,9 @@ async fn no_unknown_or_wrong_credential_passes_the_gate() {
         assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{what}: {body}");
     }
     assert_eq!(gate(&stack, "basic_feature", Some(&token)).await.status(), 200);
-    let log = stack.log_when(|l| l.matches(r#""route":"GET /gate/{feature}""#).count() >= 5).await;
+    let log = stack
+        .log_when("five /gate request lines", |l| l.matches(r#""route":"GET /gate/{feature}""#).count() >= 5)
+        .await;
     for secret in [token.as_str(), "ory_st_unknown", "forged", BRIDGE_API_TOKEN] {
         assert!(!worker_lines(&log).into_iter().any(|l| l.contains(secret)), "{secret} logged");
     }
@@ -121,7 +109,7 @@ async fn no_unknown_or_wrong_credential_passes_the_gate() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_session_stops_working_within_the_session_cache_ttl() {
     let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "1")).await;
-    let (id, _, token) = user(&stack, "revoked@example.com").await;
+    let User { id, token, .. } = stack.user("revoked@example.com").await;
     assert_eq!(gate(&stack, "basic_feature", Some(&token)).await.status(), 200);
     let (status, body) = stack.kratos_admin_call(Method::DELETE, &format!("/admin/identities/{id}/sessions")).await;
     assert!((200..300).contains(&status), "revoke: {status} {body}");
@@ -138,7 +126,7 @@ async fn whoami_calls(stack: &Stack) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_with_one_new_session_ask_kratos_once() {
     let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "60")).await;
-    let (_, _, token) = user(&stack, "crowd@example.com").await;
+    let User { token, .. } = stack.user("crowd@example.com").await;
     // The first whoami takes 1.5 s, so the other requests arrive while it is asked.
     let slow = json!({"count": 1, "kind": "hang", "hang_ms": 1500, "path_prefix": "/sessions/whoami"});
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), slow).await;
@@ -165,7 +153,7 @@ async fn concurrent_requests_with_one_new_session_ask_kratos_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kratos_hanging_past_the_deadline_is_a_504_at_the_deadline() {
     let stack = Stack::start().await;
-    let (_, _, token) = user(&stack, "stalled@example.com").await;
+    let User { token, .. } = stack.user("stalled@example.com").await;
     let stall = json!({"count": 1, "kind": "hang", "hang_ms": 12_000, "path_prefix": "/sessions/whoami"});
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), stall).await;
     let started = std::time::Instant::now();
@@ -178,8 +166,8 @@ async fn kratos_hanging_past_the_deadline_is_a_504_at_the_deadline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cached_session_needs_no_kratos_and_a_new_one_is_a_503_while_kratos_is_down() {
     let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "60")).await;
-    let (_, _, cached) = user(&stack, "cached@example.com").await;
-    let (_, _, fresh) = user(&stack, "fresh@example.com").await;
+    let User { token: cached, .. } = stack.user("cached@example.com").await;
+    let User { token: fresh, .. } = stack.user("fresh@example.com").await;
     assert_eq!(gate(&stack, "basic_feature", Some(&cached)).await.status(), 200);
     stack
         .control(
@@ -197,7 +185,7 @@ async fn a_cached_session_needs_no_kratos_and_a_new_one_is_a_503_while_kratos_is
 #[tokio::test(flavor = "multi_thread")]
 async fn account_deletion_with_a_cookie_is_refused_from_another_site() {
     let stack = Stack::start().await;
-    let (id, _, token) = user(&stack, "csrf@example.com").await;
+    let User { id, token, .. } = stack.user("csrf@example.com").await;
     let delete = |headers: Vec<(&'static str, &'static str)>| {
         let mut r = stack.http.delete(stack.url("/me")).header("X-Session-Token", token.as_str());
         for (k, v) in headers {
@@ -224,7 +212,7 @@ async fn account_deletion_with_a_cookie_is_refused_from_another_site() {
 async fn the_apps_origin_and_only_it_may_read_the_session_routes_from_a_browser() {
     use common::openapi::assert_documented;
     let stack = Stack::start().await;
-    let (_, _, token) = user(&stack, "cors@example.com").await;
+    let User { token, .. } = stack.user("cors@example.com").await;
     let app = "http://127.0.0.1:9"; // APP_URL's origin
     let header = |r: &reqwest::Response, name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
     let granted = |r: &reqwest::Response| {

@@ -6,18 +6,10 @@
 //! worker's own `/.well-known/jwks.json`, through expiry, audience and a
 //! key rotation; Ory Hydra's token hook puts the plan into tokens.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    #[allow(dead_code)] // the shared harness; this binary needs part of it
-    pub mod calls;
-    pub mod openapi;
-    pub mod origin;
-    #[allow(dead_code)]
-    pub mod stack;
-}
+mod common;
 
 use common::basics::status_json;
+use common::calls::User;
 use common::openapi::assert_documented;
 use common::origin::Origin;
 use common::stack::*;
@@ -39,13 +31,6 @@ const ED_KEY: &str = r#"{"kty":"OKP","crv":"Ed25519","kid":"e1","d":"nWGxne_9WmC
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-/// A registered user's session token and identity id.
-async fn user(stack: &Stack, email: &str) -> (String, String) {
-    let flow = stack.register(email, "Gate", "Way").await;
-    assert_eq!(flow["hook"]["ok"], true, "{flow}");
-    (flow["session_token"].as_str().unwrap().to_string(), flow["identity"]["id"].as_str().unwrap().to_string())
 }
 
 /// `/auth/forward` as a proxy calls it: its status, headers and body.
@@ -126,7 +111,7 @@ async fn a_proxy_asks_and_the_rules_of_edge_gate_mode_answer() {
         assert_eq!(status, 401, "{uri}: {body}");
     }
     // A session: 200 with who it is.
-    let (token, id) = user(&stack, "proxied@example.com").await;
+    let User { token, id, .. } = stack.user("proxied@example.com").await;
     let mut signed_in = traefik("/app/home");
     signed_in.push(("X-Session-Token", token.as_str()));
     // A client's own identity headers, in any spelling, on any path: the
@@ -196,7 +181,7 @@ async fn assertions_verify_with_a_jwt_library_and_expire_and_rotate() {
     assert_documented("GET", "/.well-known/jwks.json", status, &jwks);
     assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1), "{jwks}");
     assert_eq!(jwks["keys"][0]["d"], Value::Null, "never the private part: {jwks}");
-    let (token, id) = user(&stack, "signed@example.com").await;
+    let User { token, id, .. } = stack.user("signed@example.com").await;
     let seen = |r: reqwest::Response| async { status_json(r).await.1 };
     let get = |path: &'static str, headers: Vec<(&'static str, String)>| {
         let mut r = no_redirects().get(stack.url(path));
@@ -261,7 +246,7 @@ async fn assertions_verify_with_a_jwt_library_and_expire_and_rotate() {
     assert_eq!(kids, ["e1", "k1"]);
     let by_old_key = verified_at_any_time(&fresh, &jwks, &origin.url, false);
     assert!(by_old_key.is_ok(), "a token of the old key verifies with the rotated JWKS: {by_old_key:?}");
-    let (token, _) = user(&rotated, "rotated@example.com").await;
+    let User { token, .. } = rotated.user("rotated@example.com").await;
     let mut r = no_redirects().get(rotated.url("/app/home")).header("X-Session-Token", &token);
     r = r.header("accept", "application/json");
     let at_origin = status_json(r.send().await.unwrap()).await.1;
@@ -281,7 +266,7 @@ async fn hydras_token_hook_puts_the_plan_into_tokens() {
 
     let stack = Stack::start_with(StackOptions::default().var("HYDRA_HOOK_SECRET", "e2e-hydra-hook-secret")).await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (_, id) = user(&stack, "oauth@example.com").await;
+    let User { id, .. } = stack.user("oauth@example.com").await;
     // The body Hydra posts (ory/hydra oauth2/token_hook.go), the subject in
     // session.id_token.subject and a pairwise `sub` in the claims.
     let hook_body = |subject: &str, grants: &[&str]| {
@@ -364,7 +349,7 @@ fn tokenizer_claims(session: &Value) -> Value {
 async fn the_kratos_claims_mapper_puts_the_mirrored_plan_into_session_jwts() {
     let stack = Stack::start_with(StackOptions::default().var("KRATOS_SYNC_PLAN", "true")).await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (token, id) = user(&stack, "tokenize@example.com").await;
+    let User { token, id, .. } = stack.user("tokenize@example.com").await;
     let whoami = || async {
         let r = stack
             .http

@@ -1,12 +1,7 @@
 //! End to end: the wasm worker under `wrangler dev` answers `/healthz`, and a
 //! bad `PLANS` is a clear error everywhere, never a silent default.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod openapi;
-    pub mod stack;
-}
+mod common;
 
 use common::basics::status_json;
 use common::stack::*;
@@ -132,7 +127,7 @@ async fn a_chunked_upload_is_refused_as_soon_as_it_passes_the_cap() {
         let refused = |log: &str| {
             log.lines().any(|l| l.contains(&route) && l.contains(r#""status":413,"outcome":"body_too_large""#))
         };
-        assert!(refused(&stack.log_when(refused).await), "{path}: the worker answered 413");
+        assert!(refused(&stack.log_when("the 413 line", refused).await), "{path}: the worker answered 413");
     }
     // wrangler dev's proxy may hold requests for a moment after it saw an
     // unfinished upload; a request it refuses never reached the worker.
@@ -258,7 +253,11 @@ async fn a_panic_answers_a_json_500_and_the_worker_goes_on() {
         assert_eq!((status, health["ok"].as_bool()), (200, Some(true)), "serving again: {health}");
     }
     let panicked = |log: &str| log.contains("GET /__test/panic (TEST_PANIC_ROUTE)");
-    assert!(panicked(&stack.log_when(panicked).await), "the panic is logged: {}", stack.wrangler_log());
+    assert!(
+        panicked(&stack.log_when("the panic line", panicked).await),
+        "the panic is logged: {}",
+        stack.wrangler_log()
+    );
     // Off by default: a 404 like any path the bridge does not answer.
     let plain = Stack::start().await;
     let (status, body) = status_json(plain.http.get(plain.url("/__test/panic")).send().await.unwrap()).await;

@@ -2,31 +2,13 @@
 //! Stripe customer per identity, linked both ways, kept in sync, and removed
 //! cleanly by account deletion.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod calls;
-    pub mod openapi;
-    pub mod stack;
-}
+mod common;
 
 use common::basics::status_json;
 use common::stack::*;
 use ksb_emulators::kratos::HookOptions;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// Creates an identity without firing any hook; answers its id.
-async fn create_identity(stack: &Stack, email: &str, metadata_admin: Value) -> String {
-    let v = stack
-        .control(
-            Method::POST,
-            stack.kratos_admin("/_emulator/identities"),
-            json!({"traits": {"email": email, "name": {"first": "Ada", "last": "Lovelace"}}, "metadata_admin": metadata_admin}),
-        )
-        .await;
-    v["identity"]["id"].as_str().unwrap().to_string()
-}
 
 /// Fires the registration or settings hook for an existing identity.
 async fn fire_hook(stack: &Stack, flow: &str, identity_id: &str, times: u32, concurrent: bool) -> Value {
@@ -82,7 +64,7 @@ async fn registration_creates_one_customer_and_links_both_ways() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_duplicates_and_retries_end_with_one_customer_and_other_metadata_kept() {
     let stack = Stack::start().await;
-    let id = create_identity(&stack, "grace@example.com", json!({"support_tier": "gold", "crm": {"id": 7}})).await;
+    let id = stack.identity_without_hook("grace@example.com", json!({"support_tier": "gold", "crm": {"id": 7}})).await;
     let results = fire_hook(&stack, "registration", &id, 6, true).await;
     for r in results.as_array().unwrap() {
         assert_eq!(r["ok"], true, "every duplicate ends well: {r}");
@@ -138,7 +120,7 @@ async fn a_stripe_outage_during_registration_is_repaired_by_kratos_retries() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kratos_outage_is_a_5xx_and_the_retry_completes_the_link() {
     let stack = Stack::start().await;
-    let id = create_identity(&stack, "kat@example.com", Value::Null).await;
+    let id = stack.identity_without_hook("kat@example.com", Value::Null).await;
     stack
         .control(
             Method::POST,
@@ -173,7 +155,7 @@ async fn settings_changes_reach_the_customer() {
     assert_eq!(customers[0]["name"], "New Name");
 
     // An identity without a customer gets one on the way.
-    let other = create_identity(&stack, "late@example.com", Value::Null).await;
+    let other = stack.identity_without_hook("late@example.com", Value::Null).await;
     let r = fire_hook(&stack, "settings", &other, 1, false).await;
     assert_eq!(final_status(&r[0]), 200, "{r}");
     assert_linked_once(&stack, &other, "late@example.com").await;
@@ -241,7 +223,9 @@ async fn a_permanent_stripe_refusal_names_its_cause_in_the_answer_and_the_log() 
     assert!(upstream["message"].as_str().unwrap().starts_with("Invalid API Key provided"), "{error}");
     assert_eq!(stack.stripe_state().await["customers"].as_array().unwrap().len(), 0);
 
-    let log = stack.log_when(|l| l.contains(r#""error":"stripe_auth""#) && l.contains(r#""upstream":{"#)).await;
+    let log = stack
+        .log_when("the stripe_auth line", |l| l.contains(r#""error":"stripe_auth""#) && l.contains(r#""upstream":{"#))
+        .await;
     let line =
         log.lines().find(|l| l.contains(r#""at":"request""#) && l.contains("stripe_auth")).expect("a request log line");
     assert!(
@@ -432,11 +416,18 @@ async fn logs_name_ids_and_outcomes_but_never_emails_or_secrets() {
     let flow = stack.register("private.person@example.com", "Private", "Person").await;
     let id = flow["identity"]["id"].as_str().unwrap().to_string();
     fire_hook(&stack, "settings", &id, 1, false).await;
-    let log = stack.log_when(|l| l.matches(r#""at":"kratos_hook""#).count() >= 2).await;
+    let log = stack.log_when("two kratos_hook lines", |l| l.matches(r#""at":"kratos_hook""#).count() >= 2).await;
     let hook_lines: Vec<&str> = log.lines().filter(|l| l.contains(r#""at":"kratos_hook""#)).collect();
     assert!(hook_lines.len() >= 2, "one structured line per hook call:\n{log}");
     assert!(hook_lines.iter().all(|l| l.contains(&id) && l.contains("duration_ms")), "{hook_lines:?}");
-    let after_bindings = log.split("Ready on").nth(1).unwrap_or_default();
+    // Everything printed once the worker served: wrangler's bindings table
+    // before it lists the vars, secrets included, as a developer set them.
+    // The first line naming a request marks where serving began; the part
+    // searched must hold the hook lines, so a change in wrangler's output
+    // cannot turn this into a search of nothing.
+    let served = &log[log.find("/hooks/kratos/registration").expect("a line naming the hook's request")..];
+    assert!(served.matches(r#""at":"kratos_hook""#).count() >= 2, "the searched part holds the hook lines:\n{served}");
+    let after_bindings = served;
     assert!(!after_bindings.contains("@example.com"), "an email address reached the logs:\n{after_bindings}");
     for secret in [KRATOS_WEBHOOK_SECRET, STRIPE_KEY, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN] {
         assert!(!after_bindings.contains(secret), "a secret reached the logs");

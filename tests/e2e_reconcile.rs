@@ -5,16 +5,11 @@
 //! record is stale, a long walk resumed across steps and a 429, overlapping
 //! steps refused, a deleted identity's customer reported and canceled.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod calls;
-    pub mod openapi;
-    pub mod stack;
-}
+mod common;
 
 use std::time::{Duration, Instant};
 
+use common::calls::User;
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::record::Entitlement;
 use reqwest::Method;
@@ -25,14 +20,6 @@ async fn backfill(stack: &Stack) -> Value {
     let (status, v) = stack.api(Method::POST, "/v1/admin/backfill").await;
     assert_eq!(status, 200, "{v}\n{}", stack.wrangler_log());
     v
-}
-
-/// A registered user (the hook linked a customer): identity id, customer id.
-async fn user(stack: &Stack, email: &str) -> (String, String) {
-    let flow = stack.register(email, "Walk", "Er").await;
-    assert_eq!(flow["hook"]["ok"], true, "{flow}");
-    let id = flow["identity"]["id"].as_str().unwrap().to_string();
-    (id.clone(), stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string())
 }
 
 async fn customer(stack: &Stack, form: &[(&str, &str)]) -> String {
@@ -76,11 +63,11 @@ async fn orphans_are_linked_by_email_or_reported_and_duplicates_never_touch_the_
     // A customer nobody signs in as, one whose email belongs to an identity
     // that has its own customer, and a second customer claiming a user.
     let nobody = customer(&stack, &[("email", "nobody@example.com")]).await;
-    let (user_id, user_customer) = user(&stack, "user@example.com").await;
+    let User { id: user_id, customer: user_customer, .. } = stack.user("user@example.com").await;
     let same_email = customer(&stack, &[("email", "user@example.com")]).await;
     let duplicate = customer(&stack, &[("metadata[olympus_identity_id]", &user_id)]).await;
     // A user deleted in Kratos behind the bridge's back, with a subscription.
-    let (gone_id, gone_customer) = user(&stack, "gone@example.com").await;
+    let User { id: gone_id, customer: gone_customer, .. } = stack.user("gone@example.com").await;
     let form = [("customer", gone_customer.as_str()), ("items[0][price]", "price_pro_monthly")];
     let gone_sub = stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await["id"].as_str().unwrap().to_string();
     let (status, _) = stack.kratos_admin_call(Method::DELETE, &format!("/admin/identities/{gone_id}")).await;
@@ -122,7 +109,7 @@ async fn orphans_are_linked_by_email_or_reported_and_duplicates_never_touch_the_
     let (status, shown) = stack.api(Method::GET, "/v1/admin/reconciliation").await;
     assert_eq!((status, &shown), (200, &state));
     // Nothing of an email reaches the log.
-    let log = stack.log_when(|l| l.contains(r#""at":"reconcile_step""#)).await;
+    let log = stack.log_when("a reconcile_step line", |l| l.contains(r#""at":"reconcile_step""#)).await;
     for email in ["by-hand@example.com", "nobody@example.com", "user@example.com"] {
         assert!(!worker_lines(&log).into_iter().any(|l| l.contains(email)), "{email} logged");
     }
@@ -132,7 +119,7 @@ async fn orphans_are_linked_by_email_or_reported_and_duplicates_never_touch_the_
 async fn the_cron_repairs_a_lost_webhook_once_the_record_is_stale() {
     let stack = Stack::start_with(StackOptions::default().var("RECONCILE_STALE_AFTER", "3")).await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (id, cus) = user(&stack, "lost@example.com").await;
+    let User { id, customer: cus, .. } = stack.user("lost@example.com").await;
     // The subscription's webhooks are never delivered.
     let form = [("customer", cus.as_str()), ("items[0][price]", "price_pro_monthly")];
     stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await;
@@ -215,7 +202,7 @@ async fn a_deleted_identitys_subscriptions_are_canceled_when_configured() {
     let options = StackOptions::default().var("RECONCILE_CANCEL_ORPHANS", "true").var("RECONCILE_STALE_AFTER", "0");
     let stack = Stack::start_with(options).await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
-    let (id, cus) = user(&stack, "cancel@example.com").await;
+    let User { id, customer: cus, .. } = stack.user("cancel@example.com").await;
     let form = [("customer", cus.as_str()), ("items[0][price]", "price_pro_monthly")];
     let sub = stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await["id"].as_str().unwrap().to_string();
     let (status, _) = stack.kratos_admin_call(Method::DELETE, &format!("/admin/identities/{id}")).await;
@@ -230,7 +217,7 @@ async fn a_deleted_identitys_subscriptions_are_canceled_when_configured() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upstream_outage_ends_the_step_without_skipping_anyone() {
     let stack = Stack::start_with(StackOptions::default().var("RECONCILE_STALE_AFTER", "0")).await;
-    let (id, _) = user(&stack, "outage@example.com").await;
+    let User { id, .. } = stack.user("outage@example.com").await;
     let fault = json!({"count": 20, "kind": "500", "path_prefix": "/admin/identities"});
     stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), fault).await;
     let stopped = backfill(&stack).await;
@@ -256,7 +243,7 @@ async fn a_walk_costs_one_list_page_per_100_customers_plus_one_read_per_stale_on
         customer(&stack, &[("description", &format!("imported {n}"))]).await;
     }
     for n in 0..USERS {
-        user(&stack, &format!("scale{n}@example.com")).await;
+        stack.user(&format!("scale{n}@example.com")).await;
     }
     stack.control(Method::DELETE, stack.stripe_url("/_emulator/requests"), json!({})).await;
     let state = backfill(&stack).await;

@@ -24,13 +24,7 @@
 //! seeds the faults and the shuffles. The full run (README, "Soak"):
 //! `KSB_SOAK_IDENTITIES=300 scripts/soak.sh`.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod calls;
-    pub mod openapi;
-    pub mod stack;
-}
+mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -38,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::basics::status_json;
+use common::basics::{status_json, unix_now};
 use common::openapi::assert_documented;
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::record::{Access, Entitlement};
@@ -699,7 +693,11 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
     let hook_retries = hook_calls.iter().filter(|c| c["attempt"].as_u64() > Some(1)).count();
 
     // No 5xx but those the faults caused.
-    let log = stack.log_when(|l| l.matches(r#""route":"POST /v1/identities/{id}/sync""#).count() >= users.len()).await;
+    let log = stack
+        .log_when("every identity's sync line", |l| {
+            l.matches(r#""route":"POST /v1/identities/{id}/sync""#).count() >= users.len()
+        })
+        .await;
     let mut caused: BTreeMap<&str, u64> = BTreeMap::new();
     for line in worker_lines(&log).into_iter().filter(|l| l.starts_with(r#"{"at":"request""#)) {
         let line: Value = serde_json::from_str(line).expect("a JSON log line");
@@ -805,8 +803,4 @@ async fn an_outage_of_every_stripe_call_is_repaired_by_retries() {
     assert!(unsettled(state["events"].as_array().unwrap(), &deliveries(&stack).await).is_empty());
     let record = stack.entitlement(&id).await;
     assert_eq!(found(&record), expected(&sub, customer, unix_now()), "{record:?}");
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs() as i64
 }

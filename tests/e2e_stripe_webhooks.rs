@@ -3,15 +3,9 @@
 //! to what Stripe holds; forged, stale and mixed-mode events change nothing;
 //! a Stripe outage during processing is repaired by redelivery.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    pub mod calls;
-    pub mod openapi;
-    pub mod stack;
-}
+mod common;
 
-use common::basics::status_json;
+use common::basics::{status_json, unix_now};
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::feature::{FeatureDecision, Reason};
 use kratos_stripe_bridge::entitlements::record::{Access, Entitlement, EntitlementStatus};
@@ -61,17 +55,9 @@ async fn manual_delivery(stack: &Stack) {
 async fn flush(stack: &Stack, order: &str, seed: u64) -> Value {
     let results =
         stack.stripe_control("/_emulator/events/flush", json!({"order": order, "seed": seed, "duplicate": true})).await;
-    let failed = failed_deliveries(stack).await;
+    let failed = stack.failed_deliveries().await;
     assert!(failed.is_empty(), "failed deliveries: {failed:?}\n{}", stack.wrangler_log());
     results
-}
-
-/// Every delivery attempt that was not answered 2xx.
-async fn failed_deliveries(stack: &Stack) -> Vec<Value> {
-    let r = stack.http.get(stack.stripe_url("/_emulator/deliveries")).send().await.unwrap();
-    let all: Value = r.json().await.unwrap();
-    let list = all.as_array().cloned().or_else(|| all["deliveries"].as_array().cloned()).unwrap_or_default();
-    list.into_iter().filter(|d| !d["status"].as_u64().is_some_and(|s| (200..300).contains(&s))).collect()
 }
 
 /// The subscription as Stripe holds it now.
@@ -146,7 +132,7 @@ async fn a_subscription_life_delivered_duplicated_and_shuffled_ends_as_stripe_ho
     assert!(!gate.allowed, "{gate:?}");
 
     // One structured line per processed event, with no email address.
-    let log = stack.log_when(|l| l.contains(r#""outcome":"duplicate""#)).await;
+    let log = stack.log_when("the duplicate event's line", |l| l.contains(r#""outcome":"duplicate""#)).await;
     let lines: Vec<&str> = log.lines().filter(|l| l.contains(r#""at":"stripe_webhook""#)).collect();
     assert!(lines.iter().any(|l| l.contains(r#""outcome":"synced""#) && l.contains(&cus)), "{log}");
     assert!(lines.iter().any(|l| l.contains(r#""outcome":"duplicate""#)), "duplicates are acknowledged: {log}");
@@ -183,10 +169,10 @@ async fn a_stripe_outage_during_processing_is_repaired_by_redelivery() {
         .stripe_control("/_emulator/faults", json!({"count": 3, "kind": "500", "path_prefix": "/v1/subscriptions"}))
         .await;
     stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
-    let failed = failed_deliveries(&stack).await;
+    let failed = stack.failed_deliveries().await;
     assert!(!failed.is_empty(), "the outage made deliveries fail");
     for d in &failed {
-        assert!(d["status"].as_u64().unwrap_or(500) >= 500, "a Stripe outage is answered 5xx: {d}");
+        assert!(d.status.is_some_and(|s| s >= 500), "a Stripe outage is answered 5xx: {d:?}");
     }
     stack.stripe_control("/_emulator/events/retry_failed", json!({})).await;
     let e = assert_matches_stripe(&stack, &id, sub["id"].as_str().unwrap()).await;
@@ -196,10 +182,6 @@ async fn a_stripe_outage_during_processing_is_repaired_by_redelivery() {
 /// Signs `body` as Stripe would, with the deployment's secret.
 fn signed(secret: &str, t: i64, body: &str) -> String {
     sign(secret, t, body.as_bytes())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 async fn post_event(stack: &Stack, header: Option<String>, body: &str) -> (u16, Value) {
@@ -212,7 +194,7 @@ async fn post_event(stack: &Stack, header: Option<String>, body: &str) -> (u16, 
 
 fn event(id: &str, kind: &str, customer: &str, livemode: bool) -> String {
     json!({
-        "id": id, "object": "event", "api_version": "2025-03-31.basil", "created": now(), "livemode": livemode,
+        "id": id, "object": "event", "api_version": "2025-03-31.basil", "created": unix_now(), "livemode": livemode,
         "type": kind, "pending_webhooks": 1, "request": {"id": null, "idempotency_key": null},
         "data": {"object": {"id": "sub_forged", "object": "subscription", "customer": customer, "status": "active", "metadata": {}}}
     })
@@ -233,7 +215,7 @@ async fn unverified_or_mixed_mode_events_change_nothing() {
     assert_eq!(before.plan, "free");
 
     let body = event("evt_forged_1", "customer.subscription.updated", &cus, false);
-    let t = now();
+    let t = unix_now();
     let cases: Vec<(Option<String>, &str)> = vec![
         (None, "signature_missing"),
         (Some("garbage".into()), "signature_malformed"),
@@ -275,7 +257,7 @@ async fn rotated_secrets_are_all_accepted() {
     )
     .await;
     let (_, cus) = customer_for(&stack, "rotate@example.com").await;
-    let t = now();
+    let t = unix_now();
     for (i, secret) in ["whsec_old_one", STRIPE_WEBHOOK_SECRET].iter().enumerate() {
         let body = event(&format!("evt_rot_{i}"), "customer.updated", &cus, false);
         let (status, v) = post_event(&stack, Some(signed(secret, t, &body)), &body).await;
@@ -310,9 +292,9 @@ async fn a_hanging_stripe_is_cut_off_and_answered_with_a_retryable_5xx() {
         .await;
     let started = std::time::Instant::now();
     stack.stripe_control("/_emulator/events/flush", json!({"order": "created"})).await;
-    let failed = failed_deliveries(&stack).await;
+    let failed = stack.failed_deliveries().await;
     assert_eq!(failed.len(), 1, "only the delivery that met the hang failed: {failed:?}");
-    assert_eq!(failed[0]["status"], 504, "{failed:?}");
+    assert_eq!(failed[0].status, Some(504), "{failed:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(19), "the worker did not wait for the hang to end");
     stack.stripe_control("/_emulator/events/retry_failed", json!({})).await;
     let e = assert_matches_stripe(&stack, &id, sub["id"].as_str().unwrap()).await;
@@ -337,7 +319,7 @@ async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
             json!({"count": 1, "kind": "slow", "hang_ms": 5000, "path_prefix": "/v1/subscriptions"}),
         )
         .await;
-    let t = now();
+    let t = unix_now();
     let body_a = event("evt_overlap_a", "customer.subscription.updated", &cus, false);
     let body_b = event("evt_overlap_b", "customer.subscription.updated", &cus, false);
     let slow_a = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body_a)), &body_a);
@@ -370,7 +352,7 @@ async fn a_price_missing_from_plans_grants_nothing_and_is_logged() {
         ("free", Access::None, subscription(SubscriptionStatus::Active)),
         "{e:?}"
     );
-    let log = stack.log_when(|l| l.contains(r#""at":"unmapped_price""#)).await;
+    let log = stack.log_when("the unmapped_price line", |l| l.contains(r#""at":"unmapped_price""#)).await;
     assert!(log.lines().any(|l| l.contains(r#""at":"unmapped_price""#) && l.contains("legacy_monthly")), "{log}");
 }
 
@@ -415,7 +397,7 @@ async fn events_of_a_duplicate_customer_never_touch_the_identitys_record() {
 async fn a_trial_that_ended_since_the_last_event_is_denied_as_trial_ended() {
     let stack = Stack::start().await;
     let (id, cus) = customer_for(&stack, "trial-ends@example.com").await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = unix_now();
     let trial_end = (now + 3).to_string();
     let form =
         [("customer", cus.as_str()), ("items[0][price]", "price_pro_monthly"), ("trial_end", trial_end.as_str())];

@@ -4,20 +4,12 @@
 //! nothing, replayed under an `Idempotency-Key`, and billed units reach the
 //! Stripe emulator's meter events exactly once.
 
-// The parts of the harness (tests/common/) this binary uses.
-mod common {
-    pub mod basics;
-    #[allow(dead_code)] // the shared harness; this binary needs part of it
-    pub mod calls;
-    pub mod openapi;
-    pub mod origin;
-    #[allow(dead_code)]
-    pub mod stack;
-}
+mod common;
 
 use std::time::{Duration, Instant};
 
 use common::basics::status_json;
+use common::calls::User;
 use common::openapi::assert_documented;
 use common::origin::Origin;
 use common::stack::*;
@@ -66,13 +58,6 @@ async fn metered_stack(more: &[(&str, &str)]) -> Stack {
     stack
 }
 
-/// A registered user: `(identity id, session token)`.
-async fn user(stack: &Stack, email: &str) -> (String, String) {
-    let flow = stack.register(email, "Meter", "Ed").await;
-    assert_eq!(flow["hook"]["ok"], true, "{flow}");
-    (flow["identity"]["id"].as_str().unwrap().to_string(), flow["session_token"].as_str().unwrap().to_string())
-}
-
 const USAGE: &str = "/v1/identities/{id}/usage/{meter}";
 
 /// `POST .../usage/{meter}` with `body` and an optional Idempotency-Key.
@@ -105,7 +90,7 @@ async fn subscribe(stack: &Stack, id: &str, price: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn limits_refuse_whole_amounts_and_keys_replay_the_first_answer() {
     let stack = metered_stack(&[]).await;
-    let (id, token) = user(&stack, "limits@example.com").await;
+    let User { id, token, .. } = stack.user("limits@example.com").await;
 
     let (status, v) = consume(&stack, &id, "exports", None, None).await;
     assert_eq!(
@@ -167,7 +152,7 @@ async fn limits_refuse_whole_amounts_and_keys_replay_the_first_answer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_consumers_never_pass_the_limit() {
     let stack = metered_stack(&[]).await;
-    let (id, _) = user(&stack, "crowd@example.com").await;
+    let User { id, .. } = stack.user("crowd@example.com").await;
     let url = stack.url(&format!("/v1/identities/{id}/usage/exports"));
     let tasks: Vec<_> = (0..24)
         .map(|_| {
@@ -190,7 +175,7 @@ async fn concurrent_consumers_never_pass_the_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upgrade_applies_its_limit_at_once_and_windows_follow_the_plan() {
     let stack = metered_stack(&[]).await;
-    let (id, _) = user(&stack, "upgrade@example.com").await;
+    let User { id, .. } = stack.user("upgrade@example.com").await;
     for _ in 0..3 {
         assert_eq!(consume(&stack, &id, "api_calls", None, None).await.0, 200);
     }
@@ -215,7 +200,7 @@ async fn an_upgrade_applies_its_limit_at_once_and_windows_follow_the_plan() {
     assert_ne!(Some(free_window), record.current_period_end);
     let month = balance(&stack, &id, "api_calls").await["resets_at"].as_i64().unwrap();
     assert_eq!(month, free_window, "api_calls resets on the 1st of next month (UTC), as free's exports did");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = common::basics::unix_now();
     assert!(month > now && month <= now + 31 * 86_400 && month % 86_400 == 0, "{month}");
 }
 
@@ -252,7 +237,7 @@ async fn until_reported(stack: &Stack, id: &str, customer: &str, want: u64, with
 #[tokio::test(flavor = "multi_thread")]
 async fn billed_units_reach_stripe_once_through_lost_answers_and_outages() {
     let mut stack = metered_stack(&[]).await;
-    let (id, _) = user(&stack, "billed@example.com").await;
+    let User { id, .. } = stack.user("billed@example.com").await;
     subscribe(&stack, &id, "price_pro_monthly").await;
     assert_eq!(stack.sync(&id).await.plan, "pro");
     let cus = stack.customers_of(&id).await[0]["id"].as_str().unwrap().to_string();
@@ -326,7 +311,7 @@ async fn gate_rules_forward_a_request_only_after_it_consumed_a_unit() {
     ]"#;
     let stack =
         metered_stack(&[("ORIGIN_URL", &origin.url), ("GATE_ROUTES", rules), ("BRIDGE_PATH_PREFIX", "/_bridge")]).await;
-    let (id, token) = user(&stack, "edge-meter@example.com").await;
+    let User { id, token, .. } = stack.user("edge-meter@example.com").await;
     let export = |accept: &'static str| {
         stack
             .http
@@ -373,7 +358,7 @@ async fn gate_rules_forward_a_request_only_after_it_consumed_a_unit() {
     );
 
     // /auth/forward judges with the same rules: a proxy's refusal is 403 (nginx passes it).
-    let (other, other_token) = user(&stack, "forward-meter@example.com").await;
+    let User { id: other, token: other_token, .. } = stack.user("forward-meter@example.com").await;
     let ask = || {
         no_redirects
             .get(stack.url("/_bridge/auth/forward"))

@@ -17,7 +17,8 @@ pub struct Cx<'a> {
     pub env: &'a Env,
     /// The id every log line of this unit of work carries.
     pub request_id: &'a str,
-    /// Unix seconds at the start of the request.
+    /// Unix seconds at the start of the request (shifted by
+    /// `TEST_CLOCK_OFFSET` in tests): the time records are judged at.
     pub now: i64,
     /// Milliseconds at the start of the request, for durations in logs.
     pub started_ms: u64,
@@ -26,7 +27,8 @@ pub struct Cx<'a> {
 impl<'a> Cx<'a> {
     pub fn new(config: &'a Config, env: &'a Env, request_id: &'a str) -> Self {
         let ms = Date::now().as_millis();
-        Cx { config, env, request_id, now: (ms / 1000) as i64, started_ms: ms }
+        let now = (ms / 1000) as i64 + config.test_clock_offset;
+        Cx { config, env, request_id, now, started_ms: ms }
     }
 
     /// A log line of type `what` for this unit of work.

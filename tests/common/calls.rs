@@ -5,14 +5,81 @@
 use kratos_stripe_bridge::entitlements::record::Entitlement;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::basics::status_json;
 use super::openapi::assert_documented;
 use super::stack::{Stack, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN, STRIPE_KEY};
 
+/// A signed-up user: their Kratos identity, the Stripe customer the
+/// registration hook made for it, and a session token to act as them.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub customer: String,
+    pub token: String,
+}
+
+/// One delivery attempt of the Stripe emulator's webhook outbox.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Delivery {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub attempt: u32,
+    /// The worker's status, when it answered.
+    pub status: Option<u16>,
+    /// A 2xx answer.
+    pub ok: bool,
+}
+
+/// Reads `v` as a `T`, or fails naming `what`: an emulator answer of another
+/// shape must never read as "nothing".
+fn read_as<T: DeserializeOwned>(what: &str, v: Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{what} has an unexpected shape ({e}): {v}"))
+}
+
 /// The emulators.
 impl Stack {
+    /// Signs a user up through Kratos' registration flow, whose hook must
+    /// have succeeded (so the user has a Stripe customer).
+    pub async fn user(&self, email: &str) -> User {
+        let flow = self.register(email, "Ada", "Lovelace").await;
+        assert_eq!(flow["hook"]["ok"], true, "the registration hook failed: {flow}");
+        let id: String = read_as("the flow's identity id", flow["identity"]["id"].clone());
+        let token: String = read_as("the flow's session token", flow["session_token"].clone());
+        let customers = self.customers_of(&id).await;
+        assert_eq!(customers.len(), 1, "one customer per identity: {customers:?}");
+        let customer: String = read_as("the customer's id", customers[0]["id"].clone());
+        User { id, customer, token }
+    }
+
+    /// Creates an identity in Kratos without firing any hook (an identity
+    /// made by the admin API or an import); answers its id.
+    pub async fn identity_without_hook(&self, email: &str, metadata_admin: Value) -> String {
+        let traits = json!({"email": email, "name": {"first": "Ada", "last": "Lovelace"}});
+        let body = json!({"traits": traits, "metadata_admin": metadata_admin});
+        let v = self.control(Method::POST, self.kratos_admin("/_emulator/identities"), body).await;
+        read_as("the created identity's id", v["identity"]["id"].clone())
+    }
+
+    /// Every webhook delivery attempt so far, oldest first.
+    pub async fn deliveries(&self) -> Vec<Delivery> {
+        let r = self.http.get(self.stripe_url("/_emulator/deliveries")).send().await.expect("the deliveries");
+        read_as("/_emulator/deliveries", r.json().await.expect("deliveries JSON"))
+    }
+
+    /// The delivery attempts that were not answered 2xx.
+    pub async fn failed_deliveries(&self) -> Vec<Delivery> {
+        self.deliveries().await.into_iter().filter(|d| !d.ok).collect()
+    }
+
+    /// The Checkout Sessions the Stripe emulator holds.
+    pub async fn checkout_sessions(&self) -> Vec<Value> {
+        read_as("the emulator's checkout_sessions", self.stripe_state().await["checkout_sessions"].clone())
+    }
+
     pub fn kratos_admin(&self, path: &str) -> String {
         format!("{}{path}", self.kratos.admin_url())
     }

@@ -8,14 +8,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ksb_emulators::kratos::{self, HookOptions, KratosEmulator, KratosOptions};
 use ksb_emulators::stripe::{self, StripeEmulator, StripeOptions};
 
-use super::basics::{free_port, repo_root};
+use super::basics::{free_port, repo_root, ProcessGroup};
 
 pub const STRIPE_KEY: &str = "sk_test_emulator";
 pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_e2e_current";
@@ -101,7 +101,9 @@ pub struct Stack {
     pub bridge_base: String,
     pub http: reqwest::Client,
     /// `wrangler dev`, started once the stack knows the worker's vars.
-    wrangler: Option<Child>,
+    wrangler: Option<ProcessGroup>,
+    /// The vars the test set (over [`Stack::worker_vars`]' defaults).
+    overrides: Vec<(String, String)>,
     dir: PathBuf,
 }
 
@@ -135,8 +137,9 @@ impl Stack {
         let dir = std::env::temp_dir().join(format!("ksb-e2e-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the stack's folder");
         let http = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
-        let mut stack = Stack { stripe, kratos, worker_url, bridge_base, http, wrangler: None, dir };
-        let config = write_config(&stack.dir, &stack.worker_vars(options.vars));
+        let overrides = options.vars;
+        let mut stack = Stack { stripe, kratos, worker_url, bridge_base, http, wrangler: None, overrides, dir };
+        let config = write_config(&stack.dir, &stack.worker_vars(stack.overrides.clone()));
         stack.wrangler = Some(spawn_wrangler(&config, port, &stack.dir));
         stack.wait_ready(options.expect_unhealthy).await;
         stack
@@ -169,13 +172,23 @@ impl Stack {
     /// Stops `wrangler dev` and starts it again on the same port with the
     /// same persistence directory: local KV and Durable Objects survive, as
     /// they survive a developer's restart.
-    #[allow(dead_code)] // the binaries that never restart their worker
     pub async fn restart_worker(&mut self) {
+        self.restart_worker_with(&[]).await;
+    }
+
+    /// [`Stack::restart_worker`] with `vars` set over the ones it ran with
+    /// (as a developer edits `.dev.vars` and restarts).
+    pub async fn restart_worker_with(&mut self, vars: &[(&str, &str)]) {
         if let Some(mut wrangler) = self.wrangler.take() {
-            stop(&mut wrangler);
+            wrangler.stop();
         }
+        for (name, value) in vars {
+            self.overrides.retain(|(n, _)| n != name);
+            self.overrides.push((name.to_string(), value.to_string()));
+        }
+        let config = write_config(&self.dir, &self.worker_vars(self.overrides.clone()));
         let port: u16 = self.worker_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the worker's port");
-        self.wrangler = Some(spawn_wrangler(&self.dir.join("wrangler.toml"), port, &self.dir));
+        self.wrangler = Some(spawn_wrangler(&config, port, &self.dir));
         self.wait_ready(false).await;
     }
 
@@ -197,13 +210,18 @@ impl Stack {
     }
 
     /// The wrangler log once `ready` holds for it (wrangler writes request
-    /// and console lines a moment after answering), or as it is after 10 s.
-    pub async fn log_when(&self, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+    /// and console lines a moment after answering). Panics, naming `what`,
+    /// when it does not hold within 20 s: a test never goes on to check a
+    /// log that lacks what it waited for.
+    pub async fn log_when(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let log = self.wrangler_log();
-            if ready(&log) || Instant::now() > deadline {
+            if ready(&log) {
                 return log;
+            }
+            if Instant::now() > deadline {
+                panic!("the worker's log did not show {what} within 20 s:\n{log}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -243,7 +261,7 @@ fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
 
 /// Starts `wrangler dev` on `port` with `config`, in its own process group,
 /// its output in `dir`'s `wrangler.log` and its local KV in `dir`'s `state`.
-fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> Child {
+fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> ProcessGroup {
     // Appended to: a restarted worker's lines follow the first run's.
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -270,34 +288,7 @@ fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> Child {
         .stdout(log.try_clone().expect("clone log handle"))
         .stderr(log);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.spawn().expect("start wrangler dev (run scripts/test.sh once to install it)")
-}
-
-/// Signals the whole process group of `leader` (wrangler and its workerd
-/// children). Refuses anything but a real child's group.
-fn signal_group(leader: u32, signal: libc::c_int) {
-    let pgid = leader as libc::pid_t;
-    if pgid > 1 {
-        // SAFETY: kill(2) with a negative pid signals that process group only.
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
-}
-
-/// Stops wrangler and its children: SIGTERM, up to 5 s to exit, then SIGKILL.
-fn stop(wrangler: &mut Child) {
-    let leader = wrangler.id();
-    signal_group(leader, libc::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = wrangler.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    signal_group(leader, libc::SIGKILL);
-    let _ = wrangler.wait();
+    ProcessGroup::new(cmd.spawn().expect("start wrangler dev (run scripts/test.sh once to install it)"))
 }
 
 /// What no log line of the worker may contain, whatever the test did: a
@@ -353,7 +344,7 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         if let Some(wrangler) = self.wrangler.as_mut() {
-            stop(wrangler);
+            wrangler.stop();
         }
         if !std::thread::panicking() {
             self.assert_clean_log();
