@@ -3,7 +3,7 @@
 # webhooks mixed, 60 s at 64 connections, against the bridge served by
 # Miniflare's API on 127.0.0.1 (no wrangler proxy). Prints throughput, p50
 # and p99 per kind, writes target/bench-load.json, and exits non-zero on any
-# error, non-2xx or wrong answer, or a webhook answered but not recorded.
+# error, non-2xx or wrong answer, or an acknowledged event id not marked processed.
 #
 #   scripts/bench-load.sh [--quick]
 #     --quick    10 s instead of 60 (BENCH_LOAD_SECONDS)

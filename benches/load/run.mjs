@@ -2,8 +2,10 @@
 // mixed, BENCH_LOAD_SECONDS (60) at BENCH_LOAD_CONNECTIONS (64) keep-alive
 // connections in all, against the bridge served by Miniflare's API on
 // 127.0.0.1 (no wrangler proxy). Passes only with zero errors, zero non-2xx
-// answers, every answer the expected one, and every webhook answered 200
-// recorded in KV as processed (lose nothing); prints throughput, p50 and p99 per kind.
+// answers, every answer the expected one, and the event ids the worker
+// acknowledged (2xx) all found marked processed in KV, by id (lose nothing),
+// with no id marked that was not sent or was refused; prints throughput, p50
+// and p99 per kind, and the ids missing or extra.
 //
 //   scripts/bench-load.sh   (builds first; then node benches/load/run.mjs)
 //
@@ -16,13 +18,13 @@
 // for Stripe's API (no olympus_identity_id: nothing to sync) and marked
 // processed (a KV write).
 
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import { dirname, join, resolve } from "node:path";
 import os from "node:os";
 
-import { ROOT, BRIDGE_DIR, numEnv, FEATURE_PATH, AUTH, GATE_PATH, SESSION, checkBuilds, startBridge, startWhoami, snapshotBuild, runBench, WEBHOOK_SECRET } from "../gate/servers.mjs";
+import { ROOT, BRIDGE_DIR, numEnv, FEATURE_PATH, AUTH, GATE_PATH, SESSION, startBridge, startWhoami, snapshotBuild, runBench, WEBHOOK_SECRET } from "../gate/servers.mjs";
 import { percentile, table, fmt } from "../gate/measure.mjs";
 
 const require = (await import("node:module")).createRequire(import.meta.url);
@@ -34,17 +36,26 @@ const JSON_OUT = resolve(ROOT, process.env.BENCH_JSON ?? "target/bench-load.json
 
 const fixture = JSON.parse(readFileSync(join(ROOT, "benches/wasm/fixture-event.json"), "utf8"));
 delete fixture.data.object.metadata.olympus_identity_id;
-let sent = 0;
+const EVENT_PREFIX = `evt_load_${process.pid}_`;
+/** The event ids sent, answered 2xx (acknowledged), and answered otherwise. */
+const events = { sent: new Set(), acked: new Set(), refused: new Set() };
 /** A new signed event for a new customer, each call. */
 function nextEvent() {
-  sent++;
+  const n = events.sent.size + 1;
   const event = structuredClone(fixture);
-  event.id = `evt_load_${process.pid}_${sent}`;
-  event.data.object.customer = `cus_load_${sent}`;
+  event.id = `${EVENT_PREFIX}${n}`;
+  event.data.object.customer = `cus_load_${n}`;
+  events.sent.add(event.id);
   const body = JSON.stringify(event);
   const t = Math.floor(Date.now() / 1000);
   const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${t}.${body}`).digest("hex");
-  return { body, signature: `t=${t},v1=${v1}` };
+  return { id: event.id, body, signature: `t=${t},v1=${v1}` };
+}
+
+/** At most `n` of `ids`, in order, for a message. */
+function some(ids, n = 10) {
+  const list = [...ids].sort((a, b) => Number(a.slice(EVENT_PREFIX.length)) - Number(b.slice(EVENT_PREFIX.length)));
+  return list.length <= n ? list.join(", ") : `${list.slice(0, n).join(", ")}, ... (${list.length - n} more)`;
 }
 
 /** Stripe's GET /v1/customers/:id for an unlinked customer; counts its calls. */
@@ -77,8 +88,8 @@ function run(kind, url, connections, options, check) {
         requests: [
           {
             ...(options.request ?? {}),
-            onResponse: (status, body) => {
-              if (!check(status, body)) wrong++;
+            onResponse: (status, body, context) => {
+              if (!check(status, body, context)) wrong++;
             },
           },
         ],
@@ -92,7 +103,11 @@ function run(kind, url, connections, options, check) {
 }
 
 async function main() {
-  checkBuilds();
+  // Only the bridge is served here (servers.mjs's checkBuilds also wants the
+  // gate benchmark's baselines, which scripts/bench-load.sh does not build).
+  for (const f of ["index.js", "index_bg.wasm"]) {
+    if (!existsSync(join(BRIDGE_DIR, f))) throw new Error(`the bridge build (scripts/build.sh) is missing: ${join(BRIDGE_DIR, f)}`);
+  }
   const loadBefore = os.loadavg();
   console.log(`load: ${SECONDS} s, ${CONNECTIONS} connections (feature checks, /gate, webhooks mixed); ${os.cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
   const build = snapshotBuild(BRIDGE_DIR, "bench-load-bridge");
@@ -100,10 +115,13 @@ async function main() {
   const stripe = await startStripeStub();
   const bridge = await startBridge({}, { dir: build.dir, bindings: { KRATOS_PUBLIC_URL: whoami.url, STRIPE_API_BASE: stripe.url } });
   const allowed = (status, body) => status === 200 && JSON.parse(body).allowed === true;
-  const webhookOk = (status, body) => {
+  // The connection's context holds the id of the event its request carried
+  // (one request in flight per connection: pipelining 1).
+  const webhookOk = (status, body, context) => {
+    (status >= 200 && status < 300 ? events.acked : events.refused).add(context.eventId);
     if (status !== 200) return false;
     const v = JSON.parse(body);
-    return v.received === true && v.outcome === "unlinked";
+    return v.received === true && v.outcome === "unlinked" && v.event_id === context.eventId;
   };
   const quarter = Math.max(1, Math.floor(CONNECTIONS / 4));
   const runs = await Promise.all([
@@ -112,22 +130,32 @@ async function main() {
     run("webhook, new event", bridge.url + "/webhooks/stripe", quarter, {
       method: "POST",
       request: {
-        setupRequest: (req) => {
-          const { body, signature } = nextEvent();
+        setupRequest: (req, context) => {
+          const { id, body, signature } = nextEvent();
+          context.eventId = id;
           return { ...req, method: "POST", body, headers: { ...req.headers, "content-type": "application/json", "stripe-signature": signature } };
         },
       },
     }, webhookOk),
   ]);
-  // Lose nothing: every webhook answered 200 is marked processed in KV.
+  // Lose nothing: the ids of the events the worker acknowledged are the ids
+  // it marked processed in KV (keys evt:<event id>, store::processed_event).
   const kv = await bridge.mf.getKVNamespace("BILLING_KV");
-  let marked = 0;
+  const marked = new Set();
   for (let cursor; ; ) {
-    const page = await kv.list({ prefix: "evt:evt_load_", cursor });
-    marked += page.keys.length;
+    const page = await kv.list({ prefix: `evt:${EVENT_PREFIX}`, cursor });
+    for (const k of page.keys) marked.add(k.name.slice("evt:".length));
     if (page.list_complete) break;
     cursor = page.cursor;
   }
+  // Acknowledged, not marked: lost. Marked, not acknowledged: allowed only for
+  // an event sent and never answered (in flight when the clients stopped, at
+  // most one per webhook connection); an id never sent, or one the worker
+  // refused yet marked, is wrong.
+  const lost = [...events.acked].filter((id) => !marked.has(id));
+  const extra = [...marked].filter((id) => !events.acked.has(id));
+  const unanswered = extra.filter((id) => events.sent.has(id) && !events.refused.has(id));
+  const unexpected = extra.filter((id) => !unanswered.includes(id));
   const rows = runs.map((r) => {
     r.latencies.sort((a, b) => a - b);
     const answers = r.result["2xx"] + r.result.non2xx;
@@ -157,6 +185,7 @@ async function main() {
     non2xx: rows.reduce((s, r) => s + r.non2xx, 0),
     wrong: rows.reduce((s, r) => s + r.wrong, 0),
   };
+  // autocannon's count of 2xx answers, which the ids must account for.
   const webhooksOk = rows[2].ok;
   console.log("");
   console.log(
@@ -165,20 +194,32 @@ async function main() {
       ["kind", "conns", "answers", "req/s", "p50 ms", "p99 ms", "errors/non-2xx/wrong"],
     ),
   );
-  console.log(`\nwebhooks answered 200: ${webhooksOk}; marked processed in KV: ${marked}; Stripe customer reads: ${stripe.calls}; whoami calls: ${whoami.calls}`);
+  console.log(`\nwebhook events sent: ${events.sent.size}; acknowledged (2xx): ${events.acked.size} ids (autocannon counted ${webhooksOk}); marked processed in KV: ${marked.size}; acknowledged and marked: ${events.acked.size - lost.length}`);
+  console.log(`acknowledged but not marked (lost): ${lost.length}${lost.length ? `: ${some(lost)}` : ""}`);
+  console.log(`marked but not acknowledged: ${extra.length} (sent, never answered: ${unanswered.length}${unanswered.length ? `: ${some(unanswered)}` : ""}; never sent or refused: ${unexpected.length}${unexpected.length ? `: ${some(unexpected)}` : ""})`);
+  console.log(`Stripe customer reads: ${stripe.calls}; whoami calls: ${whoami.calls}`);
   const loadAfter = os.loadavg();
   console.log(`load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
-  // Events still in flight when the clients stopped may be marked without an
-  // answer counted; an answer without its mark would be a lost event.
-  const ok = total.errors + total.non2xx + total.wrong === 0 && marked >= webhooksOk;
-  const report = { when: new Date().toISOString(), seconds: SECONDS, connections: CONNECTIONS, machine: { cores: os.cpus().length, load_average_before: loadBefore, load_average_after: loadAfter, node: process.version }, build, rows, total, webhooks_ok: webhooksOk, webhooks_marked: marked, stripe_calls: stripe.calls, whoami_calls: whoami.calls, ok };
+  const webhookConnections = rows[2].connections;
+  const ok =
+    total.errors + total.non2xx + total.wrong === 0 &&
+    events.acked.size === webhooksOk &&
+    lost.length === 0 &&
+    unexpected.length === 0 &&
+    unanswered.length <= webhookConnections;
+  const report = { when: new Date().toISOString(), seconds: SECONDS, connections: CONNECTIONS, machine: { cores: os.cpus().length, load_average_before: loadBefore, load_average_after: loadAfter, node: process.version }, build, rows, total, webhooks_sent: events.sent.size, webhooks_acked: events.acked.size, webhooks_marked: marked.size, webhooks_lost: lost, webhooks_marked_unanswered: unanswered, webhooks_marked_unexpected: unexpected, stripe_calls: stripe.calls, whoami_calls: whoami.calls, ok };
   mkdirSync(dirname(JSON_OUT), { recursive: true });
   writeFileSync(JSON_OUT, JSON.stringify(report, null, 2) + "\n");
   console.log(`results: ${JSON_OUT}`);
   stripe.server.closeAllConnections();
   stripe.server.close();
   if (!ok) {
-    console.error(`FAILED: ${total.errors} errors, ${total.non2xx} non-2xx, ${total.wrong} wrong answers, ${webhooksOk - marked} webhooks answered but not marked`);
+    console.error(
+      `FAILED: ${total.errors} errors, ${total.non2xx} non-2xx, ${total.wrong} wrong answers; ` +
+        `${lost.length} acknowledged event ids not marked processed, ${unexpected.length} marked ids never sent or refused, ` +
+        `${unanswered.length} marked ids never answered (at most ${webhookConnections}, one per webhook connection); ` +
+        `${events.acked.size} acknowledged ids for ${webhooksOk} 2xx answers`,
+    );
     return 1;
   }
   return 0;
