@@ -72,6 +72,11 @@ fn main() {
     assert_eq!(verify(Some(&header), &body, &two, NOW, DEFAULT_TOLERANCE_SECS), Ok(t));
     assert!(parse_event(&body).expect("event parses").customer_id.is_some());
     assert_eq!(parse_subscription_list(&list).expect("list parses").data.len(), 1);
+    // benches/wasm times this very body: its fixture is these bytes (and a final newline).
+    assert!(
+        body == include_bytes!("wasm/fixture-event.json").trim_ascii_end(),
+        "benches/wasm/fixture-event.json differs from the event built here: rewrite it from this body"
+    );
 
     println!(
         "webhook hot path: event {} bytes, list {} bytes, median of {RUNS} runs x {ITERATIONS} iterations",

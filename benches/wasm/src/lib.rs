@@ -5,7 +5,7 @@
 //!
 //! The event is `fixture-event.json`: a `customer.subscription.updated` event
 //! whose `data.object` is the subscription of Stripe's own OpenAPI fixtures
-//! (`shared/reference/stripe-fixtures.json`) with an `olympus_identity_id`
+//! (`tests/fixtures/stripe_subscription.json`) with an `olympus_identity_id`
 //! in its metadata, serialised compactly with sorted keys (4,424 bytes). It
 //! is byte for byte the body that the native benchmark `benches/webhook.rs`
 //! builds with serde_json, and the secrets, timestamps and subscription-list
