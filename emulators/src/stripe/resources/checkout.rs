@@ -109,6 +109,7 @@ impl CheckoutSession {
                 "after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null
             },
             "customer": self.customer,
+            "customer_account": null,
             // Null when a customer was given at creation (an expired session keeps it as it was).
             "customer_creation": if self.customer.is_some() && self.status != CheckoutStatus::Complete {
                 Value::Null
@@ -122,11 +123,14 @@ impl CheckoutSession {
             "discounts": [],
             "expires_at": self.expires_at,
             "invoice": self.invoice,
+            "integration_identifier": null,
             "invoice_creation": null,
             "livemode": livemode,
             "locale": null,
+            "managed_payments": null,
             "metadata": metadata_json(&self.metadata),
             "mode": "subscription",
+            "origin_context": null,
             "payment_intent": null,
             "payment_link": null,
             "payment_method_collection": "always",

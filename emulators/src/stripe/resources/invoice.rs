@@ -85,8 +85,13 @@ impl Invoice {
                     "type": "subscription_item_details"
                 },
                 "period": { "end": self.period_end, "start": self.period_start },
+                "pretax_credit_amounts": [],
                 "pricing": { "price_details": { "price": self.price, "product": null }, "type": "price_details", "unit_amount_decimal": self.amount.to_string() },
-                "quantity": 1
+                "quantity": 1,
+                "quantity_decimal": "1",
+                "subscription": self.subscription,
+                "subtotal": self.amount,
+                "taxes": []
             }],
             "has_more": false,
             "total_count": 1,
@@ -158,6 +163,33 @@ impl Invoice {
             "total_excluding_tax": self.amount,
             "total_taxes": []
         });
-        merged(head, rest)
+        // Fields Stripe always sends that the emulator never fills.
+        let unset = json!({
+            "account_tax_ids": null,
+            "application": null,
+            "automatically_finalizes_at": null,
+            "custom_fields": null,
+            "customer_account": null,
+            "customer_address": null,
+            "customer_phone": null,
+            "customer_shipping": null,
+            "default_source": null,
+            "default_tax_rates": [],
+            "footer": null,
+            "from_invoice": null,
+            "latest_revision": null,
+            "payment_settings": { "default_mandate": null, "payment_method_options": null, "payment_method_types": null },
+            "post_payment_credit_notes_amount": 0,
+            "pre_payment_credit_notes_amount": 0,
+            "receipt_number": null,
+            "rendering": null,
+            "shipping_cost": null,
+            "shipping_details": null,
+            "starting_balance": 0,
+            "statement_descriptor": null,
+            "total_pretax_credit_amounts": [],
+            "webhooks_delivered_at": null
+        });
+        merged(merged(head, rest), unset)
     }
 }

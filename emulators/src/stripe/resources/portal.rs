@@ -22,6 +22,7 @@ impl PortalSession {
             "configuration": self.configuration,
             "created": self.created,
             "customer": self.customer,
+            "customer_account": null,
             "flow": null,
             "livemode": livemode,
             "locale": null,
