@@ -10,7 +10,7 @@
 //!   objects recurse, arrays compare their elements with Stripe's first
 //!   element, an object expanded in place of an id is checked as its own
 //!   type). Lists and search results must be shaped as Stripe shapes them.
-//! - Stripe's full OpenAPI document (several MB) is in no npm or PyPI
+//! - Stripe's full OpenAPI document (several MB) was found in no npm or PyPI
 //!   package, so it is not used directly. The fixtures leave out optional
 //!   fields; where the emulator returns one of those, it is named in
 //!   [`ALLOWED`] with its reason, and where Stripe declares it, the test
@@ -18,6 +18,9 @@
 //!   `stripe` npm package pinned in package.json, generated from Stripe's
 //!   OpenAPI document) ships. An allowance nothing needs any more fails the
 //!   test too.
+//! - Nothing Stripe always sends is omitted: a fixture field that
+//!   stripe-node declares without `?` ([`DECLARATIONS`]) must be in the
+//!   emulator's object of that type.
 //! - The reverse: the fields the worker reads (its serde structs in
 //!   `src/stripe/`, listed in [`WORKER_READS`]) must be in every such object
 //!   the emulator answered, and in Stripe's fixture.
