@@ -6,6 +6,8 @@
 #
 # Ports: KSB_PORT (worker, 8787), KSB_STRIPE_PORT (12111),
 # KSB_KRATOS_ADMIN_PORT (4434), KSB_KRATOS_PUBLIC_PORT (4433).
+# KSB_DEV_VARS: the vars file to read instead of .dev.vars; KSB_PERSIST_TO:
+# where local KV and Durable Objects persist (default .wrangler/state).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$KSB_ROOT"
@@ -18,10 +20,15 @@ WORKER_URL="http://127.0.0.1:$WORKER_PORT"
 
 ensure_build_tools
 
-# A value from .dev.vars (KEY=value or KEY="value"), empty when absent.
+DEV_VARS="${KSB_DEV_VARS:-.dev.vars}"
+WRANGLER_ARGS=()
+[ -z "${KSB_DEV_VARS:-}" ] || WRANGLER_ARGS+=(--env-file "$KSB_DEV_VARS")
+[ -z "${KSB_PERSIST_TO:-}" ] || WRANGLER_ARGS+=(--persist-to "$KSB_PERSIST_TO")
+
+# A value from the vars file (KEY=value or KEY="value"), empty when absent.
 dev_var() {
-  [ -f .dev.vars ] || return 0
-  grep -E "^$1[[:space:]]*=" .dev.vars | tail -n 1 | cut -d= -f2- | sed -e 's/^[[:space:]]*//' -e 's/^"\(.*\)"$/\1/'
+  [ -f "$DEV_VARS" ] || return 0
+  { grep -E "^$1[[:space:]]*=" "$DEV_VARS" || true; } | tail -n 1 | cut -d= -f2- | sed -e 's/^[[:space:]]*//' -e 's/^"\(.*\)"$/\1/'
 }
 
 # Local defaults for whatever .dev.vars does not set.
@@ -81,6 +88,7 @@ TXT
 
 wrangler_env
 # --test-scheduled: GET /__scheduled fires the cron (the reconciliation walk).
-node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --test-scheduled "${VAR_ARGS[@]}" &
+node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --test-scheduled "${VAR_ARGS[@]}" \
+  ${WRANGLER_ARGS[@]+"${WRANGLER_ARGS[@]}"} &
 PIDS+=($!)
 wait -n "${PIDS[@]}"

@@ -8,7 +8,7 @@
 mod common;
 
 use common::basics::{status_json, unix_now};
-use common::calls::User;
+use common::calls::{Serve, Upstream, User};
 use common::openapi::assert_documented;
 use common::stack::*;
 use reqwest::Method;
@@ -341,31 +341,25 @@ async fn concurrent_clicks_make_one_session() {
 }
 
 /// The interleaving behind a flaky CI run, made certain: click B reads the
-/// record, then stalls (in its Kratos read, as a slow network would) while
+/// record, then stalls (in its Kratos read, held by the emulator) while
 /// click A makes the session and marks the record; B resumes A's session.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_click_that_read_the_record_before_another_clicks_session_resumes_it() {
     let stack = Stack::start_with(StackOptions::default().var("KRATOS_SYNC_PLAN", "true")).await;
     let User { id, token, .. } = stack.user("stalled@example.com").await;
-    let stall = json!({"count": 1, "kind": "hang", "hang_ms": 2500, "method": "GET",
-                       "path_prefix": format!("/admin/identities/{id}")});
-    stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), stall).await;
+    let path = format!("/admin/identities/{id}");
+    let stall = stack.hold(Upstream::KratosAdmin, "b-reads-kratos", "GET", &path, Serve::OnRelease).await;
     let (second, first) = tokio::join!(checkout(&stack, &token, &[("plan", "pro")]), async {
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-        checkout(&stack, &token, &[("plan", "pro")]).await
+        stack.arrived(&stall).await;
+        let first = checkout(&stack, &token, &[("plan", "pro")]).await;
+        stack.release(&stall).await;
+        first
     });
     assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
     assert_eq!(first.1["url"], second.1["url"], "one session for both clicks");
     assert_eq!(stack.checkout_sessions().await.len(), 1);
     let pending = stack.entitlement(&id).await.pending_checkout.expect("still pending");
     assert!(first.1["url"].as_str().unwrap().ends_with(&pending.session_id), "{first:?} {pending:?}");
-}
-
-/// Arms a `slow` Stripe fault on the next call under `path_prefix`: served
-/// when it arrives (its answer shows Stripe then), answered `ms` later.
-async fn slow_next(stack: &Stack, path_prefix: &str, ms: u64) {
-    let fault = json!({"count": 1, "kind": "slow", "hang_ms": ms, "path_prefix": path_prefix});
-    stack.stripe_control("/_emulator/faults", fault).await;
 }
 
 /// A checkout reads the subscriptions (slowly); meanwhile the user subscribes
@@ -377,12 +371,16 @@ async fn a_checkout_acts_on_a_newer_record_a_sync_stored_meanwhile() {
     let stack = Stack::start().await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
     let User { id, customer: cus, token } = stack.user("meanwhile@example.com").await;
-    slow_next(&stack, "/v1/subscriptions", 2500).await;
+    // The checkout's read of the subscriptions is answered as Stripe was
+    // when it arrived, and held until the sync below stored its newer read.
+    let read = stack.hold(Upstream::Stripe, "checkout-reads", "GET", "/v1/subscriptions", Serve::OnArrival).await;
     let (clicked, synced) = tokio::join!(checkout(&stack, &token, &[("plan", "pro")]), async {
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        stack.arrived(&read).await;
         let form = [("customer", cus.as_str()), ("items[0][price]", "price_pro_monthly")];
         stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await;
-        stack.sync(&id).await
+        let synced = stack.sync(&id).await;
+        stack.release(&read).await;
+        synced
     });
     assert_eq!(synced.plan, "pro", "the sync read the subscription first: {synced:?}");
     assert_eq!((clicked.0, clicked.1["kind"].as_str()), (200, Some("portal")), "{clicked:?}");
@@ -401,14 +399,15 @@ async fn a_trial_start_keeps_an_older_stripe_read_from_landing_over_it() {
     let form = [("customer", cus.as_str()), ("items[0][price]", "price_enterprise_monthly")];
     let sub = stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await["id"].as_str().unwrap().to_string();
     assert_eq!(stack.sync(&id).await.plan, "enterprise");
-    // Sync A reads the active subscription, but its answer comes 3 s later...
-    slow_next(&stack, "/v1/subscriptions", 3000).await;
+    // Sync A reads the active subscription, but its answer is held...
+    let read = stack.hold(Upstream::Stripe, "a-reads", "GET", "/v1/subscriptions", Serve::OnArrival).await;
     let (slow_a, trial) = tokio::join!(stack.sync(&id), async {
-        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        stack.arrived(&read).await;
         // ...while the subscription stops granting, sync B stores that, and the trial starts.
         stack.stripe_control(&format!("/_emulator/subscriptions/{sub}/status"), json!({"status": "unpaid"})).await;
         let b = stack.sync(&id).await;
         let (status, trial) = stack.api(Method::POST, &format!("/v1/identities/{id}/trial")).await;
+        stack.release(&read).await;
         (b, status, trial)
     });
     let (b, status, trial) = trial;
@@ -427,12 +426,14 @@ async fn a_trial_start_keeps_an_older_stripe_read_from_landing_over_it() {
 async fn concurrent_clicks_for_different_prices_leave_one_open_session() {
     let stack = Stack::start().await;
     let User { id, token, .. } = stack.user("two-tabs@example.com").await;
-    // Click A's session is made at once but its answer comes 1.5 s later,
-    // so B makes its own while A has not yet recorded anything.
-    slow_next(&stack, "/v1/checkout/sessions", 1500).await;
+    // Click A's session is made at once but its answer is held until B made
+    // its own, so B runs while A has not yet recorded anything.
+    let made = stack.hold(Upstream::Stripe, "a-makes", "POST", "/v1/checkout/sessions", Serve::OnArrival).await;
     let (a, b) = tokio::join!(checkout(&stack, &token, &[("plan", "pro")]), async {
-        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-        checkout(&stack, &token, &[("plan", "enterprise")]).await
+        stack.arrived(&made).await;
+        let b = checkout(&stack, &token, &[("plan", "enterprise")]).await;
+        stack.release(&made).await;
+        b
     });
     assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
     let all = stack.checkout_sessions().await;

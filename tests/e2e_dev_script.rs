@@ -14,8 +14,14 @@ use serde_json::{json, Value};
 #[tokio::test(flavor = "multi_thread")]
 async fn the_run_command_serves_the_worker_with_its_emulators() {
     let (worker, stripe, admin, public) = (free_port(), free_port(), free_port(), free_port());
-    let log_path = std::env::temp_dir().join(format!("ksb-dev-{worker}.log"));
+    let dir = std::env::temp_dir().join(format!("ksb-dev-{worker}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("dev.log");
     let log = std::fs::File::create(&log_path).unwrap();
+    // Its own persistence and no developer's .dev.vars: nothing of an
+    // earlier run or of a local setup can make this pass.
+    let (state, no_vars) = (dir.join("state"), dir.join("empty.dev.vars"));
+    std::fs::write(&no_vars, "").unwrap();
     let mut cmd = Command::new("bash");
     cmd.arg(repo_root().join("scripts/dev.sh"))
         .current_dir(repo_root())
@@ -23,6 +29,8 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
         .env("KSB_STRIPE_PORT", stripe.to_string())
         .env("KSB_KRATOS_ADMIN_PORT", admin.to_string())
         .env("KSB_KRATOS_PUBLIC_PORT", public.to_string())
+        .env("KSB_PERSIST_TO", &state)
+        .env("KSB_DEV_VARS", &no_vars)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log);
@@ -65,7 +73,9 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
     assert_eq!(e.plan, "free", "{e:?}");
     assert!(e.stripe_customer_id.as_deref().is_some_and(|c| c.starts_with("cus_")), "{e:?}");
 
-    // The README's cron line: the walk runs, and its state says so.
+    // The README's cron line: the walk runs now (a run that started after
+    // the cron fired), and its state says so.
+    let fired = common::basics::unix_now();
     let r = http.get(format!("http://127.0.0.1:{worker}/__scheduled?cron=*/5+*+*+*+*")).send().await.unwrap();
     assert!(r.status().is_success(), "the cron fires under dev.sh: {}", r.status());
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -77,11 +87,15 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
             .await
             .unwrap();
         let (_, state) = status_json(r).await;
-        if state["last_run"]["scanned"].as_u64() >= Some(1) {
+        if state["last_run"]["started_at"].as_i64() >= Some(fired) {
+            assert!(state["last_run"]["scanned"].as_u64() >= Some(1), "the walk saw the customer: {state}");
             break;
         }
         assert!(Instant::now() < deadline, "the walk did not run: {state}\n{}", read_log());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let _ = std::fs::remove_file(&log_path);
+    let persisted = std::fs::read_dir(&state).map(|d| d.count()).unwrap_or(0);
+    assert!(persisted > 0, "wrangler dev kept its state in KSB_PERSIST_TO\n{}", read_log());
+    drop(_running);
+    let _ = std::fs::remove_dir_all(&dir);
 }

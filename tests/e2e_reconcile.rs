@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::calls::User;
+use common::calls::{Serve, Upstream, User};
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::record::Entitlement;
 use reqwest::Method;
@@ -117,7 +117,7 @@ async fn orphans_are_linked_by_email_or_reported_and_duplicates_never_touch_the_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cron_repairs_a_lost_webhook_once_the_record_is_stale() {
-    let stack = Stack::start_with(StackOptions::default().var("RECONCILE_STALE_AFTER", "3")).await;
+    let mut stack = Stack::start_with(StackOptions::default().var("RECONCILE_STALE_AFTER", "3600")).await;
     stack.stripe_control("/_emulator/delivery", json!({"mode": "manual"})).await;
     let User { id, customer: cus, .. } = stack.user("lost@example.com").await;
     // The subscription's webhooks are never delivered.
@@ -127,7 +127,9 @@ async fn the_cron_repairs_a_lost_webhook_once_the_record_is_stale() {
     assert_eq!(fresh["last_run"]["refreshed"], 0, "fresh records cost no Stripe read: {fresh}");
     assert_eq!(stack.entitlement(&id).await.plan, "free");
 
-    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    // An hour and a minute later (the worker's clock, TEST_CLOCK_OFFSET):
+    // the record is stale, and the cron repairs it.
+    stack.restart_worker_with(&[("TEST_CLOCK_OFFSET", "3660")]).await;
     let r = stack.http.get(stack.url("/__scheduled?cron=*/5+*+*+*+*")).send().await.unwrap();
     assert!(r.status().is_success(), "the cron fired: {}", r.status());
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -181,13 +183,14 @@ async fn a_long_walk_resumes_where_it_stopped_and_a_429_keeps_the_cursor() {
 async fn overlapping_steps_never_both_walk() {
     let stack = Stack::start().await;
     customer(&stack, &[("email", "one@example.com")]).await;
-    // The first step's page arrives slowly, so the second one overlaps it.
-    let slow = json!({"count": 1, "kind": "slow", "hang_ms": 2000, "path_prefix": "/v1/customers"});
-    stack.stripe_control("/_emulator/faults", slow).await;
+    // The first step's page is held until the second step was answered.
+    let page = stack.hold(Upstream::Stripe, "first-page", "GET", "/v1/customers", Serve::OnArrival).await;
     let first = stack.api(Method::POST, "/v1/admin/backfill");
     let second = async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        stack.api(Method::POST, "/v1/admin/backfill").await
+        stack.arrived(&page).await;
+        let second = stack.api(Method::POST, "/v1/admin/backfill").await;
+        stack.release(&page).await;
+        second
     };
     let ((a, first), (b, second)) = tokio::join!(first, second);
     assert_eq!((a, b), (200, 409), "{first} {second}");

@@ -6,6 +6,7 @@
 mod common;
 
 use common::basics::{status_json, unix_now};
+use common::calls::{Serve, Upstream};
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::feature::{FeatureDecision, Reason};
 use kratos_stripe_bridge::entitlements::record::{Access, Entitlement, EntitlementStatus};
@@ -312,22 +313,19 @@ async fn an_older_stripe_read_that_lands_last_never_replaces_a_newer_one() {
     assert_eq!(stack.entitlement(&id).await.status, subscription(SubscriptionStatus::Active));
 
     // Event A reads the subscriptions while they are active, but Stripe's
-    // answer reaches the worker only 5 s later...
-    stack
-        .stripe_control(
-            "/_emulator/faults",
-            json!({"count": 1, "kind": "slow", "hang_ms": 5000, "path_prefix": "/v1/subscriptions"}),
-        )
-        .await;
+    // answer is held until event B was processed...
+    let read = stack.hold(Upstream::Stripe, "a-reads", "GET", "/v1/subscriptions", Serve::OnArrival).await;
     let t = unix_now();
     let body_a = event("evt_overlap_a", "customer.subscription.updated", &cus, false);
     let body_b = event("evt_overlap_b", "customer.subscription.updated", &cus, false);
     let slow_a = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body_a)), &body_a);
     // ...while the payment fails and event B, read later, is processed at once.
     let fast_b = async {
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        stack.arrived(&read).await;
         stack.stripe_control(&format!("/_emulator/subscriptions/{sub_id}/status"), json!({"status": "past_due"})).await;
-        post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body_b)), &body_b).await
+        let b = post_event(&stack, Some(signed(STRIPE_WEBHOOK_SECRET, t, &body_b)), &body_b).await;
+        stack.release(&read).await;
+        b
     };
     let ((status_a, a), (status_b, b)) = tokio::join!(slow_a, fast_b);
     assert_eq!((status_a, status_b), (200, 200), "{a} {b}");
@@ -395,14 +393,14 @@ async fn events_of_a_duplicate_customer_never_touch_the_identitys_record() {
 /// trial that ended with no event since is denied as `trial_ended`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trial_that_ended_since_the_last_event_is_denied_as_trial_ended() {
-    let stack = Stack::start().await;
+    const DAY: i64 = 86_400;
+    let mut stack = Stack::start().await;
     let (id, cus) = customer_for(&stack, "trial-ends@example.com").await;
-    let now = unix_now();
-    let trial_end = (now + 3).to_string();
+    let trial_end = (unix_now() + DAY).to_string();
     let form =
         [("customer", cus.as_str()), ("items[0][price]", "price_pro_monthly"), ("trial_end", trial_end.as_str())];
     stack.stripe_api(Method::POST, "/v1/subscriptions", &form).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while stack.entitlement(&id).await.status != subscription(SubscriptionStatus::Trialing) {
         assert!(std::time::Instant::now() < deadline, "the trial never reached the record");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -410,7 +408,9 @@ async fn a_trial_that_ended_since_the_last_event_is_denied_as_trial_ended() {
     assert!(feature(&stack, &id, "premium_feature").await.allowed);
     manual_delivery(&stack).await;
 
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    // Two days later, with no event since: the worker's clock moved on
+    // (TEST_CLOCK_OFFSET), the stored record did not.
+    stack.restart_worker_with(&[("TEST_CLOCK_OFFSET", &(2 * DAY).to_string())]).await;
     let gate = feature(&stack, &id, "premium_feature").await;
     assert_eq!((gate.allowed, gate.reason, gate.plan.as_str()), (false, Reason::TrialEnded, "free"), "{gate:?}");
     assert!(feature(&stack, &id, "basic_feature").await.allowed, "the default plan still applies");

@@ -6,6 +6,7 @@
 //! `/sessions/whoami`, and fires registration/settings web hooks as Kratos does.
 //! Both bind to loopback only.
 
+pub mod holds;
 pub mod kratos;
 pub mod server;
 pub mod stripe;

@@ -34,6 +34,31 @@ pub struct Delivery {
     pub ok: bool,
 }
 
+/// Which emulator a hold parks calls in.
+#[derive(Clone, Copy, Debug)]
+pub enum Upstream {
+    Stripe,
+    /// The Kratos admin API.
+    KratosAdmin,
+    /// Kratos' public API (`/sessions/whoami`).
+    KratosPublic,
+}
+
+/// When a held call is served: once released (it sees the state then), or
+/// at once with only its answer held (an old read that lands late).
+#[derive(Clone, Copy, Debug)]
+pub enum Serve {
+    OnRelease,
+    OnArrival,
+}
+
+/// A call parked in an emulator until the test releases it
+/// (`/_emulator/holds`): the way a test makes an interleaving certain.
+pub struct Hold {
+    controls: String,
+    name: String,
+}
+
 /// Reads `v` as a `T`, or fails naming `what`: an emulator answer of another
 /// shape must never read as "nothing".
 fn read_as<T: DeserializeOwned>(what: &str, v: Value) -> T {
@@ -148,6 +173,48 @@ impl Stack {
 
     pub async fn stripe_control(&self, path: &str, body: Value) -> Value {
         self.control(Method::POST, self.stripe_url(path), body).await
+    }
+}
+
+/// Holds: races the test writes down as sequences.
+impl Stack {
+    /// Parks the next `method` call under `path_prefix` that reaches
+    /// `upstream` until [`Stack::release`] (or 60 s).
+    pub async fn hold(&self, upstream: Upstream, name: &str, method: &str, path_prefix: &str, serve: Serve) -> Hold {
+        // Both Kratos listeners share one emulator; its controls are on the admin one.
+        let controls = match upstream {
+            Upstream::Stripe => self.stripe.url(),
+            Upstream::KratosAdmin | Upstream::KratosPublic => self.kratos.admin_url(),
+        };
+        let serve = match serve {
+            Serve::OnRelease => "on_release",
+            Serve::OnArrival => "on_arrival",
+        };
+        let body =
+            json!({"name": name, "method": method, "path_prefix": path_prefix, "serve": serve, "timeout_ms": 60_000});
+        self.control(Method::POST, format!("{controls}/_emulator/holds"), body).await;
+        Hold { controls, name: name.to_string() }
+    }
+
+    /// Waits until the held call arrived; fails the test when it does not
+    /// within 20 s (the interleaving the test is about did not happen).
+    pub async fn arrived(&self, hold: &Hold) {
+        let url = format!("{}/_emulator/holds/{}/arrived", hold.controls, hold.name);
+        let r = self.http.post(url).json(&json!({"timeout_ms": 20_000})).send().await.expect("the hold's control");
+        let (status, v) = status_json(r).await;
+        assert_eq!(status, 200, "no call reached the hold {:?}: {v}", hold.name);
+    }
+
+    /// Lets the held call go on; it must have arrived.
+    pub async fn release(&self, hold: &Hold) {
+        let url = format!("{}/_emulator/holds/{}/release", hold.controls, hold.name);
+        let v = self.control(Method::POST, url, json!({})).await;
+        assert_eq!(v["arrived"], true, "the hold {:?} was released before any call reached it", hold.name);
+    }
+
+    /// What happened to the held call: `arrived`, `released`, `answered`.
+    pub async fn hold_state(&self, hold: &Hold) -> Value {
+        self.control(Method::GET, format!("{}/_emulator/holds/{}", hold.controls, hold.name), json!(null)).await
     }
 }
 

@@ -100,6 +100,13 @@ impl Faults {
 
 /// Middleware on the admin and public APIs (never on `/_emulator/`).
 pub async fn inject_faults(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(held) = app.holds.take(req.method(), req.uri().path()) {
+        return crate::holds::serve(held, faulted(app, req, next)).await;
+    }
+    faulted(app, req, next).await
+}
+
+async fn faulted(app: AppState, req: Request, next: Next) -> Response {
     let hit = app.lock().faults.take(req.method(), req.uri().path());
     match hit {
         Some((FaultKind::ServerError, _)) => KratosError::internal().into_response(),

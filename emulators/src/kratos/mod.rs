@@ -99,7 +99,8 @@ fn admin_router(state: AppState) -> Router {
         .route("/admin/identities/by/external/{external_id}", get(admin::get_by_external_id))
         .route_layer(from_fn_with_state(state.clone(), access::require_admin_token))
         .route_layer(from_fn_with_state(state.clone(), faults::inject_faults));
-    api.merge(controls::routes()).merge(health()).fallback(not_found).with_state(state)
+    let holds = crate::holds::routes(state.holds.clone());
+    api.merge(controls::routes()).merge(holds).merge(health()).fallback(not_found).with_state(state)
 }
 
 fn public_router(state: AppState) -> Router {

@@ -129,6 +129,8 @@ pub struct Shared {
     /// Client used for web hook calls.
     pub http: reqwest::Client,
     shutdown: watch::Receiver<bool>,
+    /// Calls a test parks until it releases them (`/_emulator/holds`).
+    pub holds: Arc<crate::holds::Holds>,
 }
 
 /// The handle handlers receive.
@@ -146,6 +148,7 @@ impl Shared {
             // Hooks go to loopback receivers: never through an environment proxy.
             http: reqwest::Client::builder().no_proxy().build().unwrap_or_default(),
             shutdown,
+            holds: Arc::default(),
         }
     }
 

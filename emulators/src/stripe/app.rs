@@ -12,6 +12,8 @@ use super::state::State;
 pub(crate) struct App {
     state: Arc<Mutex<State>>,
     pub client: reqwest::Client,
+    /// Calls a test parks until it releases them (`/_emulator/holds`).
+    pub holds: Arc<crate::holds::Holds>,
 }
 
 impl App {
@@ -21,7 +23,7 @@ impl App {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        App { state: Arc::new(Mutex::new(State::new(options))), client }
+        App { state: Arc::new(Mutex::new(State::new(options))), client, holds: Arc::default() }
     }
 
     /// Locks the state (a panic in another handler does not poison it for good).

@@ -161,6 +161,7 @@ fn build(app: App) -> Router {
     Router::new()
         .merge(routes::api_router(app.clone()))
         .merge(controls::control_router())
+        .merge(crate::holds::routes(app.holds.clone()))
         .merge(pages::page_router())
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found").into_response() })
         .layer(from_fn_with_state(app.clone(), outbox::outbox_layer))

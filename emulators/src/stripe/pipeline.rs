@@ -18,6 +18,7 @@ use super::idempotency::{Begin, Fingerprint, SavedResponse};
 use super::ids;
 use super::params::Params;
 use super::resources::event::API_VERSION;
+use crate::holds;
 
 const MAX_BODY: usize = 1 << 20;
 
@@ -34,7 +35,11 @@ pub(crate) const UNMATCHED: &str = "/v1/{*rest}";
 pub(crate) async fn api_layer(State(app): State<App>, request: Request, next: Next) -> Response {
     count(&app, &request);
     let request_id = ids::new_id("req_", 14);
-    let mut response = run(&app, &request_id, request, next).await;
+    let held = app.holds.take(request.method(), request.uri().path());
+    let mut response = match held {
+        Some(held) => holds::serve(held, run(&app, &request_id, request, next)).await,
+        None => run(&app, &request_id, request, next).await,
+    };
     let headers = response.headers_mut();
     if !headers.contains_key("request-id") {
         insert(headers, "request-id", &request_id);
