@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::basics::status_json;
-use common::calls::User;
+use common::calls::{Serve, Upstream, User};
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::feature::{FeatureDecision, Reason};
 use reqwest::Method;
@@ -127,18 +127,22 @@ async fn whoami_calls(stack: &Stack) -> u64 {
 async fn concurrent_requests_with_one_new_session_ask_kratos_once() {
     let stack = Stack::start_with(StackOptions::default().var("SESSION_CACHE_TTL", "60")).await;
     let User { token, .. } = stack.user("crowd@example.com").await;
-    // The first whoami takes 1.5 s, so the other requests arrive while it is asked.
-    let slow = json!({"count": 1, "kind": "hang", "hang_ms": 1500, "path_prefix": "/sessions/whoami"});
-    stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), slow).await;
+    // The first whoami is held at Kratos until the other nine are in flight.
+    let asked = stack.hold(Upstream::KratosPublic, "first-whoami", "GET", "/sessions/whoami", Serve::OnRelease).await;
     let before = whoami_calls(&stack).await;
     let first = gate(&stack, "basic_feature", Some(&token));
     let others = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        stack.arrived(&asked).await;
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..9 {
             let (http, url, token) = (stack.http.clone(), stack.url("/gate/basic_feature"), token.clone());
             set.spawn(async move { http.get(url).header("X-Session-Token", token).send().await.map(|r| r.status()) });
         }
+        // They wait for the first one's answer: none is answered while it
+        // is held (an answer now would come from elsewhere than coalescing).
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert!(set.try_join_next().is_none(), "a request was answered while the first whoami was held");
+        stack.release(&asked).await;
         set.join_all().await
     };
     let (first, others) = tokio::join!(first, others);
@@ -154,13 +158,17 @@ async fn concurrent_requests_with_one_new_session_ask_kratos_once() {
 async fn kratos_hanging_past_the_deadline_is_a_504_at_the_deadline() {
     let stack = Stack::start().await;
     let User { token, .. } = stack.user("stalled@example.com").await;
-    let stall = json!({"count": 1, "kind": "hang", "hang_ms": 12_000, "path_prefix": "/sessions/whoami"});
-    stack.control(Method::POST, stack.kratos_admin("/_emulator/faults"), stall).await;
+    // Held until the test releases it (or 60 s): only the worker's own
+    // deadline can answer before that.
+    let stall = stack.hold(Upstream::KratosPublic, "whoami", "GET", "/sessions/whoami", Serve::OnRelease).await;
     let started = std::time::Instant::now();
     let (status, body) = status_json(gate(&stack, "basic_feature", Some(&token)).await).await;
     let took = started.elapsed();
     assert_eq!((status, body["error"]["code"].as_str()), (504, Some("upstream_timeout")), "{body}");
-    assert!(took >= Duration::from_secs(7) && took < Duration::from_secs(11), "answered after {took:?}");
+    assert!(took >= Duration::from_secs(7) && took < Duration::from_secs(40), "answered after {took:?}");
+    let held = stack.hold_state(&stall).await;
+    assert_eq!((held["arrived"].as_bool(), held["released"].as_bool()), (Some(true), Some(false)), "{held}");
+    stack.release(&stall).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
