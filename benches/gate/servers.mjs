@@ -79,7 +79,7 @@ const servers = []; // every Miniflare started, for stopAll()
  * one JSON line per request) is drained and counted, not printed.
  */
 /** The pids of this process's workerd children. */
-function workerdChildren() {
+export function workerdChildren() {
   const pids = new Set();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

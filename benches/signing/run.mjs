@@ -33,12 +33,14 @@
 // impl and round, 10), BENCH_ROUNDS (15), BENCH_WARMUP (requests per impl
 // before the rounds, 3). Writes <builds dir>/results.json.
 
-import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { gzipSync, constants as zlib } from "node:zlib";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { webcrypto } from "node:crypto";
 import os from "node:os";
+
+import { cpuMicros, workerdChildren, wranglerToml } from "../gate/servers.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const { Miniflare } = await import(join(ROOT, "node_modules/miniflare/dist/src/index.js"));
@@ -159,41 +161,6 @@ export default {
 
 // ---- the server ----------------------------------------------------------------
 
-function compatibilityDate() {
-  const m = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
-  if (!m) throw new Error("wrangler.toml: no compatibility_date");
-  return m[1];
-}
-
-/** The pids of this process's workerd children. */
-function workerdChildren() {
-  const pids = new Set();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (stat.includes("(workerd)") && Number(fields[1]) === process.pid) pids.add(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-/** CPU time the workerd process has run so far, in µs (its threads' schedstat), or NaN. */
-function cpuMicros(pid) {
-  if (!pid) return NaN;
-  try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    }
-    return ns / 1000;
-  } catch {
-    return NaN;
-  }
-}
 
 async function serve() {
   const before = workerdChildren();
@@ -202,7 +169,7 @@ async function serve() {
     port: 0,
     logRequests: false,
     name: "signing",
-    compatibilityDate: compatibilityDate(),
+    compatibilityDate: wranglerToml().compatibilityDate,
     modulesRoot: BUILDS,
     modules: [
       { type: "ESModule", path: join(BUILDS, "worker.mjs"), contents: WORKER },
@@ -326,13 +293,13 @@ const median = (xs) => {
 async function timeRequests(server, impl, count) {
   const path = `/?impl=${impl}&n=${N}`;
   const walls = [];
-  const cpu0 = cpuMicros(server.pid);
+  const cpu0 = cpuMicros(server);
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
     await get(server, path);
     walls.push(performance.now() - t0);
   }
-  const cpu = (cpuMicros(server.pid) - cpu0) / 1000 / count;
+  const cpu = (cpuMicros(server) - cpu0) / 1000 / count;
   return { wall: median(walls), cpu };
 }
 
