@@ -11,35 +11,9 @@
 mod kratos_support;
 mod stripe_support;
 
-use std::path::PathBuf;
-
 use ksb_emulators::stripe::StripeOptions;
 use serde_json::{json, Value};
-
-/// Runs `tests/official_client/{script}` with node from the repository root
-/// (where `node_modules` is) and reads its output as JSON.
-async fn run_node(script: &str, args: &[&str], packages: &[&str]) -> Value {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    for package in packages {
-        assert!(
-            repo.join("node_modules").join(package).join("package.json").exists(),
-            "the npm package {package} is missing: run `npm ci` at the repository root ({}) first",
-            repo.display()
-        );
-    }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_client").join(script);
-    let output = tokio::process::Command::new("node")
-        .arg(&path)
-        .args(args)
-        .current_dir(&repo)
-        .output()
-        .await
-        .expect("run node (it must be on PATH)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "node {script} failed: {}\nstdout: {stdout}\nstderr: {stderr}", output.status);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
+use stripe_support::run_node;
 
 #[tokio::test]
 async fn stripes_node_client_runs_the_billing_calls_verifies_webhooks_and_types_errors() {

@@ -7,10 +7,8 @@
 
 mod stripe_support;
 
-use std::path::PathBuf;
-
 use serde_json::{json, Value};
-use stripe_support::{started, Answer, Api};
+use stripe_support::{run_node, started, Answer, Api};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -467,25 +465,8 @@ async fn the_state_dump_includes_meters_and_meter_events() {
 /// emulator counted.
 #[tokio::test]
 async fn the_official_node_client_creates_meters_and_events_and_parses_the_answers() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    assert!(
-        repo.join("node_modules/stripe/package.json").exists(),
-        "Stripe's Node client is missing: run `npm ci` at the repository root ({}) first",
-        repo.display()
-    );
     let (stripe, api) = started().await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_client/meter_events.mjs");
-    let output = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(stripe.url())
-        .current_dir(&repo)
-        .output()
-        .await
-        .expect("run node (it must be on PATH)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "node failed: {}\nstdout: {stdout}\nstderr: {stderr}", output.status);
-    let seen: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    let seen = run_node("meter_events.mjs", &[&stripe.url()], &["stripe"]).await;
 
     let customer = seen["customer"]["id"].as_str().unwrap();
     assert_eq!(seen["customer"]["object"], "customer");

@@ -2,6 +2,7 @@
 //! tiny webhook receiver.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -198,4 +199,29 @@ pub fn signature_valid(header: &str, body: &[u8], secret: &str) -> bool {
     mac.update(body);
     let expected = hex::encode(mac.finalize().into_bytes());
     signatures.contains(&expected)
+}
+
+/// Runs `tests/official_client/{script}` with node from the repository root
+/// (where `node_modules` is) and reads its output as JSON.
+pub async fn run_node(script: &str, args: &[&str], packages: &[&str]) -> Value {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    for package in packages {
+        assert!(
+            repo.join("node_modules").join(package).join("package.json").exists(),
+            "the npm package {package} is missing: run `npm ci` at the repository root ({}) first",
+            repo.display()
+        );
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_client").join(script);
+    let output = tokio::process::Command::new("node")
+        .arg(&path)
+        .args(args)
+        .current_dir(&repo)
+        .output()
+        .await
+        .expect("run node (it must be on PATH)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "node {script} failed: {}\nstdout: {stdout}\nstderr: {stderr}", output.status);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
