@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::basics::{status_json, unix_now};
+use common::calls::Delivery as Attempt;
 use common::openapi::assert_documented;
 use common::stack::*;
 use kratos_stripe_bridge::entitlements::record::{Access, Entitlement};
@@ -382,17 +383,11 @@ impl Delivery {
     }
 }
 
-/// Every delivery attempt so far.
-async fn deliveries(stack: &Stack) -> Vec<Value> {
-    let r = stack.http.get(stack.stripe_url("/_emulator/deliveries")).send().await.expect("deliveries");
-    r.json::<Value>().await.expect("deliveries JSON").as_array().cloned().expect("a list")
-}
-
 /// Event ids without an acknowledged last attempt (never tried, or failed).
-fn unsettled(events: &[Value], attempts: &[Value]) -> Vec<String> {
+fn unsettled(events: &[Value], attempts: &[Attempt]) -> Vec<String> {
     let mut last: HashMap<&str, bool> = HashMap::new();
     for a in attempts {
-        last.insert(a["event_id"].as_str().unwrap_or_default(), a["ok"] == true);
+        last.insert(a.event_id.as_str(), a.ok);
     }
     events
         .iter()
@@ -409,7 +404,7 @@ async fn redeliver_until_settled(stack: &Stack) -> u32 {
     stack.stripe_control("/_emulator/events/flush", json!({"order": "shuffle", "seed": 99})).await;
     for round in 0..REDELIVERY_ROUNDS {
         let events = stack.stripe_state().await["events"].as_array().cloned().unwrap_or_default();
-        let left = unsettled(&events, &deliveries(stack).await);
+        let left = unsettled(&events, &stack.deliveries().await);
         if left.is_empty() {
             return round;
         }
@@ -579,7 +574,7 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
     let clear = stack.http.delete(stack.stripe_url("/_emulator/faults")).send().await.expect("disarm");
     let injected: Value = clear.json().await.expect("the fault figures");
     let state = stack.stripe_state().await;
-    let attempts = deliveries(stack).await;
+    let attempts = stack.deliveries().await;
     let events = state["events"].as_array().cloned().unwrap_or_default();
     assert!(unsettled(&events, &attempts).is_empty(), "an event's last delivery failed");
     let mut mismatches: Vec<String> = Vec::new();
@@ -719,14 +714,14 @@ async fn a_soak_with_faults_ends_with_kv_equal_to_stripe() {
     let mut last_ok: HashMap<&str, bool> = HashMap::new();
     let (mut duplicates, mut webhook_retries) = (0, 0);
     for a in &attempts {
-        let ok = a["ok"] == true;
-        match last_ok.insert(a["event_id"].as_str().unwrap_or_default(), ok) {
+        let ok = a.ok;
+        match last_ok.insert(a.event_id.as_str(), ok) {
             Some(true) => duplicates += 1,
             Some(false) => webhook_retries += 1,
             None => {}
         }
     }
-    let failed_deliveries = attempts.iter().filter(|a| a["ok"] != true).count();
+    let failed_deliveries = attempts.iter().filter(|a| !a.ok).count();
     eprintln!(
         "soak figures: identities {identities}, events {}, deliveries {} ({failed_deliveries} failed, {duplicates} \
          duplicates, {webhook_retries} retries of a failed delivery, {redelivery_rounds} retry_failed rounds), \
@@ -800,7 +795,7 @@ async fn an_outage_of_every_stripe_call_is_repaired_by_retries() {
     assert!(figures["injected_total"].as_u64() >= Some(3 + attempts.len() as u64), "{figures}");
     stack.stripe_control("/_emulator/events/retry_failed", json!({})).await;
     let state = stack.stripe_state().await;
-    assert!(unsettled(state["events"].as_array().unwrap(), &deliveries(&stack).await).is_empty());
+    assert!(unsettled(state["events"].as_array().unwrap(), &stack.deliveries().await).is_empty());
     let record = stack.entitlement(&id).await;
     assert_eq!(found(&record), expected(&sub, customer, unix_now()), "{record:?}");
 }
