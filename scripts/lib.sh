@@ -201,6 +201,27 @@ run_lints() {
   log "lint: clippy $WASM_TARGET ok ($((SECONDS - t)) s); all lints passed in $((SECONDS - t0)) s"
 }
 
+# The browser the browser tests drive (tests/e2e_browser.rs): Debian's
+# Chromium, driven by playwright-core from package-lock.json, which never
+# downloads a browser of its own. KSB_CHROMIUM names another Chromium or
+# Chrome binary (on macOS, say) and skips the install. Exports KSB_CHROMIUM.
+ensure_browser() {
+  if [ -n "${KSB_CHROMIUM:-}" ]; then
+    [ -x "$KSB_CHROMIUM" ] || die "KSB_CHROMIUM=$KSB_CHROMIUM is not an executable"
+    export KSB_CHROMIUM; return
+  fi
+  if ! command -v chromium >/dev/null; then
+    command -v apt-get >/dev/null \
+      || die "the browser tests need Chromium: install it, or set KSB_CHROMIUM to a Chromium or Chrome binary"
+    log "installing Debian's chromium and a font for the browser tests (once, a minute or two)"
+    as_root apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium fonts-liberation >&2 \
+      || die "apt-get install chromium failed"
+  fi
+  KSB_CHROMIUM="$(command -v chromium)"
+  export KSB_CHROMIUM
+}
+
 # Everything the build needs, installed once and cached.
 ensure_build_tools() {
   ensure_node_modules

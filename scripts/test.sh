@@ -4,7 +4,9 @@
 # and for wasm32, warnings as errors: run_lints in scripts/lib.sh), builds the
 # fuzz targets and replays their seed corpora (scripts/fuzz-replay.sh, a few
 # seconds once built), then runs every test: the pure core's unit tests, the
-# emulators' tests, and the end-to-end tests against `wrangler dev`.
+# emulators' tests, and the end-to-end tests against `wrangler dev`, the
+# browser flows among them (in Debian's Chromium, installed once:
+# ensure_browser in scripts/lib.sh).
 # Extra arguments go to `cargo test` (e.g. a test name filter).
 # KSB_SKIP_LINTS=1 skips the formatting and lint step (for a quick local
 # re-run while editing); CI never sets it, so by default lints always run.
@@ -13,6 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$KSB_ROOT"
 
 ensure_build_tools
+ensure_browser # Chromium for tests/e2e_browser.rs
 if [ "${KSB_SKIP_LINTS:-0}" = 1 ]; then log "KSB_SKIP_LINTS=1: skipping rustfmt and clippy"; else run_lints; fi
 bash scripts/fuzz-replay.sh
 bash scripts/build.sh

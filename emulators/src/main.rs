@@ -10,6 +10,10 @@
 //!   --stripe-webhook-secret S  signs webhook events (default whsec_dev)
 //!   --kratos-webhook-secret S  sent as `Authorization: Bearer S` on hooks (default dev-kratos-hook-secret)
 //!   --kratos-admin-token T     required on the admin API when given
+//!   --kratos-registration-ui-url URL  the page that renders browser registration flows
+//!   --kratos-return-url URL    where browsers land after a flow (its origin may be a return_to)
+//!   --kratos-cookie-same-site S  the session cookie's SameSite: Lax (default), Strict or None
+//!   --help                     prints this
 
 use std::process::ExitCode;
 
@@ -24,7 +28,25 @@ struct Args {
     stripe_webhook_secret: String,
     kratos_webhook_secret: String,
     kratos_admin_token: Option<String>,
+    browser: kratos::BrowserOptions,
 }
+
+const HELP: &str = "ksb-emulators: the local Stripe and Kratos emulators (scripts/dev.sh runs them)
+
+Flags (all optional):
+  --stripe-port N                   Stripe API (default 12111); 0 disables the Stripe emulator
+  --kratos-admin-port N             Kratos admin API (default 4434)
+  --kratos-public-port N            Kratos public API (default 4433)
+  --worker-url URL                  where hooks and webhooks go (default http://127.0.0.1:8787)
+  --stripe-api-key KEY              the key the Stripe emulator accepts (default sk_test_emulator)
+  --stripe-webhook-secret S         signs webhook events (default whsec_dev)
+  --kratos-webhook-secret S         sent as `Authorization: Bearer S` on hooks (default dev-kratos-hook-secret)
+  --kratos-admin-token T            required on the admin API when given
+  --kratos-registration-ui-url URL  the page that renders browser registration flows
+  --kratos-return-url URL           where browsers land after a flow (its origin may be a return_to)
+  --kratos-cookie-same-site S       the session cookie's SameSite: Lax (default), Strict or None
+  --help                            prints this
+";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -36,9 +58,13 @@ fn parse_args() -> Result<Args, String> {
         stripe_webhook_secret: "whsec_dev".into(),
         kratos_webhook_secret: "dev-kratos-hook-secret".into(),
         kratos_admin_token: None,
+        browser: kratos::BrowserOptions::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(String::new());
+        }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let port = |v: &str| v.parse::<u16>().map_err(|_| format!("{flag}: not a port: {v}"));
         match flag.as_str() {
@@ -50,6 +76,9 @@ fn parse_args() -> Result<Args, String> {
             "--stripe-webhook-secret" => a.stripe_webhook_secret = value,
             "--kratos-webhook-secret" => a.kratos_webhook_secret = value,
             "--kratos-admin-token" => a.kratos_admin_token = Some(value),
+            "--kratos-registration-ui-url" => a.browser.registration_ui_url = Some(value),
+            "--kratos-return-url" => a.browser.default_return_url = Some(value),
+            "--kratos-cookie-same-site" => a.browser.cookie_same_site = value.parse()?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -60,8 +89,12 @@ fn parse_args() -> Result<Args, String> {
 async fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            eprintln!("ksb-emulators: {e}");
+            eprintln!("ksb-emulators: {e}\n\n{HELP}");
             return ExitCode::from(2);
         }
     };
@@ -94,6 +127,7 @@ async fn main() -> ExitCode {
     let kratos_options = kratos::KratosOptions {
         admin_token: args.kratos_admin_token.clone(),
         hooks,
+        browser: args.browser,
         admin_port: args.kratos_admin_port,
         public_port: args.kratos_public_port,
     };

@@ -19,7 +19,7 @@ use super::fire::fire;
 use super::flows::{registration, settings};
 use super::hooks::{HookFlow, HookResult};
 use super::identity::{AddressStatus, Identity, View};
-use super::options::HookOptions;
+use super::options::{BrowserOptions, HookOptions, SameSite};
 use super::schema::validate_traits;
 use super::state::AppState;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/_emulator/hooks", post(set_hooks))
         .route("/_emulator/hooks/fire", post(fire_hooks))
+        .route("/_emulator/browser", post(set_browser))
         .route("/_emulator/identities", post(create_identity))
         .route("/_emulator/identities/{id}/verify", post(verify_email))
         .route("/_emulator/sessions", post(create_session))
@@ -90,6 +91,46 @@ async fn set_hooks(State(app): State<AppState>, body: Bytes) -> Response {
             "retry_backoff_ms": hooks.retry_backoff.as_millis() as u64,
         });
         store.hooks = hooks;
+        Ok(summary)
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrowserRequest {
+    registration_ui_url: Option<String>,
+    default_return_url: Option<String>,
+    #[serde(default)]
+    allowed_return_urls: Vec<String>,
+    cookie_same_site: Option<String>,
+    cookie_domain: Option<String>,
+}
+
+/// `POST /_emulator/browser`: replaces the browser settings (what
+/// `kratos.yml` says about the registration UI, return URLs and the session
+/// cookie); absent fields are unset, the cookie's `SameSite` is then `Lax`.
+async fn set_browser(State(app): State<AppState>, body: Bytes) -> Response {
+    answer((|| {
+        let req: BrowserRequest = parse_json(&body)?;
+        let cookie_same_site = match req.cookie_same_site {
+            Some(s) => s.parse().map_err(KratosError::bad_request)?,
+            None => SameSite::default(),
+        };
+        let browser = BrowserOptions {
+            registration_ui_url: req.registration_ui_url,
+            default_return_url: req.default_return_url,
+            allowed_return_urls: req.allowed_return_urls,
+            cookie_same_site,
+            cookie_domain: req.cookie_domain,
+        };
+        let summary = json!({
+            "registration_ui_url": browser.registration_ui_url,
+            "default_return_url": browser.default_return_url,
+            "allowed_return_urls": browser.allowed_return_urls,
+            "cookie_same_site": browser.cookie_same_site.to_string(),
+            "cookie_domain": browser.cookie_domain,
+        });
+        app.lock().browser = browser;
         Ok(summary)
     })())
 }

@@ -12,17 +12,30 @@ pub struct KratosError {
     status: StatusCode,
     message: String,
     reason: Option<String>,
+    /// Kratos' machine-readable error id (`security_csrf_violation`, ...).
+    id: Option<&'static str>,
 }
 
 impl KratosError {
     fn new(status: StatusCode, message: &str) -> Self {
-        KratosError { status, message: message.to_string(), reason: None }
+        KratosError { status, message: message.to_string(), reason: None, id: None }
     }
 
     /// Adds the human-readable `reason`.
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = Some(reason.into());
         self
+    }
+
+    /// Adds Kratos' error `id`, which UIs and SDKs branch on.
+    pub fn with_id(mut self, id: &'static str) -> Self {
+        self.id = Some(id);
+        self
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// Replaces the `message` (herodot's `WithError`).
@@ -47,6 +60,16 @@ impl KratosError {
         Self::new(StatusCode::UNAUTHORIZED, "The request could not be authorized").with_reason(reason)
     }
 
+    /// 403 with herodot's standard message.
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "The requested action was forbidden").with_reason(reason)
+    }
+
+    /// 410 (an expired self-service flow).
+    pub fn gone(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, "The requested resource is no longer available").with_reason(reason)
+    }
+
     /// 409 as Kratos answers for a duplicate identifier.
     pub fn conflict() -> Self {
         Self::new(StatusCode::CONFLICT, "The resource could not be created due to a conflict")
@@ -64,6 +87,9 @@ impl KratosError {
     /// The `{"error": {...}}` body.
     pub fn body(&self) -> Value {
         let mut e = Map::new();
+        if let Some(id) = self.id {
+            e.insert("id".into(), json!(id));
+        }
         e.insert("code".into(), json!(self.status.as_u16()));
         e.insert("status".into(), json!(self.status.canonical_reason().unwrap_or("")));
         if let Some(reason) = &self.reason {

@@ -11,6 +11,7 @@
 mod access;
 mod admin;
 mod admin_patch;
+mod browser;
 mod clock;
 mod controls;
 mod errors;
@@ -35,12 +36,12 @@ use std::sync::Arc;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::sync::watch;
 
-pub use options::{HookOptions, KratosOptions};
+pub use options::{BrowserOptions, HookOptions, KratosOptions, SameSite};
 
 use crate::server::{serve, Running};
 use errors::KratosError;
@@ -61,7 +62,7 @@ pub async fn start(options: KratosOptions) -> io::Result<KratosEmulator> {
         }
     }
     let (stop, stopping) = watch::channel(false);
-    let state: AppState = Arc::new(Shared::new(options.admin_token, options.hooks, stopping));
+    let state: AppState = Arc::new(Shared::new(options.admin_token, options.hooks, options.browser, stopping));
     let public = serve(public_router(state.clone()), options.public_port).await?;
     let _ = state.public_url.set(public.url());
     let admin = serve(admin_router(state.clone()), options.admin_port).await?;
@@ -106,6 +107,9 @@ fn admin_router(state: AppState) -> Router {
 fn public_router(state: AppState) -> Router {
     let api = Router::new()
         .route("/sessions/whoami", get(public::whoami))
+        .route("/self-service/registration/browser", get(browser::start_registration))
+        .route("/self-service/registration/flows", get(browser::get_registration_flow))
+        .route("/self-service/registration", post(browser::submit_registration))
         .route_layer(from_fn_with_state(state.clone(), faults::inject_faults));
     api.route("/schemas/{id}", get(public::get_schema)).merge(health()).fallback(not_found).with_state(state)
 }

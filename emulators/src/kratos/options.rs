@@ -13,6 +13,8 @@ pub struct KratosOptions {
     pub admin_token: Option<String>,
     /// The registration/settings `after` web hooks.
     pub hooks: HookOptions,
+    /// Browser self-service flows and the session cookie.
+    pub browser: BrowserOptions,
     /// Port of the admin listener; 0 picks a free one.
     pub admin_port: u16,
     /// Port of the public listener; 0 picks a free one.
@@ -51,6 +53,58 @@ impl Default for HookOptions {
             parse: false,
             timeout: Duration::from_secs(30),
             retry_backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What `kratos.yml` says about browsers: where the registration UI is,
+/// where browsers may return to, and how the session cookie is written.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOptions {
+    /// `selfservice.flows.registration.ui_url`: the page that renders a flow.
+    pub registration_ui_url: Option<String>,
+    /// `selfservice.default_browser_return_url`: where a browser lands after
+    /// a flow without `return_to`; its origin is an allowed `return_to`.
+    pub default_return_url: Option<String>,
+    /// `selfservice.allowed_return_urls`: further `return_to` prefixes.
+    pub allowed_return_urls: Vec<String>,
+    /// `session.cookie.same_site` (Kratos' default: `Lax`).
+    pub cookie_same_site: SameSite,
+    /// `session.cookie.domain`; `None` = host-only.
+    pub cookie_domain: Option<String>,
+}
+
+/// A cookie's `SameSite` attribute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SameSite {
+    /// Sent on same-site requests and top-level cross-site GET navigations.
+    #[default]
+    Lax,
+    /// Sent on same-site requests only.
+    Strict,
+    /// Sent on every request (browsers require `Secure` with it): the
+    /// setting of deployments whose app and Kratos are on different sites.
+    None,
+}
+
+impl std::fmt::Display for SameSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SameSite::Lax => "Lax",
+            SameSite::Strict => "Strict",
+            SameSite::None => "None",
+        })
+    }
+}
+
+impl std::str::FromStr for SameSite {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "lax" => Ok(SameSite::Lax),
+            "strict" => Ok(SameSite::Strict),
+            "none" => Ok(SameSite::None),
+            other => Err(format!("SameSite must be Lax, Strict or None, not {other:?}")),
         }
     }
 }

@@ -46,7 +46,7 @@ pub async fn get_schema(Path(id): Path<String>) -> Response {
 }
 
 /// Every session token the request carries, in Kratos' order of precedence.
-fn presented_tokens(headers: &HeaderMap) -> Vec<String> {
+pub(super) fn presented_tokens(headers: &HeaderMap) -> Vec<String> {
     let mut tokens = Vec::new();
     let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     if let Some(t) = header(HeaderName::from_static("x-session-token")) {

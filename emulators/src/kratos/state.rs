@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::browser::RegistrationFlow;
 use super::errors::KratosError;
 use super::faults::Faults;
 use super::identity::Identity;
-use super::options::HookOptions;
+use super::options::{BrowserOptions, HookOptions};
 use super::session::Session;
 
 /// Everything the emulator remembers; guarded by one mutex that is never
@@ -29,6 +30,10 @@ pub struct Store {
     pub faults: Faults,
     /// Current web hook configuration.
     pub hooks: HookOptions,
+    /// Browser flow and session cookie settings.
+    pub browser: BrowserOptions,
+    /// Browser registration flows started and not yet completed, by id.
+    pub registration_flows: BTreeMap<String, RegistrationFlow>,
 }
 
 /// An id as Kratos reads it from a path: a UUID parses in any case, and
@@ -138,8 +143,13 @@ pub type AppState = Arc<Shared>;
 
 impl Shared {
     /// Fresh state; `shutdown` flips to true when the emulator stops.
-    pub fn new(admin_token: Option<String>, hooks: HookOptions, shutdown: watch::Receiver<bool>) -> Shared {
-        let store = Store { hooks, ..Store::default() };
+    pub fn new(
+        admin_token: Option<String>,
+        hooks: HookOptions,
+        browser: BrowserOptions,
+        shutdown: watch::Receiver<bool>,
+    ) -> Shared {
+        let store = Store { hooks, browser, ..Store::default() };
         Shared {
             store: Mutex::new(store),
             public_url: OnceLock::new(),
