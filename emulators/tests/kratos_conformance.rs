@@ -161,6 +161,18 @@ impl Validator {
 
     fn validate(&mut self, at: &str, v: &Value, schema: &Value) {
         let schema = self.resolve(schema);
+        // A `oneOf` with a discriminator names its branch (`uiNodeAttributes`
+        // by `node_type`): check the value against that branch.
+        if let Some(property) = schema.pointer("/discriminator/propertyName").and_then(Value::as_str) {
+            let tag = v.get(property).and_then(Value::as_str).unwrap_or("");
+            match schema.pointer(&format!("/discriminator/mapping/{tag}")).and_then(Value::as_str) {
+                Some(target) => return self.validate(at, v, &json!({ "$ref": target })),
+                None => {
+                    self.mismatches.push(format!("{at}: `{property}` {tag:?} names no branch of the document's oneOf"));
+                    return;
+                }
+            }
+        }
         for keyword in ["allOf", "oneOf", "anyOf", "not"] {
             if schema.get(keyword).is_some() {
                 self.mismatches.push(format!("{at}: the schema uses `{keyword}`, which this check does not read"));
@@ -370,6 +382,27 @@ async fn drive(k: &KratosEmulator) -> Vec<Call> {
     let revoked = call(Method::GET, &whoami, None, &[("X-Session-Token", &token)]).await;
     record("whoami revoked", "GET", "/sessions/whoami", revoked);
 
+    let public = k.public_url();
+    let json_accept = [("Accept", "application/json")];
+    let start = format!("{public}/self-service/registration/browser");
+    let (status, flow) = record(
+        "browser registration",
+        "GET",
+        "/self-service/registration/browser",
+        call(Method::GET, &start, None, &json_accept).await,
+    );
+    assert_eq!(status, 200, "{flow}");
+    let forbidden = format!("{start}?return_to=https%3A%2F%2Felsewhere.example%2F");
+    let refused = call(Method::GET, &forbidden, None, &json_accept).await;
+    record("browser registration, return_to refused", "GET", "/self-service/registration/browser", refused);
+    let flow_id = flow["id"].as_str().unwrap();
+    let flows = format!("{public}/self-service/registration/flows?id={flow_id}");
+    record("registration flow without its cookie", "GET", "/self-service/registration/flows", get(&flows).await);
+    let submit = format!("{public}/self-service/registration?flow={flow_id}");
+    let body = json!({"method": "password", "password": "correct horse battery", "traits": traits("flow@example.com")});
+    let forged = call(Method::POST, &submit, Some(body), &json_accept).await;
+    record("registration without its cookie", "POST", "/self-service/registration", forged);
+
     let url = format!("{admin}/admin/identities/{id}");
     record("delete", "DELETE", one, call(Method::DELETE, &url, None, &[]).await);
     record("delete again", "DELETE", one, call(Method::DELETE, &url, None, &[]).await);
@@ -417,6 +450,16 @@ fn the_check_reports_unknown_fields_wrong_types_and_missing_required_ones() {
     check.answer("broken", "GET", "/admin/identities/{id}", 200, &identity);
     check.answer("teapot", "GET", "/sessions/whoami", 418, &json!({"error": {"code": 418}}));
     check.answer("no such route", "GET", "/admin/teapots", 200, &json!({}));
+    let node = |attributes: Value| json!({"type": "input", "group": "default", "attributes": attributes, "messages": [], "meta": {}});
+    let flow = json!({
+        "id": "00000000-0000-4000-8000-000000000000", "type": "browser", "state": "choose_method",
+        "expires_at": "2026-12-03T00:56:38Z", "issued_at": "2026-12-03T00:56:38Z", "request_url": "http://x/",
+        "ui": {"action": "http://x/", "method": "POST", "nodes": [
+            node(json!({"node_type": "input", "name": "a", "type": "hidden"})),
+            node(json!({"node_type": "blink", "name": "b"})),
+        ]},
+    });
+    check.answer("flow", "GET", "/self-service/registration/flows", 200, &flow);
     let found = check.mismatches.join("\n");
     for expected in [
         "broken.schema_url: required by the document, missing",
@@ -428,6 +471,8 @@ fn the_check_reports_unknown_fields_wrong_types_and_missing_required_ones() {
         "broken.verifiable_addresses[0].status: required by the document, missing",
         "teapot.error.message: required by the document, missing",
         "GET /admin/teapots: not an operation of the document",
+        "flow.ui.nodes[0].attributes.disabled: required by the document, missing",
+        "flow.ui.nodes[1].attributes: `node_type` \"blink\" names no branch of the document's oneOf",
     ] {
         assert!(found.contains(expected), "missing {expected:?} in:\n{found}");
     }

@@ -175,3 +175,48 @@ async fn orys_kratos_client_runs_the_admin_api_and_to_session() {
     assert_eq!(seen["gone"]["status"], 404);
     assert_eq!(seen["gone"]["error"]["code"], 404);
 }
+
+#[tokio::test]
+async fn orys_kratos_client_runs_the_browser_registration_flow() {
+    let kratos = kratos_support::start(None).await;
+    let return_to = "http://127.0.0.1:9/app/";
+    let browser = json!({"default_return_url": return_to, "registration_ui_url": "http://127.0.0.1:9/registration"});
+    let (status, set) = kratos_support::post(&format!("{}/_emulator/browser", kratos.admin_url()), browser).await;
+    assert_eq!(status, 200, "{set}");
+    let seen = run_node("kratos_browser.mjs", &[&kratos.public_url(), return_to], &["@ory/kratos-client"]).await;
+
+    assert_eq!(seen["forbidden"], json!({"status": 400, "id": "self_service_flow_return_to_forbidden"}));
+    let started = &seen["started"];
+    assert_eq!(
+        (&started["status"], &started["type"], &started["state"]),
+        (&json!(200), &json!("browser"), &json!("choose_method"))
+    );
+    assert_eq!(started["return_to"], return_to);
+    assert!(started["action"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{}/self-service/registration?flow=", kratos.public_url())));
+    assert_eq!(started["method"], "POST");
+    assert_eq!(
+        started["nodes"],
+        json!([
+            "default:csrf_token:hidden",
+            "password:traits.email:email",
+            "password:traits.name.first:text",
+            "password:traits.name.last:text",
+            "password:password:password",
+            "password:method:submit"
+        ])
+    );
+    assert_eq!(started["csrf_cookie"], json!(["Path=/", "Max-Age=31536000", "HttpOnly", "SameSite=Lax"]));
+    assert_eq!(seen["fetched"]["same_csrf"], true);
+    assert_eq!(seen["without_cookie"], json!({"status": 403, "id": "security_csrf_violation"}));
+    assert_eq!(seen["forged"], json!({"status": 403, "id": "security_csrf_violation"}));
+    assert_eq!(seen["too_short"], json!({"status": 400, "messages": [4000032]}));
+    let registered = &seen["registered"];
+    assert_eq!((&registered["status"], &registered["email"]), (&json!(200), &json!("browser-client@example.com")));
+    assert_eq!(registered["metadata_admin"], Value::Null, "the browser never sees metadata_admin");
+    assert_eq!(registered["session_identity"], seen["identity"]);
+    assert_eq!(registered["session_cookie"], json!(["Path=/", "Max-Age=86400", "HttpOnly", "SameSite=Lax"]));
+    assert_eq!(seen["session"], json!({"active": true, "identity": seen["identity"]}));
+}

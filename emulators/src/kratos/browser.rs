@@ -380,7 +380,11 @@ pub async fn submit_registration(
         if let Some(o) = identity.as_object_mut() {
             o.remove("metadata_admin");
         }
-        Json(json!({ "identity": identity })).into_response()
+        let session = {
+            let store = app.lock();
+            store.session_by_token(&token).map(|(s, i)| s.to_json(i, app.public_url()))
+        };
+        Json(json!({ "identity": identity, "session": session })).into_response()
     } else {
         let to = flow.return_to.or(options.default_return_url).unwrap_or_else(|| "/".into());
         see_other(&to)
