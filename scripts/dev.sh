@@ -4,8 +4,13 @@
 # Kratos emulators. With a real Stripe test key in .dev.vars, it talks to
 # Stripe instead of the Stripe emulator. Ctrl-C stops everything.
 #
+# It also serves the example app (examples/app, the browser half of an
+# integration) as APP_URL, PRICING_URL and LOGIN_URL, with Kratos' browser
+# sign-up rendered on it.
+#
 # Ports: KSB_PORT (worker, 8787), KSB_STRIPE_PORT (12111),
-# KSB_KRATOS_ADMIN_PORT (4434), KSB_KRATOS_PUBLIC_PORT (4433).
+# KSB_KRATOS_ADMIN_PORT (4434), KSB_KRATOS_PUBLIC_PORT (4433),
+# KSB_APP_PORT (the example app, 3000; 0 leaves it out).
 # KSB_DEV_VARS: the vars file to read instead of .dev.vars; KSB_PERSIST_TO:
 # where local KV and Durable Objects persist (default .wrangler/state).
 set -euo pipefail
@@ -16,7 +21,9 @@ WORKER_PORT="${KSB_PORT:-8787}"
 STRIPE_PORT="${KSB_STRIPE_PORT:-12111}"
 KRATOS_ADMIN_PORT="${KSB_KRATOS_ADMIN_PORT:-4434}"
 KRATOS_PUBLIC_PORT="${KSB_KRATOS_PUBLIC_PORT:-4433}"
+APP_PORT="${KSB_APP_PORT:-3000}"
 WORKER_URL="http://127.0.0.1:$WORKER_PORT"
+APP="http://127.0.0.1:$APP_PORT"
 
 ensure_build_tools
 
@@ -54,6 +61,11 @@ else
   STRIPE_EMULATOR_PORT="$STRIPE_PORT"
   VAR_ARGS+=(--var "STRIPE_API_BASE:http://127.0.0.1:$STRIPE_PORT")
 fi
+if [ "$APP_PORT" != 0 ]; then
+  [ -n "$(dev_var APP_URL)" ] || VAR_ARGS+=(--var "APP_URL:$APP")
+  [ -n "$(dev_var PRICING_URL)" ] || VAR_ARGS+=(--var "PRICING_URL:$APP/pricing")
+  [ -n "$(dev_var LOGIN_URL)" ] || VAR_ARGS+=(--var "LOGIN_URL:$APP/login")
+fi
 VAR_ARGS+=(--var "KRATOS_ADMIN_URL:http://127.0.0.1:$KRATOS_ADMIN_PORT")
 VAR_ARGS+=(--var "KRATOS_PUBLIC_URL:http://127.0.0.1:$KRATOS_PUBLIC_PORT")
 
@@ -68,13 +80,22 @@ target/debug/ksb-emulators \
   --stripe-port "$STRIPE_EMULATOR_PORT" \
   --kratos-admin-port "$KRATOS_ADMIN_PORT" --kratos-public-port "$KRATOS_PUBLIC_PORT" \
   --worker-url "$WORKER_URL" \
-  --stripe-webhook-secret "$webhook_secret" --kratos-webhook-secret "$hook_secret" &
+  --stripe-webhook-secret "$webhook_secret" --kratos-webhook-secret "$hook_secret" \
+  --kratos-registration-ui-url "$APP/registration" --kratos-return-url "$APP/" \
+  --kratos-allowed-return-url "$WORKER_URL/" &
 PIDS+=($!)
+
+if [ "$APP_PORT" != 0 ]; then
+  PORT="$APP_PORT" APP_URL="$APP" BRIDGE_URL="$WORKER_URL" KRATOS_PUBLIC_URL="http://127.0.0.1:$KRATOS_PUBLIC_PORT" \
+    node examples/app/server.mjs &
+  PIDS+=($!)
+fi
 
 cat >&2 <<TXT
 
   kratos-stripe-bridge is starting on $WORKER_URL  (Ctrl-C stops it)
   Stripe emulator: http://127.0.0.1:$STRIPE_EMULATOR_PORT   Kratos admin/public: :$KRATOS_ADMIN_PORT / :$KRATOS_PUBLIC_PORT
+  Example app:     $APP  (open it in a browser: sign up, upgrade, pay in the Stripe emulator)
 
   Try it:
     curl $WORKER_URL/healthz

@@ -66,7 +66,7 @@ async fn a_free_user_upgrades_in_the_browser_and_returns_from_the_portal() {
     let (stack, app) = stack_with_app("Lax", false).await;
     let stripe = stack.stripe.url();
     let email = "browser-upgrade@example.com";
-    run_scenario("upgrade", &browser_vars(&stack, &app, &stripe, email)).await;
+    run_scenario("upgrade", "upgrade", &browser_vars(&stack, &app, &stripe, email)).await;
 
     let identity = identity_by_email(&stack, email).await;
     let id = identity["id"].as_str().expect("an id");
@@ -85,7 +85,7 @@ async fn edge_gate_mode_sends_a_signed_out_browser_to_login_and_back() {
     let (stack, app) = stack_with_app("Lax", true).await;
     let stripe = stack.stripe.url();
     let email = "browser-edge@example.com";
-    let summary = run_scenario("edge", &browser_vars(&stack, &app, &stripe, email)).await;
+    let summary = run_scenario("edge", "edge", &browser_vars(&stack, &app, &stripe, email)).await;
 
     let identity = identity_by_email(&stack, email).await;
     assert_eq!(summary["identity"], identity["id"], "the origin was told the signed-up identity");
@@ -97,7 +97,7 @@ async fn another_sites_page_changes_nothing_even_when_the_cookie_goes_along() {
     let (stack, app) = stack_with_app("None", false).await;
     let stripe = stack.stripe.url();
     let email = "browser-cross-site@example.com";
-    let summary = run_scenario("cross_site", &browser_vars(&stack, &app, &stripe, email)).await;
+    let summary = run_scenario("cross_site", "cross_site", &browser_vars(&stack, &app, &stripe, email)).await;
     assert_eq!(summary["refused"], 403, "{summary}");
 
     let identity = identity_by_email(&stack, email).await;

@@ -1,6 +1,7 @@
 //! The README's run command: `scripts/dev.sh` brings up the emulators and
 //! `wrangler dev`, answers `/healthz` from the wasm worker, and a sign-up in
-//! the Kratos emulator reaches the worker and the Stripe emulator.
+//! the Kratos emulator reaches the worker and the Stripe emulator, and the
+//! example app it serves takes a browser through sign-up and Checkout.
 
 mod common;
 
@@ -8,12 +9,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::basics::{free_port, repo_root, status_json, ProcessGroup};
+use common::browser::run_scenario;
 use kratos_stripe_bridge::entitlements::record::Entitlement;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_run_command_serves_the_worker_with_its_emulators() {
-    let (worker, stripe, admin, public) = (free_port(), free_port(), free_port(), free_port());
+    let (worker, stripe, admin, public, app) = (free_port(), free_port(), free_port(), free_port(), free_port());
     let dir = std::env::temp_dir().join(format!("ksb-dev-{worker}"));
     std::fs::create_dir_all(&dir).unwrap();
     let log_path = dir.join("dev.log");
@@ -29,6 +31,7 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
         .env("KSB_STRIPE_PORT", stripe.to_string())
         .env("KSB_KRATOS_ADMIN_PORT", admin.to_string())
         .env("KSB_KRATOS_PUBLIC_PORT", public.to_string())
+        .env("KSB_APP_PORT", app.to_string())
         .env("KSB_PERSIST_TO", &state)
         .env("KSB_DEV_VARS", &no_vars)
         .stdin(Stdio::null())
@@ -94,6 +97,13 @@ async fn the_run_command_serves_the_worker_with_its_emulators() {
         assert!(Instant::now() < deadline, "the walk did not run: {state}\n{}", read_log());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    // The tour's browser half: the example app on KSB_APP_PORT, in Chromium.
+    let urls = [app, worker, stripe].map(|p| format!("http://127.0.0.1:{p}"));
+    let vars = [("APP_URL", &urls[0]), ("BRIDGE_URL", &urls[1]), ("STRIPE_URL", &urls[2])];
+    let mut vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("EMAIL", "grace@example.com"));
+    run_scenario("upgrade", "dev-script", &vars).await;
+
     let persisted = std::fs::read_dir(&state).map(|d| d.count()).unwrap_or(0);
     assert!(persisted > 0, "wrangler dev kept its state in KSB_PERSIST_TO\n{}", read_log());
     drop(_running);

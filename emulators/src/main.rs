@@ -1,19 +1,7 @@
 //! `ksb-emulators`: runs the Stripe and Kratos emulators for the local run
 //! (`scripts/dev.sh`) until interrupted, on fixed loopback ports.
 //!
-//! Flags (all optional):
-//!   --stripe-port N            Stripe API (default 12111); 0 disables the Stripe emulator
-//!   --kratos-admin-port N      Kratos admin API (default 4434)
-//!   --kratos-public-port N     Kratos public API (default 4433)
-//!   --worker-url URL           where hooks and webhooks go (default http://127.0.0.1:8787)
-//!   --stripe-api-key KEY       the key the Stripe emulator accepts (default sk_test_emulator)
-//!   --stripe-webhook-secret S  signs webhook events (default whsec_dev)
-//!   --kratos-webhook-secret S  sent as `Authorization: Bearer S` on hooks (default dev-kratos-hook-secret)
-//!   --kratos-admin-token T     required on the admin API when given
-//!   --kratos-registration-ui-url URL  the page that renders browser registration flows
-//!   --kratos-return-url URL    where browsers land after a flow (its origin may be a return_to)
-//!   --kratos-cookie-same-site S  the session cookie's SameSite: Lax (default), Strict or None
-//!   --help                     prints this
+//! Flags: see `HELP` below (`ksb-emulators --help`).
 
 use std::process::ExitCode;
 
@@ -44,6 +32,7 @@ Flags (all optional):
   --kratos-admin-token T            required on the admin API when given
   --kratos-registration-ui-url URL  the page that renders browser registration flows
   --kratos-return-url URL           where browsers land after a flow (its origin may be a return_to)
+  --kratos-allowed-return-url URL   a further allowed return_to prefix (repeatable)
   --kratos-cookie-same-site S       the session cookie's SameSite: Lax (default), Strict or None
   --help                            prints this
 ";
@@ -78,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
             "--kratos-admin-token" => a.kratos_admin_token = Some(value),
             "--kratos-registration-ui-url" => a.browser.registration_ui_url = Some(value),
             "--kratos-return-url" => a.browser.default_return_url = Some(value),
+            "--kratos-allowed-return-url" => a.browser.allowed_return_urls.push(value),
             "--kratos-cookie-same-site" => a.browser.cookie_same_site = value.parse()?,
             other => return Err(format!("unknown flag {other}")),
         }

@@ -41,9 +41,9 @@ impl ExampleApp {
     }
 }
 
-/// Where a scenario's screenshots go: `target/browser/<scenario>/`.
-pub fn screenshots(scenario: &str) -> PathBuf {
-    repo_root().join("target/browser").join(scenario)
+/// Where a run's screenshots go: `target/browser/<label>/`.
+pub fn screenshots(label: &str) -> PathBuf {
+    repo_root().join("target/browser").join(label)
 }
 
 /// The Chromium to drive: `KSB_CHROMIUM` (the test command exports it after
@@ -61,10 +61,11 @@ fn chromium() -> String {
     path
 }
 
-/// Runs one scenario of `tests/browser/flows.mjs` with `vars`; panics with
-/// the script's account of the failed step, else answers its summary.
-pub async fn run_scenario(scenario: &str, vars: &[(&str, &str)]) -> Value {
-    let shots = screenshots(scenario);
+/// Runs one scenario of `tests/browser/flows.mjs` with `vars`, its
+/// screenshots in `target/browser/<label>/`; panics with the script's
+/// account of the failed step, else answers its summary.
+pub async fn run_scenario(scenario: &str, label: &str, vars: &[(&str, &str)]) -> Value {
+    let shots = screenshots(label);
     let _ = std::fs::remove_dir_all(&shots);
     // Not std's: the emulators answer the browser on this test's runtime.
     let mut cmd = tokio::process::Command::new("node");
