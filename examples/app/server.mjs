@@ -104,8 +104,9 @@ function pricing() {
   return page(
     "Pricing",
     `<h3 id="pricing">Pricing</h3>
-<div class="card"><b>Basic</b>, $10 / month: the basics. ${checkoutForm("basic", "Choose Basic")}</div>
-<div class="card"><b>Pro</b>, $30 / month: premium reports too. ${checkoutForm("pro", "Choose Pro")}</div>`,
+<div class="card"><b>Free</b>: the basics, for as long as you like.</div>
+<div class="card"><b>Pro</b>: premium reports too. ${checkoutForm("pro", "Choose Pro")}</div>
+<div class="card"><b>Enterprise</b>: everything. ${checkoutForm("enterprise", "Choose Enterprise")}</div>`,
   );
 }
 
