@@ -19,14 +19,17 @@ pub fn document() -> &'static Value {
 }
 
 /// The documented path template (`/v1/identities/{id}/sync`) a concrete
-/// path (no query) matches.
+/// path (its query ignored) matches: the most literal one, as OpenAPI
+/// matches concrete paths before templated ones.
 pub fn template_for(path: &str) -> Option<&'static str> {
+    let path = path.split('?').next().unwrap_or(path);
     let wanted: Vec<&str> = path.trim_matches('/').split('/').collect();
-    document()["paths"].as_object()?.keys().map(String::as_str).find(|t| {
+    let matching = document()["paths"].as_object()?.keys().map(String::as_str).filter(|t| {
         let parts: Vec<&str> = t.trim_matches('/').split('/').collect();
         parts.len() == wanted.len()
             && parts.iter().zip(&wanted).all(|(p, w)| (p.starts_with('{') && !w.is_empty()) || p == w)
-    })
+    });
+    matching.min_by_key(|t| t.matches('{').count())
 }
 
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
@@ -57,7 +60,32 @@ pub fn assert_documented(method: &str, path: &str, status: u16, body: &Value) {
     } else {
         root = json!({"allOf": [schema], "components": doc["components"]});
     }
+    // The document lets answers gain fields (clients must ignore new ones),
+    // but the worker's answers must not drift from it: here, and only here,
+    // every documented object refuses fields it does not declare.
+    strict(&mut root);
     let validator = jsonschema::draft202012::new(&root).expect("a valid schema in docs/openapi.json");
     let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{method} {path} -> {status} does not match docs/openapi.json: {errors:?}\n{body}");
+}
+
+/// Marks every object schema that declares `properties` as closed
+/// (`unevaluatedProperties: false`, which sees through `allOf`, `oneOf` and
+/// `$ref`), so a field the worker answers and the document does not declare
+/// fails the test.
+fn strict(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.get("properties").is_some_and(Value::is_object) && !map.contains_key("additionalProperties") {
+                map.insert("unevaluatedProperties".into(), Value::Bool(false));
+            }
+            for (key, value) in map.iter_mut() {
+                if key != "examples" && key != "example" {
+                    strict(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strict),
+        _ => {}
+    }
 }
