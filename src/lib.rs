@@ -15,7 +15,8 @@
 //! `web` (the route table, CORS, cross-site rules, the gate's answers),
 //! `store` (the KV layout, the isolate's TTL caches), `usage` (metered
 //! limits: meters, windows, the counter's decisions), `gateway` (forward
-//! auth, signed assertions, Hydra's token hook), `config`, `error`,
+//! auth, signed assertions, Hydra's token hook), `health` (the deep health
+//! check's judgements), `config`, `error`,
 //! `upstream` (what both API clients share) and `secret`.
 
 pub mod billing;
@@ -24,6 +25,7 @@ pub mod edge;
 pub mod entitlements;
 pub mod error;
 pub mod gateway;
+pub mod health;
 pub mod identity;
 pub mod kratos;
 pub mod link;

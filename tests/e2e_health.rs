@@ -263,3 +263,101 @@ async fn a_panic_answers_a_json_500_and_the_worker_goes_on() {
     let (status, body) = status_json(plain.http.get(plain.url("/__test/panic")).send().await.unwrap()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
 }
+
+/// The deep check with the API token: every check by name, in order.
+async fn deep(stack: &Stack) -> (u16, serde_json::Value) {
+    let (status, body) = stack.api(reqwest::Method::GET, "/healthz?deep=1").await;
+    let text = body.to_string();
+    for secret in [STRIPE_KEY, STRIPE_WEBHOOK_SECRET, KRATOS_WEBHOOK_SECRET, BRIDGE_API_TOKEN, KRATOS_ADMIN_TOKEN] {
+        assert!(!text.contains(secret), "the deep check shows a secret: {text}");
+    }
+    assert!(!text.contains(&stack.kratos.admin_url()) && !text.contains(&stack.stripe.url()), "no URL: {text}");
+    (status, body)
+}
+
+/// The named check of a deep answer.
+fn check<'a>(body: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let checks = body["checks"].as_array().unwrap_or_else(|| panic!("no checks: {body}"));
+    checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no check {name}: {body}"))
+}
+
+fn failing(body: &serde_json::Value) -> Vec<String> {
+    let checks = body["checks"].as_array().unwrap();
+    checks.iter().filter(|c| c["ok"] != true).map(|c| c["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deep_check_asks_stripe_and_kratos_and_is_green_when_all_is_well() {
+    let stack = Stack::start().await;
+    let (status, body) = deep(&stack).await;
+    assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
+    let names: Vec<&str> = body["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "config",
+            "kv",
+            "stripe_key",
+            "stripe_price:enterprise_monthly",
+            "stripe_price:pro_monthly",
+            "stripe_price:pro_yearly",
+            "kratos_admin",
+            "kratos_public",
+            "usage_binding"
+        ]
+    );
+    // Without the token (or with another), the deep check is refused like
+    // every token route; the plain one stays open.
+    for token in [None, Some("not-the-token")] {
+        let mut r = stack.http.get(stack.url("/healthz?deep=1"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let (status, body) = status_json(r.send().await.unwrap()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{body}");
+        common::openapi::assert_documented("GET", "/healthz", status, &body);
+        assert!(body.get("checks").is_none());
+    }
+    let (status, body) = status_json(stack.http.get(stack.url("/healthz")).send().await.unwrap()).await;
+    assert_eq!((status, body.get("checks")), (200, None), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deep_check_names_a_price_stripe_does_not_have() {
+    let mut plans: serde_json::Value = serde_json::from_str(PLANS).unwrap();
+    plans["plans"]["pro"]["prices"].as_array_mut().unwrap().push("pro_quarterly".into());
+    plans["plans"]["enterprise"]["prices"].as_array_mut().unwrap().push("price_does_not_exist".into());
+    let stack = Stack::start_with(StackOptions::default().var("PLANS", &plans.to_string())).await;
+    let (status, body) = deep(&stack).await;
+    assert_eq!((status, body["ok"].as_bool()), (503, Some(false)), "{body}");
+    assert_eq!(failing(&body), ["stripe_price:price_does_not_exist", "stripe_price:pro_quarterly"], "{body}");
+    let missing = check(&body, "stripe_price:pro_quarterly")["detail"].as_str().unwrap();
+    assert!(missing.contains("no active price with lookup key \"pro_quarterly\""), "{missing}");
+    let missing = check(&body, "stripe_price:price_does_not_exist")["detail"].as_str().unwrap();
+    assert!(missing.contains("no price \"price_does_not_exist\""), "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deep_check_names_a_kratos_admin_token_kratos_refuses() {
+    let stack = Stack::start_with(StackOptions::default().var("KRATOS_ADMIN_TOKEN", "ory_pat_wrong")).await;
+    let (status, body) = deep(&stack).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(failing(&body), ["kratos_admin"], "{body}");
+    let detail = check(&body, "kratos_admin")["detail"].as_str().unwrap();
+    assert!(detail.contains("401") && detail.contains("KRATOS_ADMIN_TOKEN"), "{detail}");
+    assert!(!detail.contains("ory_pat_wrong"), "never the token: {detail}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deep_check_names_a_live_key_outside_production() {
+    let live = "sk_live_e2e_never_shown";
+    let options = StackOptions { expect_unhealthy: true, ..StackOptions::default() }.var("STRIPE_SECRET_KEY", live);
+    let stack = Stack::start_with(options).await;
+    let (status, body) = deep(&stack).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(!body.to_string().contains(live), "never the key: {body}");
+    let key = check(&body, "stripe_key");
+    assert!(key["detail"].as_str().unwrap().contains("live-mode key"), "{key}");
+    assert_eq!(check(&body, "kratos_admin")["ok"], true, "the rest is still checked: {body}");
+    assert_eq!(check(&body, "stripe_price:pro_monthly")["ok"], false, "not checked without a usable key: {body}");
+}

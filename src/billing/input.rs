@@ -144,7 +144,8 @@ pub enum PriceRef {
 }
 
 impl PriceRef {
-    fn of(entry: &str) -> PriceRef {
+    /// How `PLANS` means `entry`: a `price_` id, else a lookup key.
+    pub fn of(entry: &str) -> PriceRef {
         match entry.starts_with("price_") {
             true => PriceRef::Id(entry.to_owned()),
             false => PriceRef::LookupKey(entry.to_owned()),

@@ -16,6 +16,7 @@ use super::respond::{self, Browsers, Reply};
 use super::routes::{admin, billing, gate, gateway, healthz, identities, kratos_hooks, stripe_webhook, usage};
 use crate::config::{Config, ConfigProblem};
 use crate::error::ApiError;
+use crate::health;
 use crate::identity::IdentityId;
 use crate::web::cors::{self, granted_origin};
 use crate::web::route::{no_route_message, route, Caller, Matched, Route, Who};
@@ -42,6 +43,9 @@ pub async fn respond(req: Request, env: Env) -> Result<JsValue, ApiError> {
         return not_the_bridges(req, &env, &config, &id).await;
     };
     if matched.route == Ok(Route::Healthz) {
+        if health::wants_deep(req.url().ok().as_ref().and_then(|u| u.query())) {
+            return deep_health(&req, &env, &config, &id).await;
+        }
         return answer(matched.name, &id, healthz::check_health(&config, &env).await, 0, Browsers::Nothing);
     }
     let app_url = config.as_ref().as_ref().ok().and_then(|c| c.app_url.get().ok()).map(String::as_str);
@@ -62,6 +66,28 @@ pub async fn respond(req: Request, env: Env) -> Result<JsValue, ApiError> {
     let name = matched.name;
     let result = dispatch(&cx, req, matched).await;
     answer(name, &id, result, cx.elapsed_ms(), browsers)
+}
+
+/// `GET /healthz?deep=1`: for the API token only (it calls Stripe and
+/// Kratos); a broken configuration is its `invalid_config`, as on every
+/// token route.
+async fn deep_health(
+    req: &Request,
+    env: &Env,
+    config: &Result<Config, ConfigProblem>,
+    id: &str,
+) -> Result<JsValue, ApiError> {
+    const NAME: &str = "GET /healthz?deep=1";
+    let config = match config {
+        Ok(c) => c,
+        Err(problem) => return answer(NAME, id, Err(problem.clone().into()), 0, Browsers::Nothing),
+    };
+    let cx = Cx::new(config, env, id);
+    let result = match require_api_token(config, req) {
+        Ok(()) => healthz::deep_check(&cx).await,
+        Err(e) => Err(e),
+    };
+    answer(NAME, id, result, cx.elapsed_ms(), Browsers::Nothing)
 }
 
 /// A request no route of the bridge names: edge gate mode's (gated, then

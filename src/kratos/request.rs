@@ -123,6 +123,37 @@ impl KratosRequest<Vec<Identity>> {
         let path = format!("/admin/identities?credentials_identifier={}", percent_encode(identifier));
         Self::admin(Method::Get, path, None, identities_answer)
     }
+
+    /// `GET /admin/identities?page_size=1`: the cheapest authorised admin
+    /// call, which tells whether Kratos accepts `KRATOS_ADMIN_TOKEN` (the
+    /// deep health check).
+    pub fn any_identity() -> Self {
+        Self::admin(Method::Get, "/admin/identities?page_size=1".into(), None, identities_answer)
+    }
+}
+
+fn no_session_answer(status: u16, _: &[u8]) -> Option<Result<bool, String>> {
+    match status {
+        401 => Some(Ok(true)),
+        200 => Some(Ok(false)),
+        _ => None,
+    }
+}
+
+impl KratosRequest<bool> {
+    /// `GET /sessions/whoami` with no session: `true` when Kratos answers
+    /// that there is none (401), as the public API does (the deep health
+    /// check: reachable, and Kratos).
+    pub fn whoami_without_session() -> Self {
+        Self {
+            api: Api::Public,
+            method: Method::Get,
+            path: "/sessions/whoami".into(),
+            json: None,
+            credentials: None,
+            read: no_session_answer,
+        }
+    }
 }
 
 impl KratosRequest<Patched> {

@@ -87,6 +87,9 @@ pub struct Price {
     pub lookup_key: Option<String>,
     #[serde(default)]
     pub active: bool,
+    /// `recurring` or `one_time` (Stripe's `type`); a plan needs a recurring one.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
 }
 
 /// A page of prices (`GET /v1/prices`).

@@ -278,6 +278,12 @@ impl StripeRequest<PriceList> {
             Form::new().field("lookup_keys[]", lookup_key).field("active", "true").field("limit", "1".to_string());
         Self::get(with_query("/v1/prices", query), object)
     }
+
+    /// `GET /v1/prices?limit=1`: the cheapest authorised call, which tells
+    /// whether Stripe accepts the key (the deep health check).
+    pub fn any_price() -> Self {
+        Self::get(with_query("/v1/prices", Form::new().field("limit", "1".to_string())), object)
+    }
 }
 
 impl StripeRequest<Price> {
