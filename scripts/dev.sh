@@ -38,21 +38,22 @@ dev_var() {
   { grep -E "^$1[[:space:]]*=" "$DEV_VARS" || true; } | tail -n 1 | cut -d= -f2- | sed -e 's/^[[:space:]]*//' -e 's/^"\(.*\)"$/\1/'
 }
 
-# Local defaults for whatever .dev.vars does not set.
-declare -A DEFAULTS=(
-  [STRIPE_SECRET_KEY]=sk_test_emulator
-  [STRIPE_WEBHOOK_SECRET]=whsec_dev
-  [KRATOS_WEBHOOK_SECRET]=dev-kratos-hook-secret
-  [BRIDGE_API_TOKEN]=dev-bridge-token
-)
+# Local defaults for whatever .dev.vars does not set: default_<NAME>, one a
+# line (.dev.vars.example holds the same values; tests/wrangler_config.rs
+# checks that they agree).
+default_STRIPE_SECRET_KEY=sk_test_emulator
+default_STRIPE_WEBHOOK_SECRET=whsec_dev
+default_KRATOS_WEBHOOK_SECRET=dev-kratos-hook-secret
+default_BRIDGE_API_TOKEN=dev-bridge-token
 VAR_ARGS=()
-for name in "${!DEFAULTS[@]}"; do
-  [ -n "$(dev_var "$name")" ] || VAR_ARGS+=(--var "$name:${DEFAULTS[$name]}")
+for name in STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET KRATOS_WEBHOOK_SECRET BRIDGE_API_TOKEN; do
+  default="default_$name"
+  [ -n "$(dev_var "$name")" ] || VAR_ARGS+=(--var "$name:${!default}")
 done
 stripe_key="$(dev_var STRIPE_SECRET_KEY)"
-webhook_secret="$(dev_var STRIPE_WEBHOOK_SECRET)"; webhook_secret="${webhook_secret:-whsec_dev}"
-hook_secret="$(dev_var KRATOS_WEBHOOK_SECRET)"; hook_secret="${hook_secret:-dev-kratos-hook-secret}"
-api_token="$(dev_var BRIDGE_API_TOKEN)"; api_token="${api_token:-dev-bridge-token}"
+webhook_secret="$(dev_var STRIPE_WEBHOOK_SECRET)"; webhook_secret="${webhook_secret:-$default_STRIPE_WEBHOOK_SECRET}"
+hook_secret="$(dev_var KRATOS_WEBHOOK_SECRET)"; hook_secret="${hook_secret:-$default_KRATOS_WEBHOOK_SECRET}"
+api_token="$(dev_var BRIDGE_API_TOKEN)"; api_token="${api_token:-$default_BRIDGE_API_TOKEN}"
 
 if [ -n "$stripe_key" ] && [ "$stripe_key" != sk_test_emulator ]; then
   log "STRIPE_SECRET_KEY from .dev.vars: talking to the real Stripe API (test mode)"
@@ -73,8 +74,13 @@ log "building the emulators"
 cargo build --quiet -p ksb-emulators --bin ksb-emulators
 
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+cleanup() {
+  for p in ${PIDS[@]+"${PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 target/debug/ksb-emulators \
   --stripe-port "$STRIPE_EMULATOR_PORT" \
@@ -112,4 +118,15 @@ wrangler_env
 node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --test-scheduled "${VAR_ARGS[@]}" \
   ${WRANGLER_ARGS[@]+"${WRANGLER_ARGS[@]}"} &
 PIDS+=($!)
-wait -n "${PIDS[@]}"
+# Until one of them exits, then stop the others (bash 3.2 has no `wait -n`;
+# a background sleep keeps Ctrl-C and TERM prompt, as `wait` returns at once).
+while :; do
+  for p in "${PIDS[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then
+      rc=0; wait "$p" || rc=$?
+      exit "$rc"
+    fi
+  done
+  sleep 1 &
+  wait $! || true
+done
