@@ -22,7 +22,15 @@ cd "$KSB_ROOT"
 command -v c++ >/dev/null || command -v "${CXX:-c++}" >/dev/null \
   || die "no C++ compiler (c++): libfuzzer-sys compiles libFuzzer; install g++ or clang"
 
-ms() { echo $(($(date +%s%N) / 1000000)); }
+# Milliseconds since the epoch: GNU date's %N, else perl (macOS' date has no %N).
+ms() {
+  local ns
+  ns="$(date +%s%N)" # portable: %N checked below
+  case "$ns" in
+    *N) perl -MTime::HiRes=time -e 'printf "%d\n", time() * 1000' ;;
+    *) echo $((ns / 1000000)) ;;
+  esac
+}
 t0=$(ms)
 log "fuzz: building the fuzz targets (cargo build --manifest-path fuzz/Cargo.toml --locked)"
 cargo build --manifest-path fuzz/Cargo.toml --locked --bins || die "building the fuzz targets failed"

@@ -2,6 +2,12 @@
 # Shared by the project's scripts: where the tool cache is, how to install
 # each build tool once, and the environment the wasm build runs in.
 # Source it; it defines functions and changes nothing by itself.
+#
+# The user-facing scripts (build.sh, dev.sh, test.sh, fuzz-replay.sh and this
+# file) run on macOS' stock bash 3.2 with its BSD tools as well as on Linux:
+# no bash-4 features (associative arrays, `wait -n`, mapfile, ${x,,}, ...) and
+# no GNU-only tools or flags (`timeout`, `sha256sum`, `date +%N`, `sed -i`
+# without a suffix, `readlink -f`, `grep -P`, ...). lint_scripts below checks it.
 
 KSB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KSB_CACHE="${KSB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kratos-stripe-bridge}"
@@ -17,6 +23,31 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$KSB_ROOT/Cargo.lock"
 }
 
+# The SHA-256 of a file, in hex: sha256sum (GNU) or shasum (macOS, perl).
+sha256_of() {
+  if command -v sha256sum >/dev/null; then sha256sum "$1" | cut -d' ' -f1; else shasum -a 256 "$1" | cut -d' ' -f1; fi # portable: only where it exists
+}
+
+# Runs a command, stopped with TERM after $1 seconds (GNU `timeout` is not on
+# macOS): a background watchdog. The command's exit status, 143 when stopped.
+with_timeout() { # seconds command...
+  local secs="$1" pid dog rc=0
+  shift
+  "$@" &
+  pid=$!
+  (
+    trap 'kill "$s" 2>/dev/null; wait "$s"; exit 0' TERM
+    sleep "$secs" &
+    s=$!
+    wait "$s" && kill -TERM "$pid" 2>/dev/null
+  ) </dev/null >/dev/null 2>&1 &
+  dog=$!
+  wait "$pid" || rc=$?
+  kill -TERM "$dog" 2>/dev/null || true
+  wait "$dog" 2>/dev/null || true
+  return "$rc"
+}
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi
 }
@@ -25,7 +56,7 @@ as_root() {
 ensure_node_modules() {
   local stamp="$KSB_ROOT/node_modules/.ksb-lock"
   local want
-  want="$(sha256sum "$KSB_ROOT/package-lock.json" | cut -d' ' -f1)"
+  want="$(sha256_of "$KSB_ROOT/package-lock.json")"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   command -v npm >/dev/null || die "npm not found: install Node.js 20 or newer"
   log "installing npm tools (wrangler, esbuild, binaryen) from package-lock.json"
@@ -53,7 +84,7 @@ ensure_wasm_target() {
     fi
     if [ "$mode" = auto ] || [ "$mode" = rustup ]; then
       log "adding rustup target $WASM_TARGET"
-      if timeout 180 rustup target add "$WASM_TARGET" >&2; then KSB_TOOLCHAIN=rustup; return; fi
+      if with_timeout 180 rustup target add "$WASM_TARGET" >&2; then KSB_TOOLCHAIN=rustup; return; fi
       [ "$mode" = rustup ] && die "rustup could not add $WASM_TARGET"
       log "rustup could not download $WASM_TARGET; using Debian's rustc-web instead"
     fi
@@ -64,6 +95,11 @@ ensure_wasm_target() {
 
 ensure_debian_sysroot() {
   local libdir=/usr/lib/rustlib/$WASM_TARGET/lib
+  # Only on Debian (apt-get, x86_64 Linux); elsewhere rustup's target is the way.
+  if [ "$(uname -s)" != Linux ] || ! command -v apt-get >/dev/null; then
+    die "no $WASM_TARGET standard library: install Rust with rustup (https://rustup.rs) and run" \
+      "\`rustup target add $WASM_TARGET\` (the Debian rustc-web fallback needs apt-get)"
+  fi
   if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then
     log "installing Debian's rustc-web, cargo-web, rust-web-src and rust-web-clippy"
     as_root apt-get update -qq >&2
@@ -135,9 +171,73 @@ ensure_lint_tools() {
   rustup component add rustfmt clippy >&2 || die "rustup could not add rustfmt and clippy"
 }
 
+# The scripts a user runs, kept to bash 3.2 (macOS' /bin/bash) and to tools
+# and flags that macOS' BSD userland has too.
+KSB_PORTABLE_SCRIPTS="scripts/lib.sh scripts/build.sh scripts/dev.sh scripts/test.sh scripts/fuzz-replay.sh"
+
+# Checks KSB_PORTABLE_SCRIPTS: `bash -n` on each (and with a bash 3.2 too,
+# when KSB_BASH32 names one), and none of the bash-4 or GNU-only constructs
+# below in their code. Whole-line comments are skipped; a line that must
+# keep one (behind a check) ends with `# portable: <why>`.
+lint_scripts() {
+  local f bad=0 tab pattern what hits rules
+  tab="$(printf '\t')"
+  for f in $KSB_PORTABLE_SCRIPTS; do
+    bash -n "$KSB_ROOT/$f" || die "bash -n $f failed"
+    if [ -n "${KSB_BASH32:-}" ]; then
+      "$KSB_BASH32" -n "$KSB_ROOT/$f" || die "$KSB_BASH32 -n $f failed (bash 3.2)"
+    fi
+  done
+  # One rule a line: a grep -E pattern, a tab, what it is. The check skips
+  # the lines between the two markers (the patterns would match themselves).
+  # portable-lint: rules begin
+  rules='(declare|local|typeset)[[:space:]]+-[[:alpha:]]*[Agnlu]	declare/local -A, -g, -n, -l, -u (bash 4)
+wait[[:space:]]+-n	wait -n (bash 4.3): poll with kill -0
+(^|[^[:alnum:]_])(mapfile|readarray|coproc)([^[:alnum:]_]|$)	mapfile, readarray, coproc (bash 4)
+[$][{][#!]?[[:alnum:]_]+([[][^]]*[]])?[,^]	${x,,} or ${x^^} case changes (bash 4): use tr
+[$][{][[:alnum:]_]+([[][^]]*[]])?@[[:alpha:]][}]	${x@Q} transformations (bash 4.4)
+&>>	&>> (bash 4): use >>file 2>&1
+[|]&	|& (bash 4): use 2>&1 |
+;;&	;;& (bash 4)
+[[][[][[:space:]]+-v[[:space:]]	[[ -v ]] (bash 4.2): use ${x+set}
+[[]-[0-9]+[]][}]	negative array subscripts (bash 4.3)
+EPOCHREALTIME|EPOCHSECONDS|SRANDOM|BASH_ARGV0	bash 5 variables
+shopt[[:space:]]+-s[[:space:]].*(globstar|lastpipe|autocd|checkjobs|direxpand|globasciiranges|inherit_errexit|localvar_)	a shopt option bash 3.2 lacks
+(^|[^[:alnum:]_.-])timeout[[:space:]]+(-|[0-9])	GNU timeout (not on macOS): use with_timeout
+(^|[^[:alnum:]_.-])(sha256sum|sha1sum|md5sum|nproc|setsid|flock|tac)([^[:alnum:]_.-]|$)	a GNU/Linux-only tool (macOS: shasum -a 256, getconf _NPROCESSORS_ONLN, ...)
+(^|[^[:alnum:]_.-])sed([[:space:]]+-[[:alnum:]]+)*[[:space:]]+(-[[:alpha:]]*i|--in-place)([[:space:]]|$)	sed -i without an attached suffix (GNU and BSD differ): use sed -i.bak
+(^|[^[:alnum:]_.-])date[[:space:]]+(-d|--date)|(^|[^[:alnum:]_.-])date[[:space:]][^|;]*%N	GNU date (-d, %N)
+(^|[^[:alnum:]_.-])stat[[:space:]]+(-c|--)	GNU stat -c
+(^|[^[:alnum:]_.-])readlink[[:space:]]+-[[:alpha:]]*[fem]	GNU readlink -f/-e/-m: use cd and pwd
+(^|[^[:alnum:]_.-])grep([[:space:]]+-[[:alnum:]]+)*[[:space:]]+(-[[:alpha:]]*P|--perl)	grep -P (GNU): use grep -E
+(^|[^[:alnum:]_.-])(cp|mv|rm|ln|mkdir|touch|stat|date|sort|head|tail|cut|sed|grep|xargs|readlink|mktemp|du|df|tr|wc|uniq|chmod|chown|find|tar)[[:space:]]+(-[[:alnum:]]+[[:space:]]+)*--[[:alpha:]]	a GNU long option of a coreutils tool
+(^|[^[:alnum:]_.-])xargs([[:space:]]+-[[:alnum:]]+)*[[:space:]]+-[[:alpha:]]*r	xargs -r (GNU)
+(^|[^[:alnum:]_.-])head[[:space:]]+-n[[:space:]]*-[0-9]	head -n -N (GNU)
+(^|[^[:alnum:]_.-])base64([[:space:]]+-[[:alnum:]]+)*[[:space:]]+-[[:alpha:]]*w	base64 -w (GNU)
+(^|[^[:alnum:]_.-])find[^|;]*-(printf|regextype)	find -printf, -regextype (GNU)'
+  # portable-lint: rules end
+  for f in $KSB_PORTABLE_SCRIPTS; do
+    while IFS="$tab" read -r pattern what; do
+      hits="$(awk '/^[[:space:]]*# portable-lint: rules begin$/ { skip = 1 }
+        { print ((skip || /^[[:space:]]*#/ || /# portable: /) ? "" : $0) }
+        /^[[:space:]]*# portable-lint: rules end$/ { skip = 0 }' "$KSB_ROOT/$f" | grep -nE -e "$pattern" || true)"
+      if [ -n "$hits" ]; then
+        log "lint: $f: $what:"
+        printf '%s\n' "$hits" | sed "s|^|  $f:|" >&2
+        bad=1
+      fi
+    done <<EOF
+$rules
+EOF
+  done
+  [ "$bad" = 0 ] || die "the scripts above use bash-4 or GNU-only constructs (they must run on macOS' bash 3.2)"
+  log "lint: scripts ok (bash -n${KSB_BASH32:+, bash 3.2 -n}; no bash-4 or GNU-only construct in $KSB_PORTABLE_SCRIPTS)"
+}
+
 # Formatting and lints, warnings as errors; scripts/test.sh runs them before
 # the tests. Call after ensure_wasm_target (KSB_TOOLCHAIN says which wasm
 # toolchain to lint with).
+#   scripts  lint_scripts: the user-facing scripts stay bash 3.2 and BSD-tool portable
 #   rustfmt  the workspace, the standalone bench crates and fuzz/ (rustfmt.toml at the root)
 #   clippy   native: every target of the workspace (core, emulators, tests,
 #            benches), benches/wasm, benches/signing (all features) and the
@@ -150,6 +250,7 @@ run_lints() {
   # benches/wasm is its own workspace; share bench-wasm.sh's target dir.
   local bench_target="${KSB_BENCH_TARGET_DIR:-$KSB_ROOT/target/wasm-bench}"
 
+  lint_scripts
   ensure_lint_tools
   t=$SECONDS
   log "lint: rustfmt (cargo fmt --check)"
@@ -220,6 +321,51 @@ ensure_browser() {
   fi
   KSB_CHROMIUM="$(command -v chromium)"
   export KSB_CHROMIUM
+}
+
+# The proxies tests/e2e_examples_proxies.rs runs examples/proxies with:
+# nginx (with its auth_request module) and Caddy. KSB_NGINX and KSB_CADDY name
+# other binaries (Homebrew's, say); else the ones on the PATH (or in
+# /usr/sbin); else Debian's packages, unpacked once into the cache with
+# apt-get download and dpkg-deb -x: no service is installed or started (a
+# package install would start nginx and Caddy on port 80), and root is needed
+# only for apt-get update. Traefik is not packaged by Debian: its example is
+# documented, not run. Exports KSB_NGINX and KSB_CADDY.
+ensure_proxies() {
+  KSB_NGINX="$(proxy_binary nginx KSB_NGINX usr/sbin/nginx)" || exit 1
+  KSB_CADDY="$(proxy_binary caddy KSB_CADDY usr/bin/caddy)" || exit 1
+  export KSB_NGINX KSB_CADDY
+}
+
+# proxy_binary PACKAGE VARIABLE PATH-IN-PACKAGE: prints the binary's path (see ensure_proxies).
+proxy_binary() {
+  local name="$1" var="$2" inner="$3" given dir work deb
+  eval "given=\"\${$var:-}\""
+  if [ -n "$given" ]; then
+    [ -x "$given" ] || die "$var=$given is not an executable"
+    echo "$given"; return
+  fi
+  if command -v "$name" >/dev/null; then command -v "$name"; return; fi
+  if [ -x "/usr/sbin/$name" ]; then echo "/usr/sbin/$name"; return; fi
+  for dir in "$KSB_TOOLS/debian-$name"_*; do
+    if [ -x "$dir/$inner" ]; then echo "$dir/$inner"; return; fi
+  done
+  command -v apt-get >/dev/null \
+    || die "the proxy examples' tests need $name: install it, or set $var to its binary"
+  log "unpacking Debian's $name into $KSB_TOOLS for the proxy examples' tests (once)"
+  work="$(mktemp -d)"
+  if ! (cd "$work" && apt-get download -qq "$name" >&2 2>/dev/null); then
+    as_root apt-get update -qq >&2
+    (cd "$work" && apt-get download -qq "$name" >&2) || die "apt-get download $name failed"
+  fi
+  deb="$(ls "$work"/*.deb)"
+  dir="$KSB_TOOLS/debian-$(basename "$deb" .deb)"
+  mkdir -p "$KSB_TOOLS"
+  rm -rf "$dir.partial" && dpkg-deb -x "$deb" "$dir.partial" && rm -rf "$dir" && mv "$dir.partial" "$dir" \
+    || die "dpkg-deb -x $deb failed"
+  rm -rf "$work"
+  [ -x "$dir/$inner" ] || die "Debian's $name has no $inner"
+  echo "$dir/$inner"
 }
 
 # Everything the build needs, installed once and cached.
