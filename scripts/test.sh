@@ -16,6 +16,7 @@ cd "$KSB_ROOT"
 
 ensure_build_tools
 ensure_browser # Chromium for tests/e2e_browser.rs
+ensure_proxies # nginx and Caddy for tests/e2e_examples_proxies.rs
 if [ "${KSB_SKIP_LINTS:-0}" = 1 ]; then log "KSB_SKIP_LINTS=1: skipping rustfmt and clippy"; else run_lints; fi
 bash scripts/fuzz-replay.sh
 bash scripts/build.sh
