@@ -21,6 +21,14 @@ struct Args {
 
 const HELP: &str = "ksb-emulators: the local Stripe and Kratos emulators (scripts/dev.sh runs them)
 
+Usage: cargo run -p ksb-emulators -- [flags]   (or target/debug/ksb-emulators [flags])
+
+Serves, on 127.0.0.1, until Ctrl-C: Stripe's API (/v1/..., key sk_test_emulator)
+with its hosted Checkout and Portal pages, and Kratos' admin API (/admin/...)
+and public API (/sessions/whoami, /self-service/registration/...). Each has
+JSON controls under /_emulator/ (no auth): emulators/README.md lists them.
+Prints `ready` once both listen.
+
 Flags (all optional):
   --stripe-port N                   Stripe API (default 12111); 0 disables the Stripe emulator
   --kratos-admin-port N             Kratos admin API (default 4434)
@@ -34,7 +42,10 @@ Flags (all optional):
   --kratos-return-url URL           where browsers land after a flow (its origin may be a return_to)
   --kratos-allowed-return-url URL   a further allowed return_to prefix (repeatable)
   --kratos-cookie-same-site S       the session cookie's SameSite: Lax (default), Strict or None
-  --help                            prints this
+  -h, --help                        prints this
+
+Example: the emulators alone, for a worker on :8787 with .dev.vars' defaults
+  cargo run -p ksb-emulators -- --kratos-registration-ui-url http://127.0.0.1:3000/registration
 ";
 
 fn parse_args() -> Result<Args, String> {
@@ -53,6 +64,9 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
+        }
+        if !HELP.contains(&format!("  {flag} ")) || !flag.starts_with("--") {
+            return Err(format!("unknown flag {flag}"));
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let port = |v: &str| v.parse::<u16>().map_err(|_| format!("{flag}: not a port: {v}"));
