@@ -56,5 +56,5 @@ for v in "${variants[@]}"; do
   strip_names "$out/$name"
 done
 
-log "running the signing benchmark (node $(node --version), $(nproc) cores)"
+log "running the signing benchmark (node $(node --version), $(getconf _NPROCESSORS_ONLN) cores)"
 node "$KSB_ROOT/benches/signing/run.mjs" "$out"

@@ -3,8 +3,8 @@
 # each build tool once, and the environment the wasm build runs in.
 # Source it; it defines functions and changes nothing by itself.
 #
-# The user-facing scripts (build.sh, dev.sh, test.sh, fuzz-replay.sh and this
-# file) run on macOS' stock bash 3.2 with its BSD tools as well as on Linux:
+# The scripts (build.sh, dev.sh, test.sh, fuzz-replay.sh, this file, and the
+# developer tools) run on macOS' stock bash 3.2 with its BSD tools as on Linux:
 # no bash-4 features (associative arrays, `wait -n`, mapfile, ${x,,}, ...) and
 # no GNU-only tools or flags (`timeout`, `sha256sum`, `date +%N`, `sed -i`
 # without a suffix, `readlink -f`, `grep -P`, ...). lint_scripts below checks it.
@@ -171,9 +171,11 @@ ensure_lint_tools() {
   rustup component add rustfmt clippy >&2 || die "rustup could not add rustfmt and clippy"
 }
 
-# The scripts a user runs, kept to bash 3.2 (macOS' /bin/bash) and to tools
-# and flags that macOS' BSD userland has too.
-KSB_PORTABLE_SCRIPTS="scripts/lib.sh scripts/build.sh scripts/dev.sh scripts/test.sh scripts/fuzz-replay.sh"
+# The scripts, kept to bash 3.2 (macOS' /bin/bash) and to tools and flags
+# that macOS' BSD userland has too: the user-facing ones (lib.sh, build.sh,
+# dev.sh, test.sh, fuzz-replay.sh) and the developer tools (bench-*.sh,
+# soak.sh, fuzz.sh) alike.
+KSB_PORTABLE_SCRIPTS="$(cd "$KSB_ROOT" && echo scripts/*.sh)"
 
 # Checks KSB_PORTABLE_SCRIPTS: `bash -n` on each (and with a bash 3.2 too,
 # when KSB_BASH32 names one), and none of the bash-4 or GNU-only constructs
@@ -231,7 +233,7 @@ $rules
 EOF
   done
   [ "$bad" = 0 ] || die "the scripts above use bash-4 or GNU-only constructs (they must run on macOS' bash 3.2)"
-  log "lint: scripts ok (bash -n${KSB_BASH32:+, bash 3.2 -n}; no bash-4 or GNU-only construct in $KSB_PORTABLE_SCRIPTS)"
+  log "lint: scripts ok (bash -n${KSB_BASH32:+, bash 3.2 -n}; no bash-4 or GNU-only construct in scripts/*.sh)"
 }
 
 # Formatting and lints, warnings as errors; scripts/test.sh runs them before
