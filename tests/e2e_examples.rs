@@ -3,12 +3,14 @@
 //! `examples/ts-client` (a TypeScript backend whose client is generated from
 //! `docs/openapi.json` and type-checked against it, then run) and
 //! `examples/service-binding` (an app Worker that reaches the bridge through
-//! a Service Binding, both in one `wrangler dev`). The proxies of
-//! `examples/proxies` are in `tests/e2e_examples_proxies.rs`.
+//! a Service Binding, each under its own `wrangler dev`, sharing a dev
+//! registry). The proxies of `examples/proxies` are in
+//! `tests/e2e_examples_proxies.rs`.
 
 mod common;
 
 use common::calls::User;
+use common::stack::ExtraWorker;
 use common::stack::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -115,4 +117,65 @@ async fn the_typescript_client_generated_from_the_openapi_document_asks_the_brid
         (Some(3), Some(100), Some(97)),
         "{printed}"
     );
+}
+
+/// The app Worker's answer to `path` (with `headers`), as JSON.
+async fn ask_app(stack: &Stack, app: &ExtraWorker, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut r = stack.http.get(format!("{}{path}", app.url));
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let r = r.send().await.unwrap_or_else(|e| panic!("GET {path} from the app worker: {e}\n{}", app.log()));
+    common::basics::status_json(r).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_worker_asks_the_bridge_through_its_service_binding() {
+    // The bridge registered as the example's `service = "kratos-stripe-bridge"`,
+    // in a dev registry of this stack's own; the example's wrangler.toml as it is.
+    let options = StackOptions { service_name: Some("kratos-stripe-bridge".into()), ..StackOptions::default() };
+    let stack = Stack::start_with(options).await;
+    let free = stack.user("binding-free@example.com").await;
+    let pro = stack.user("binding-pro@example.com").await;
+    upgrade_to_pro(&stack, &pro).await;
+    let config = common::basics::repo_root().join("examples/service-binding/wrangler.toml");
+    let app = stack.start_worker(&config, &[("BRIDGE_API_TOKEN", BRIDGE_API_TOKEN)]).await;
+
+    // The dashboard, decided by the bridge's /gate with the user's session.
+    let (status, free_dash) = ask_app(&stack, &app, "/dashboard", &[("X-Session-Token", &free.token)]).await;
+    assert_eq!(status, 200, "{free_dash}\n{}", app.log());
+    assert_eq!(
+        (&free_dash["premium"], &free_dash["plan"], &free_dash["reason"]),
+        (&json!(false), &json!("free"), &json!("no_subscription")),
+        "{free_dash}"
+    );
+    let (status, pro_dash) = ask_app(&stack, &app, "/dashboard", &[("X-Session-Token", &pro.token)]).await;
+    assert_eq!((status, &pro_dash["premium"], &pro_dash["plan"]), (200, &json!(true), &json!("pro")), "{pro_dash}");
+    let (status, anonymous) = ask_app(&stack, &app, "/dashboard", &[]).await;
+    assert_eq!((status, &anonymous["login"]), (401, &json!(true)), "{anonymous}");
+
+    // The server-side check, with the app worker's own API token.
+    let (status, v) = ask_app(&stack, &app, &format!("/internal/identities/{}/premium", free.id), &[]).await;
+    assert_eq!((status, &v["allowed"], &v["plan"]), (200, &json!(false), &json!("free")), "{v}\n{}", app.log());
+    let (status, v) = ask_app(&stack, &app, &format!("/internal/identities/{}/premium", pro.id), &[]).await;
+    assert_eq!(
+        (status, &v["allowed"], &v["plan"], &v["reason"]),
+        (200, &json!(true), &json!("pro"), &json!("included"))
+    );
+
+    // Each answer came from the bridge: its log has the request the app
+    // named (the bridge's X-Request-Id), on the route the app asked.
+    for (answer, route) in [
+        (&free_dash, "GET /gate/{feature}"),
+        (&pro_dash, "GET /gate/{feature}"),
+        (&anonymous, "GET /gate/{feature}"),
+        (&v, "GET /v1/identities/{id}/features/{feature}"),
+    ] {
+        let id = answer["bridge_request_id"].as_str().unwrap_or_else(|| panic!("no bridge request id: {answer}"));
+        let line = format!(r#""request_id":"{id}""#);
+        let log = stack.log_when(&format!("the request {id}"), |l| l.contains(&line)).await;
+        let lines = worker_lines(&log);
+        let found = lines.iter().find(|l| l.contains(&line)).unwrap();
+        assert!(found.contains(&format!(r#""route":"{route}""#)), "{found}");
+    }
 }

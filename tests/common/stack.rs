@@ -71,6 +71,11 @@ pub struct StackOptions {
     /// `BRIDGE_PATH_PREFIX`: the bridge's routes (hooks, webhooks, the API)
     /// are called below it; see [`Stack::bridge_url`].
     pub bridge_prefix: String,
+    /// Registers the worker under this name in a dev registry of the
+    /// stack's own (`WRANGLER_REGISTRY_PATH`), so that a worker started with
+    /// [`Stack::start_worker`] reaches it through a Service Binding
+    /// (`[[services]] service = <name>`). None: the usual test name.
+    pub service_name: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -81,6 +86,7 @@ impl Default for StackOptions {
             kratos_hooks: HookOptions::default(),
             bridge_prefix: String::new(),
             expect_unhealthy: false,
+            service_name: None,
         }
     }
 }
@@ -104,6 +110,8 @@ pub struct Stack {
     wrangler: Option<ProcessGroup>,
     /// The vars the test set (over [`Stack::worker_vars`]' defaults).
     overrides: Vec<(String, String)>,
+    /// [`StackOptions::service_name`].
+    service_name: Option<String>,
     dir: PathBuf,
 }
 
@@ -138,9 +146,11 @@ impl Stack {
         std::fs::create_dir_all(&dir).expect("create the stack's folder");
         let http = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
         let overrides = options.vars;
-        let mut stack = Stack { stripe, kratos, worker_url, bridge_base, http, wrangler: None, overrides, dir };
-        let config = write_config(&stack.dir, &stack.worker_vars(stack.overrides.clone()));
-        stack.wrangler = Some(spawn_wrangler(&config, port, &stack.dir));
+        let service_name = options.service_name;
+        let mut stack =
+            Stack { stripe, kratos, worker_url, bridge_base, http, wrangler: None, overrides, service_name, dir };
+        let config = write_config(&stack.dir, &stack.worker_vars(stack.overrides.clone()), stack.name());
+        stack.wrangler = Some(spawn_wrangler(&config, port, &stack.dir, stack.registry().as_deref()));
         stack.wait_ready(options.expect_unhealthy).await;
         stack
     }
@@ -186,9 +196,9 @@ impl Stack {
             self.overrides.retain(|(n, _)| n != name);
             self.overrides.push((name.to_string(), value.to_string()));
         }
-        let config = write_config(&self.dir, &self.worker_vars(self.overrides.clone()));
+        let config = write_config(&self.dir, &self.worker_vars(self.overrides.clone()), self.name());
         let port: u16 = self.worker_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the worker's port");
-        self.wrangler = Some(spawn_wrangler(&config, port, &self.dir));
+        self.wrangler = Some(spawn_wrangler(&config, port, &self.dir, self.registry().as_deref()));
         self.wait_ready(false).await;
     }
 
@@ -240,13 +250,86 @@ impl Stack {
     pub fn bridge_url(&self, path: &str) -> String {
         format!("{}{path}", self.bridge_base)
     }
+
+    /// The worker's `name` in its wrangler.toml.
+    fn name(&self) -> &str {
+        self.service_name.as_deref().unwrap_or("kratos-stripe-bridge-e2e")
+    }
+
+    /// The stack's own dev registry, when the worker is registered as a service.
+    fn registry(&self) -> Option<PathBuf> {
+        self.service_name.as_ref().map(|_| self.dir.join("registry"))
+    }
+
+    /// Starts another worker (`config`, its wrangler.toml) under its own
+    /// `wrangler dev` on a free port, with `vars` (`--var`), in this stack's
+    /// dev registry, so its Service Binding to [`StackOptions::service_name`]
+    /// reaches this stack's worker. Waits until it answers; stopped when the
+    /// answered [`ExtraWorker`] is dropped.
+    pub async fn start_worker(&self, config: &Path, vars: &[(&str, &str)]) -> ExtraWorker {
+        let registry = self.registry().expect("start_worker needs StackOptions::service_name");
+        let port = free_port();
+        let dir = self.dir.join(format!("worker-{port}"));
+        std::fs::create_dir_all(&dir).expect("create the worker's folder");
+        let log_path = dir.join("wrangler.log");
+        let log = std::fs::File::create(&log_path).expect("create the worker's log");
+        let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
+        cmd.args(["dev", "--config"])
+            .arg(config)
+            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(dir.join("state"))
+            .args(["--show-interactive-dev-session=false", "--log-level", "log"]);
+        for (k, v) in vars {
+            cmd.arg("--var").arg(format!("{k}:{v}"));
+        }
+        quiet_wrangler(&mut cmd)
+            .env("WRANGLER_REGISTRY_PATH", &registry)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let process = ProcessGroup::new(cmd.spawn().expect("start wrangler dev for the extra worker"));
+        let worker = ExtraWorker { url: format!("http://127.0.0.1:{port}"), log: log_path, _process: process };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while self.http.get(&worker.url).send().await.is_err() {
+            assert!(Instant::now() < deadline, "the extra worker did not answer within 90 s\n{}", worker.log());
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        worker
+    }
 }
 
-fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
+/// A worker [`Stack::start_worker`] started beside the bridge.
+pub struct ExtraWorker {
+    pub url: String,
+    log: PathBuf,
+    _process: ProcessGroup,
+}
+
+impl ExtraWorker {
+    /// What its wrangler printed.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// wrangler without telemetry, update checks or its one outbound call.
+fn quiet_wrangler(cmd: &mut Command) -> &mut Command {
+    cmd.env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+        .env("NO_UPDATE_NOTIFIER", "1")
+        .env("CI", "true")
+}
+
+fn write_config(dir: &Path, vars: &[(String, String)], name: &str) -> PathBuf {
     let path = dir.join("wrangler.toml");
     let mut f = std::fs::File::create(&path).expect("write the test wrangler.toml");
     let main = repo_root().join("build/index.js");
-    writeln!(f, "name = \"kratos-stripe-bridge-e2e\"").unwrap();
+    writeln!(f, "name = {}", toml_string(name)).unwrap();
     writeln!(f, "main = {}", toml_string(&main.to_string_lossy())).unwrap();
     writeln!(f, "compatibility_date = \"{}\"", compatibility_date()).unwrap();
     writeln!(f, "[[kv_namespaces]]\nbinding = \"BILLING_KV\"\nid = \"e2e\"").unwrap();
@@ -260,8 +343,9 @@ fn write_config(dir: &Path, vars: &[(String, String)]) -> PathBuf {
 }
 
 /// Starts `wrangler dev` on `port` with `config`, in its own process group,
-/// its output in `dir`'s `wrangler.log` and its local KV in `dir`'s `state`.
-fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> ProcessGroup {
+/// its output in `dir`'s `wrangler.log` and its local KV in `dir`'s `state`;
+/// registered in `registry` when given (else wrangler's own dev registry).
+fn spawn_wrangler(config: &Path, port: u16, dir: &Path, registry: Option<&Path>) -> ProcessGroup {
     // Appended to: a restarted worker's lines follow the first run's.
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -279,14 +363,13 @@ fn spawn_wrangler(config: &Path, port: u16, dir: &Path) -> ProcessGroup {
         // GET /__scheduled fires the cron (the reconciliation walk).
         .arg("--test-scheduled")
         .current_dir(dir)
-        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-        .env("WRANGLER_SEND_METRICS", "false")
-        .env("WRANGLER_SEND_ERROR_REPORTS", "false")
-        .env("NO_UPDATE_NOTIFIER", "1")
-        .env("CI", "true")
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("clone log handle"))
         .stderr(log);
+    quiet_wrangler(&mut cmd);
+    if let Some(registry) = registry {
+        cmd.env("WRANGLER_REGISTRY_PATH", registry);
+    }
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     ProcessGroup::new(cmd.spawn().expect("start wrangler dev (run scripts/test.sh once to install it)"))
 }
