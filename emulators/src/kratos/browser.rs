@@ -33,7 +33,7 @@ use super::ids::{new_session_token, new_uuid};
 use super::options::{BrowserOptions, SameSite};
 use super::public::presented_tokens;
 use super::query::{first, parse_query};
-use super::state::AppState;
+use super::state::{AppState, RegistrationFlow};
 
 /// `selfservice.flows.registration.lifespan`'s default.
 const FLOW_LIFESPAN: Duration = Duration::from_secs(3600);
@@ -41,21 +41,6 @@ const FLOW_LIFESPAN: Duration = Duration::from_secs(3600);
 const SESSION_MAX_AGE: u64 = 24 * 3600;
 /// Kratos' password policy: at least this many characters.
 const MIN_PASSWORD_LEN: usize = 8;
-
-/// A browser registration flow between its start and its submission.
-#[derive(Debug, Clone)]
-pub struct RegistrationFlow {
-    id: String,
-    csrf_token: String,
-    return_to: Option<String>,
-    request_url: String,
-    issued_at: SystemTime,
-    expires_at: SystemTime,
-    /// The email the last failed submission carried (shown again).
-    email: String,
-    /// Messages of the last failed submission: (node name or none, id, text).
-    messages: Vec<(Option<&'static str>, u64, String)>,
-}
 
 /// The anti-CSRF cookie's name: one per Kratos instance on a host, as
 /// Kratos derives it from its public URL.

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::SystemTime;
 
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::browser::RegistrationFlow;
 use super::errors::KratosError;
 use super::faults::Faults;
 use super::identity::Identity;
@@ -119,6 +119,22 @@ impl Store {
             Ok(())
         }
     }
+}
+
+/// A browser registration flow between its start and its submission
+/// (`browser.rs` runs it).
+#[derive(Debug, Clone)]
+pub struct RegistrationFlow {
+    pub(super) id: String,
+    pub(super) csrf_token: String,
+    pub(super) return_to: Option<String>,
+    pub(super) request_url: String,
+    pub(super) issued_at: SystemTime,
+    pub(super) expires_at: SystemTime,
+    /// The email the last failed submission carried (shown again).
+    pub(super) email: String,
+    /// Messages of the last failed submission: (node name or none, id, text).
+    pub(super) messages: Vec<(Option<&'static str>, u64, String)>,
 }
 
 /// State shared by every handler of both listeners.
