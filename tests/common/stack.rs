@@ -273,14 +273,7 @@ impl Stack {
         std::fs::create_dir_all(&dir).expect("create the worker's folder");
         let log_path = dir.join("wrangler.log");
         let log = std::fs::File::create(&log_path).expect("create the worker's log");
-        let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
-        cmd.args(["dev", "--config"])
-            .arg(config)
-            .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
-            .arg("--persist-to")
-            .arg(dir.join("state"))
-            .args(["--show-interactive-dev-session=false", "--log-level", "log"]);
+        let mut cmd = wrangler_dev(config, port, &dir);
         for (k, v) in vars {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }
@@ -342,6 +335,20 @@ fn write_config(dir: &Path, vars: &[(String, String)], name: &str) -> PathBuf {
     path
 }
 
+/// `wrangler dev` of `config` on `port`, its inspector on a free port and its
+/// local state in `dir`'s `state`: what every worker a test starts shares.
+fn wrangler_dev(config: &Path, port: u16, dir: &Path) -> Command {
+    let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
+    cmd.args(["dev", "--config"])
+        .arg(config)
+        .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--inspector-port", &free_port().to_string()])
+        .arg("--persist-to")
+        .arg(dir.join("state"))
+        .args(["--show-interactive-dev-session=false", "--log-level", "log"]);
+    cmd
+}
+
 /// Starts `wrangler dev` on `port` with `config`, in its own process group,
 /// its output in `dir`'s `wrangler.log` and its local KV in `dir`'s `state`;
 /// registered in `registry` when given (else wrangler's own dev registry).
@@ -352,16 +359,9 @@ fn spawn_wrangler(config: &Path, port: u16, dir: &Path, registry: Option<&Path>)
         .append(true)
         .open(dir.join("wrangler.log"))
         .expect("open wrangler.log");
-    let mut cmd = Command::new(repo_root().join("node_modules/.bin/wrangler"));
-    cmd.args(["dev", "--config"])
-        .arg(config)
-        .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--inspector-port", &free_port().to_string()])
-        .arg("--persist-to")
-        .arg(dir.join("state"))
-        .args(["--show-interactive-dev-session=false", "--log-level", "log"])
-        // GET /__scheduled fires the cron (the reconciliation walk).
-        .arg("--test-scheduled")
+    let mut cmd = wrangler_dev(config, port, dir);
+    // GET /__scheduled fires the cron (the reconciliation walk).
+    cmd.arg("--test-scheduled")
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("clone log handle"))
